@@ -1,0 +1,528 @@
+//! Configuration: `idemgate.toml` (or `.idemgate.toml`) found by walking up from the first
+//! path, else `[workspace.metadata.idemgate]` / `[package.metadata.idemgate]` in the nearest
+//! `Cargo.toml`, else defaults. `--config FILE` overrides discovery. Unknown keys and bad values
+//! are errors that point at their place in the file.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use idemgate_rules::context::PolicyLimits;
+use idemgate_rules::model::{Exemption, ExemptionOrigin, ExemptionScope};
+use idemgate_rules::{find_rule, Context, LineIndex, Severity};
+use miette::{NamedSource, SourceSpan};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A configuration file that cannot be used, with the place in it that is wrong.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(idemgate::config))]
+pub struct ConfigError {
+    pub message: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("{label}")]
+    pub span: Option<SourceSpan>,
+    pub label: String,
+    #[help]
+    pub help: Option<String>,
+}
+
+/// Settings of the OpenAPI front-end.
+#[derive(Debug, Clone)]
+pub struct OpenApiSettings {
+    /// Relative `$ref`s may not leave this folder.
+    pub root: PathBuf,
+    /// Files matching these globs are scanned as OpenAPI without sniffing.
+    pub paths: Option<GlobSet>,
+    pub max_file_size: u64,
+    /// Deepest nesting of a document before it is refused.
+    pub max_depth: usize,
+    /// Most nodes an alias expansion may produce (billion-laughs guard).
+    pub max_alias_nodes: usize,
+}
+
+/// Everything one run needs, resolved from the config file and the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Reports show paths relative to this folder.
+    pub root: PathBuf,
+    pub context: Context,
+    /// Configured severities by rule id; `None` = off. Rules not named keep their default.
+    pub severities: HashMap<&'static str, Option<Severity>>,
+    /// Findings at or above this severity fail the run (exit 1).
+    pub fail_level: Severity,
+    pub exemptions: Vec<Exemption>,
+    pub exclude: Option<GlobSet>,
+    pub max_file_size: u64,
+    pub threads: usize,
+    pub openapi: OpenApiSettings,
+    /// The file the settings came from, if any.
+    pub source: Option<PathBuf>,
+}
+
+const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+impl Settings {
+    pub fn defaults(root: PathBuf) -> Settings {
+        Settings {
+            context: Context::default(),
+            severities: HashMap::new(),
+            fail_level: Severity::Error,
+            exemptions: Vec::new(),
+            exclude: None,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            openapi: OpenApiSettings {
+                root: root.clone(),
+                paths: None,
+                max_file_size: DEFAULT_MAX_FILE_SIZE,
+                max_depth: 256,
+                max_alias_nodes: 1_000_000,
+            },
+            root,
+            source: None,
+        }
+    }
+
+    /// The effective severity of a rule, `None` when it is switched off.
+    pub fn severity_of(&self, id: &str) -> Option<Severity> {
+        match self.severities.get(id) {
+            Some(s) => *s,
+            None => find_rule(id).map(|r| r.meta().default_severity),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ConfigFile {
+    #[serde(alias = "fail_level")]
+    fail_level: Option<Spanned<String>>,
+    #[serde(alias = "side_effect_methods")]
+    side_effect_methods: Option<Vec<Spanned<String>>>,
+    #[serde(alias = "guarded_paths")]
+    guarded_paths: Option<Vec<Spanned<String>>>,
+    #[serde(alias = "idempotency_layers")]
+    idempotency_layers: Option<Vec<String>>,
+    exclude: Option<Vec<Spanned<String>>>,
+    #[serde(alias = "max_file_size")]
+    max_file_size: Option<Spanned<u64>>,
+    threads: Option<Spanned<usize>>,
+    #[serde(default)]
+    rules: HashMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    limits: LimitsFile,
+    #[serde(default)]
+    openapi: OpenApiFile,
+    #[serde(default)]
+    exemptions: Vec<Spanned<ExemptionFile>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct LimitsFile {
+    #[serde(alias = "max_attempts")]
+    max_attempts: Option<Spanned<u64>>,
+    cap: Option<Spanned<String>>,
+    #[serde(alias = "max_elapsed")]
+    max_elapsed: Option<Spanned<String>>,
+    #[serde(alias = "require_budget")]
+    require_budget: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct OpenApiFile {
+    paths: Option<Vec<Spanned<String>>>,
+    #[serde(alias = "accepted_key_headers")]
+    accepted_key_headers: Option<Vec<String>>,
+    #[serde(alias = "max_depth")]
+    max_depth: Option<Spanned<usize>>,
+    #[serde(alias = "max_file_size")]
+    max_file_size: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExemptionFile {
+    rule: Spanned<String>,
+    path: Option<Spanned<String>>,
+    /// A finding key (function path, operation id) glob.
+    key: Option<String>,
+    reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CargoManifest {
+    workspace: Option<MetadataHolder>,
+    package: Option<MetadataHolder>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MetadataHolder {
+    metadata: Option<Metadata>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Metadata {
+    idemgate: Option<ConfigFile>,
+}
+
+/// Finds the configuration for a scan of `start` (walks up), or reads `explicit`.
+pub fn load(
+    explicit: Option<&Path>,
+    start: &Path,
+    root: PathBuf,
+) -> Result<Settings, Box<ConfigError>> {
+    if let Some(path) = explicit {
+        let text = read(path)?;
+        let is_manifest = path.file_name().is_some_and(|n| n == "Cargo.toml");
+        return from_text(path, &text, is_manifest, root)
+            .map(|s| s.unwrap_or_else(|| Settings::defaults_from(path)));
+    }
+    let start = crate::discover::absolute(start);
+    let mut dir = if start.is_dir() {
+        Some(start.as_path())
+    } else {
+        start.parent()
+    };
+    while let Some(d) = dir {
+        for name in ["idemgate.toml", ".idemgate.toml"] {
+            let candidate = d.join(name);
+            if candidate.is_file() {
+                let text = read(&candidate)?;
+                if let Some(s) = from_text(&candidate, &text, false, root.clone())? {
+                    return Ok(s);
+                }
+            }
+        }
+        let manifest = d.join("Cargo.toml");
+        if manifest.is_file() {
+            let text = read(&manifest)?;
+            if let Some(s) = from_text(&manifest, &text, true, root.clone())? {
+                return Ok(s);
+            }
+        }
+        dir = d.parent();
+    }
+    Ok(Settings::defaults(root))
+}
+
+impl Settings {
+    fn defaults_from(path: &Path) -> Settings {
+        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut s = Settings::defaults(root);
+        s.source = Some(path.to_path_buf());
+        s
+    }
+}
+
+fn read(path: &Path) -> Result<String, Box<ConfigError>> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Box::new(ConfigError {
+            message: format!("cannot read config file {}: {e}", path.display()),
+            src: NamedSource::new(path.display().to_string(), String::new()),
+            span: None,
+            label: String::new(),
+            help: None,
+        })
+    })
+}
+
+/// Parses config text. For a `Cargo.toml`, `Ok(None)` when it has no idemgate metadata.
+pub fn from_text(
+    path: &Path,
+    text: &str,
+    is_manifest: bool,
+    root: PathBuf,
+) -> Result<Option<Settings>, Box<ConfigError>> {
+    let fail = |message: String, span: Option<Range<usize>>, label: &str, help: Option<String>| {
+        Box::new(ConfigError {
+            message,
+            src: NamedSource::new(path.display().to_string(), text.to_string()),
+            span: span.map(|r| SourceSpan::from(r.start..r.end.max(r.start))),
+            label: label.to_string(),
+            help,
+        })
+    };
+    let file: ConfigFile = if is_manifest {
+        let manifest: CargoManifest = toml::from_str(text).map_err(|e| {
+            fail(
+                format!("invalid Cargo.toml: {}", e.message()),
+                e.span(),
+                "here",
+                None,
+            )
+        })?;
+        let from_ws = manifest
+            .workspace
+            .and_then(|w| w.metadata)
+            .and_then(|m| m.idemgate);
+        let from_pkg = manifest
+            .package
+            .and_then(|p| p.metadata)
+            .and_then(|m| m.idemgate);
+        match from_ws.or(from_pkg) {
+            Some(f) => f,
+            None => return Ok(None),
+        }
+    } else {
+        toml::from_str(text).map_err(|e| {
+            fail(
+                format!("invalid idemgate config: {}", e.message()),
+                e.span(),
+                "here",
+                Some(
+                    "see `idemgate check --help` and the README for the configuration keys".into(),
+                ),
+            )
+        })?
+    };
+
+    let mut s = Settings::defaults(root);
+    s.source = Some(path.to_path_buf());
+    let file_name: Arc<str> = Arc::from(crate::source::relative(&s.root, path).as_ref());
+    let index = LineIndex::new(text);
+    let loc = |span: Range<usize>| index.location(&file_name, text, span.start, span.end);
+
+    if let Some(level) = file.fail_level {
+        s.fail_level = Severity::parse(level.get_ref()).ok_or_else(|| {
+            fail(
+                format!("unknown fail level `{}`", level.get_ref()),
+                Some(level.span()),
+                "not a severity",
+                Some("use one of: error, warning, info".into()),
+            )
+        })?;
+    }
+    if let Some(methods) = file.side_effect_methods {
+        let mut out = Vec::new();
+        for m in methods {
+            let upper = m.get_ref().to_ascii_uppercase();
+            if upper.is_empty() || !upper.chars().all(|c| c.is_ascii_alphabetic()) {
+                return Err(fail(
+                    format!("`{}` is not an HTTP method", m.get_ref()),
+                    Some(m.span()),
+                    "not a method",
+                    None,
+                ));
+            }
+            out.push(upper);
+        }
+        s.context.side_effect_methods = out;
+    }
+    if let Some(globs) = file.guarded_paths {
+        s.context.guarded_paths = Some(globset(&globs, &fail)?);
+    }
+    if let Some(layers) = file.idempotency_layers {
+        s.context.idempotency_layers.extend(layers);
+    }
+    if let Some(globs) = file.exclude {
+        s.exclude = Some(globset(&globs, &fail)?);
+    }
+    if let Some(n) = file.max_file_size {
+        s.max_file_size = *n.get_ref();
+        s.openapi.max_file_size = *n.get_ref();
+    }
+    if let Some(n) = file.threads {
+        if *n.get_ref() == 0 {
+            return Err(fail(
+                "threads must be at least 1".into(),
+                Some(n.span()),
+                "zero",
+                None,
+            ));
+        }
+        s.threads = *n.get_ref();
+    }
+    for (id, sev) in &file.rules {
+        let rule = find_rule(id.get_ref()).ok_or_else(|| {
+            fail(
+                format!("unknown rule `{}`", id.get_ref()),
+                Some(id.span()),
+                "no such rule",
+                Some("`idemgate rules` lists the rule ids".into()),
+            )
+        })?;
+        let value = if sev.get_ref() == "off" {
+            None
+        } else {
+            Some(Severity::parse(sev.get_ref()).ok_or_else(|| {
+                fail(
+                    format!(
+                        "unknown severity `{}` for {}",
+                        sev.get_ref(),
+                        rule.meta().id
+                    ),
+                    Some(sev.span()),
+                    "not a severity",
+                    Some("use one of: error, warning, info, off".into()),
+                )
+            })?)
+        };
+        s.severities.insert(rule.meta().id, value);
+    }
+    let limits = &mut s.context.limits;
+    apply_limits(file.limits, limits, &fail)?;
+    if let Some(paths) = file.openapi.paths {
+        s.openapi.paths = Some(globset(&paths, &fail)?);
+    }
+    if let Some(h) = file.openapi.accepted_key_headers {
+        s.context.accepted_key_headers = h;
+    }
+    if let Some(d) = file.openapi.max_depth {
+        s.openapi.max_depth = *d.get_ref();
+    }
+    if let Some(n) = file.openapi.max_file_size {
+        s.openapi.max_file_size = *n.get_ref();
+    }
+    for entry in file.exemptions {
+        let span = entry.span();
+        let e = entry.into_inner();
+        let rule = find_rule(e.rule.get_ref()).ok_or_else(|| {
+            fail(
+                format!("exemption names unknown rule `{}`", e.rule.get_ref()),
+                Some(e.rule.span()),
+                "no such rule",
+                Some("`idemgate rules` lists the rule ids".into()),
+            )
+        })?;
+        let pattern = match &e.path {
+            Some(p) => {
+                if Glob::new(p.get_ref()).is_err() {
+                    return Err(fail(
+                        format!("invalid glob `{}`", p.get_ref()),
+                        Some(p.span()),
+                        "bad glob",
+                        None,
+                    ));
+                }
+                p.get_ref().clone()
+            }
+            None => "**".to_string(),
+        };
+        s.exemptions.push(Exemption {
+            rule: rule.meta().id.to_string(),
+            reason: e.reason,
+            origin: ExemptionOrigin::Config,
+            location: loc(span),
+            scope: ExemptionScope::Glob {
+                pattern,
+                key: e.key,
+            },
+            report_unused: true,
+        });
+    }
+    Ok(Some(s))
+}
+
+type Fail<'a> = dyn Fn(String, Option<Range<usize>>, &str, Option<String>) -> Box<ConfigError> + 'a;
+
+fn globset(globs: &[Spanned<String>], fail: &Fail<'_>) -> Result<GlobSet, Box<ConfigError>> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        let glob = Glob::new(g.get_ref()).map_err(|e| {
+            fail(
+                format!("invalid glob `{}`: {e}", g.get_ref()),
+                Some(g.span()),
+                "bad glob",
+                None,
+            )
+        })?;
+        b.add(glob);
+    }
+    b.build()
+        .map_err(|e| fail(format!("invalid globs: {e}"), None, "", None))
+}
+
+fn apply_limits(
+    file: LimitsFile,
+    limits: &mut PolicyLimits,
+    fail: &Fail<'_>,
+) -> Result<(), Box<ConfigError>> {
+    if let Some(n) = file.max_attempts {
+        if *n.get_ref() == 0 {
+            return Err(fail(
+                "max-attempts must be at least 1".into(),
+                Some(n.span()),
+                "zero",
+                None,
+            ));
+        }
+        limits.max_attempts = *n.get_ref();
+    }
+    let duration = |d: &Spanned<String>| {
+        parse_duration_ms(d.get_ref()).ok_or_else(|| {
+            fail(
+                format!("`{}` is not a duration", d.get_ref()),
+                Some(d.span()),
+                "not a duration",
+                Some("write a number with a unit: 200ms, 5s, 2m, 1h".into()),
+            )
+        })
+    };
+    if let Some(d) = &file.cap {
+        limits.cap_ms = duration(d)?;
+    }
+    if let Some(d) = &file.max_elapsed {
+        limits.max_elapsed_ms = duration(d)?;
+    }
+    if let Some(b) = file.require_budget {
+        limits.require_budget = b;
+    }
+    Ok(())
+}
+
+/// Parses `200ms`, `5s`, `2m`, `1h`, `1d` (and compound `1m30s`) into milliseconds.
+pub fn parse_duration_ms(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(factor)?)?;
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("200ms"), Some(200));
+        assert_eq!(parse_duration_ms("5s"), Some(5000));
+        assert_eq!(parse_duration_ms("1m30s"), Some(90_000));
+        assert_eq!(parse_duration_ms("24h"), Some(86_400_000));
+        assert_eq!(parse_duration_ms("5"), None);
+        assert_eq!(parse_duration_ms("s"), None);
+        assert_eq!(parse_duration_ms("5 parsecs"), None);
+    }
+}

@@ -1,0 +1,137 @@
+//! File discovery: walk the given paths in parallel with the `ignore` crate (ripgrep's walker),
+//! honouring `.gitignore`, skipping hidden folders and `target/`, never following symlinks.
+//! Explicitly named files are always scanned.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+
+use crate::config::Settings;
+use crate::source::{relative, FileKind, SourcePath};
+
+/// A path given on the command line that cannot be scanned.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DiscoverError {
+    #[error("path `{0}` does not exist")]
+    #[diagnostic(code(idemgate::path_not_found))]
+    NotFound(PathBuf),
+    #[error("`{0}` is not a Rust or OpenAPI file (expected .rs, .yaml, .yml or .json)")]
+    #[diagnostic(code(idemgate::unsupported_file))]
+    Unsupported(PathBuf),
+}
+
+fn kind_of(path: &Path) -> Option<FileKind> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("rs") => Some(FileKind::Rust),
+        Some("yaml" | "yml" | "json") => Some(FileKind::OpenApiCandidate),
+        _ => None,
+    }
+}
+
+/// Every file to scan under `paths`, sorted by relative path (so reports are deterministic
+/// whatever order the parallel walk found them in).
+pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Vec<SourcePath>, DiscoverError> {
+    let found: Mutex<Vec<SourcePath>> = Mutex::new(Vec::new());
+    let mut dirs = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|_| DiscoverError::NotFound(p.clone()))?;
+        if meta.is_file() {
+            let kind = kind_of(p).ok_or_else(|| DiscoverError::Unsupported(p.clone()))?;
+            let abs = absolute(p);
+            push(
+                &found,
+                SourcePath {
+                    rel: relative(&settings.root, &abs),
+                    abs,
+                    kind,
+                    explicit: true,
+                },
+            );
+        } else {
+            dirs.push(absolute(p));
+        }
+    }
+    if let Some((first, rest)) = dirs.split_first() {
+        let mut builder = WalkBuilder::new(first);
+        for d in rest {
+            builder.add(d);
+        }
+        builder
+            .hidden(true)
+            .git_ignore(true)
+            .git_exclude(true)
+            .require_git(false)
+            .follow_links(false)
+            .threads(settings.threads)
+            .filter_entry(|e| {
+                !(e.file_type().is_some_and(|t| t.is_dir()) && e.file_name() == "target")
+            });
+        builder.build_parallel().run(|| {
+            Box::new(|entry| {
+                let Ok(entry) = entry else {
+                    return WalkState::Continue;
+                };
+                if !entry.file_type().is_some_and(|t| t.is_file()) {
+                    return WalkState::Continue;
+                }
+                let path = entry.path();
+                let Some(kind) = kind_of(path) else {
+                    return WalkState::Continue;
+                };
+                let rel = relative(&settings.root, path);
+                let explicit_openapi = kind == FileKind::OpenApiCandidate
+                    && settings
+                        .openapi
+                        .paths
+                        .as_ref()
+                        .is_some_and(|g| g.is_match(&*rel));
+                if !explicit_openapi && settings.exclude.as_ref().is_some_and(|g| g.is_match(&*rel))
+                {
+                    return WalkState::Continue;
+                }
+                push(
+                    &found,
+                    SourcePath {
+                        rel,
+                        abs: path.to_path_buf(),
+                        kind,
+                        explicit: explicit_openapi,
+                    },
+                );
+                WalkState::Continue
+            })
+        });
+    }
+    let mut files = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    files.sort_by(|a, b| a.rel.cmp(&b.rel).then(b.explicit.cmp(&a.explicit)));
+    files.dedup_by(|a, b| a.rel == b.rel);
+    Ok(files)
+}
+
+fn push(found: &Mutex<Vec<SourcePath>>, p: SourcePath) {
+    found.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+}
+
+/// An absolute, lexically normalised path (no symlink resolution: the user's path is what
+/// reports should show).
+pub fn absolute(p: &Path) -> PathBuf {
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|c| c.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}

@@ -1,0 +1,14 @@
+//! `idemgate check`: the CI gate for idempotency and retry discipline.
+//!
+//! `files → facts (routes, operations, retry sites, policies, key sources) → findings → report`.
+//! [`discover`] finds the files, the front-ends ([`rust`], [`openapi`]) turn each into facts,
+//! [`engine`] links them into the model and runs the rule catalog, [`report`] renders.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod discover;
+pub mod engine;
+pub mod openapi;
+pub mod report;
+pub mod rust;
+pub mod source;

@@ -1,0 +1,176 @@
+//! The `idemgate` binary: `check`, `rules`, `explain`.
+#![forbid(unsafe_code)]
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use idemgate_lint::report::{self, Format};
+use idemgate_lint::{config, engine};
+use idemgate_rules::{all_rules, find_rule, Severity};
+use miette::{miette, IntoDiagnostic, Report};
+
+/// The CI gate for idempotency and retry discipline.
+#[derive(Debug, Parser)]
+#[command(name = "idemgate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan Rust sources and OpenAPI specs; exit 1 when a finding is at or above the fail level.
+    Check(CheckArgs),
+    /// List the rule catalog: id, name, default severity, summary.
+    Rules,
+    /// Explain a rule: why it matters, a bad example and the fix.
+    Explain {
+        /// A rule id (e.g. RETRY001) or name (e.g. hand-rolled-retry).
+        rule: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Files or folders to scan (default: the current folder).
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Use this config file instead of discovering idemgate.toml / Cargo.toml metadata.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Fail on findings at or above this severity (overrides the config): error, warning, info.
+    #[arg(long)]
+    fail_level: Option<String>,
+    /// Report paths relative to this folder (default: the current folder).
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Parser threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Never colour the human output.
+    #[arg(long)]
+    no_color: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Report> {
+    match cli.command {
+        Command::Rules => {
+            let mut out = String::new();
+            for r in all_rules() {
+                let m = r.meta();
+                out.push_str(&format!(
+                    "{:<9} {:<34} {:<8} {}\n",
+                    m.id,
+                    m.name,
+                    m.default_severity.as_str(),
+                    m.summary
+                ));
+            }
+            print!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { rule } => {
+            let r = find_rule(&rule).ok_or_else(|| {
+                miette!(
+                    help = "`idemgate rules` lists the rule ids",
+                    "unknown rule `{rule}`"
+                )
+            })?;
+            let m = r.meta();
+            println!(
+                "# {} {}\n\ndefault severity: {}\n\n{}.\n\n{}",
+                m.id,
+                m.name,
+                m.default_severity.as_str(),
+                m.summary,
+                m.docs.trim_end()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check(args) => check(args),
+    }
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode, Report> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths
+    };
+    let root = match &args.root {
+        Some(r) => idemgate_lint::discover::absolute(r),
+        None => std::env::current_dir().into_diagnostic()?,
+    };
+    let mut settings =
+        config::load(args.config.as_deref(), &paths[0], root).map_err(|e| Report::new(*e))?;
+    if let Some(level) = &args.fail_level {
+        settings.fail_level = Severity::parse(level).ok_or_else(|| {
+            miette!(
+                help = "use one of: error, warning, info",
+                "unknown fail level `{level}`"
+            )
+        })?;
+    }
+    if let Some(t) = args.threads {
+        settings.threads = t.max(1);
+    }
+    let outcome = engine::check(&paths, &settings)?;
+    let color = !args.no_color
+        && args.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let text = report::render(&outcome, args.format, color);
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| miette!("cannot write report to {}: {e}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a non-zero exit.
+            let _ = stdout.write_all(text.as_bytes());
+        }
+    }
+    if args.format != Format::Human && args.output.is_some() {
+        let (e, w, i) = report::counts(&outcome);
+        eprintln!(
+            "idemgate: {e} errors, {w} warnings, {i} notes in {} files",
+            outcome.files_scanned
+        );
+    }
+    let failing = outcome
+        .findings
+        .iter()
+        .any(|f| f.severity >= settings.fail_level);
+    Ok(if failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
