@@ -1,4 +1,183 @@
+//! The human report: miette's graphical diagnostics with the source snippet, a primary label at
+//! the offending code and secondary labels where the finding has related places, the rule id,
+//! a help line, and a summary. Colourless (and stable for snapshots) when not on a terminal.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
+
+use super::counts;
 use crate::engine::Outcome;
-pub fn render(_o: &Outcome, _color: bool) -> String {
-    String::new()
+use idemgate_rules::{Finding, Severity};
+
+struct Rendered<'a> {
+    finding: &'a Finding,
+    source: Option<NamedSource<Arc<str>>>,
+    help: Option<String>,
+}
+
+impl fmt::Debug for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl std::error::Error for Rendered<'_> {}
+
+impl Diagnostic for Rendered<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(format!(
+            "{}({})",
+            self.finding.rule, self.finding.name
+        )))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.finding.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.source.as_ref()?;
+        let f = self.finding;
+        let primary_text = if f.label.is_empty() {
+            None
+        } else {
+            Some(f.label.clone())
+        };
+        let primary =
+            LabeledSpan::new_primary_with_span(primary_text, (f.location.offset, f.location.len));
+        let same_file = f
+            .related
+            .iter()
+            .filter(|r| r.location.file == f.location.file)
+            .map(|r| {
+                LabeledSpan::new_with_span(
+                    Some(r.message.clone()),
+                    (r.location.offset, r.location.len),
+                )
+            });
+        Some(Box::new(std::iter::once(primary).chain(same_file)))
+    }
+}
+
+/// Renders every finding, then a summary line.
+pub fn render(outcome: &Outcome, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    let mut sources: HashMap<Arc<str>, Option<Arc<str>>> = HashMap::new();
+    let mut out = String::new();
+    for f in &outcome.findings {
+        let text = sources
+            .entry(f.location.file.clone())
+            .or_insert_with(|| {
+                std::fs::read_to_string(outcome.root.join(&*f.location.file))
+                    .ok()
+                    .map(Arc::from)
+            })
+            .clone();
+        // A span past the end (the file changed since the scan) would make miette fail to
+        // render; show the finding without a snippet then.
+        let source = text
+            .filter(|t| f.location.offset + f.location.len <= t.len())
+            .map(|t| {
+                NamedSource::new(
+                    format!(
+                        "{}:{}:{}",
+                        f.location.file, f.location.line, f.location.column
+                    ),
+                    t,
+                )
+            });
+        let mut help = f.help.clone();
+        let elsewhere: Vec<String> = f
+            .related
+            .iter()
+            .filter(|r| source.is_none() || r.location.file != f.location.file)
+            .map(|r| {
+                format!(
+                    "{} at {}:{}:{}",
+                    r.message, r.location.file, r.location.line, r.location.column
+                )
+            })
+            .collect();
+        if source.is_none() {
+            out.push_str(&format!(
+                "{}:{}:{}\n",
+                f.location.file, f.location.line, f.location.column
+            ));
+        }
+        if !elsewhere.is_empty() {
+            let notes = elsewhere.join("\n");
+            help = Some(match help {
+                Some(h) => format!("{h}\n{notes}"),
+                None => notes,
+            });
+        }
+        let diag = Rendered {
+            finding: f,
+            source,
+            help,
+        };
+        if handler.render_report(&mut out, &diag).is_err() {
+            out.push_str(&format!(
+                "{}: {} [{}]\n",
+                f.location.file, f.message, f.rule
+            ));
+        }
+        out.push('\n');
+    }
+    let (e, w, i) = counts(outcome);
+    let files = plural(outcome.files_scanned, "file", "files");
+    if outcome.findings.is_empty() {
+        out.push_str(&format!("idemgate: no findings in {files}"));
+    } else {
+        out.push_str(&format!(
+            "idemgate: {}, {}, {} in {files}",
+            plural(e, "error", "errors"),
+            plural(w, "warning", "warnings"),
+            plural(i, "note", "notes"),
+        ));
+    }
+    if outcome.suppressed > 0 {
+        out.push_str(&format!(
+            " ({} suppressed by exemptions)",
+            outcome.suppressed
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -1,6 +1,6 @@
 //! GATE001 unparsable-file: a file could not be read or parsed, so it was not checked.
 
-use crate::{Context, Finding, Model, Rule, RuleMeta, Severity};
+use crate::{Context, Finding, Location, Model, Rule, RuleMeta, Severity};
 
 pub static META: RuleMeta = RuleMeta {
     id: "GATE001",
@@ -8,14 +8,20 @@ pub static META: RuleMeta = RuleMeta {
     default_severity: Severity::Error,
     summary: "a file could not be read or parsed, so it was not checked",
     docs: r#"## Why
-TODO
+A file the gate cannot parse is a file it cannot vouch for: a side-effecting route or a retry
+loop in it would pass unseen. The run goes on with the other files, and this finding says which
+file was skipped and where the problem is (a syntax error, invalid UTF-8, nesting too deep for a
+parser, a file over the size limit). Exclude generated or intentionally broken files with
+`exclude = ["…"]` in `idemgate.toml`.
 
 ## Bad
 ```rust
+fn broken( {
 ```
 
 ## Good
 ```rust
+fn fixed() {}
 ```
 "#,
 };
@@ -27,5 +33,27 @@ impl Rule for UnparsableFile {
         &META
     }
 
-    fn check(&self, _model: &Model, _ctx: &Context, _out: &mut Vec<Finding>) {}
+    fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
+        for e in &model.file_errors {
+            let location = e.location.clone().unwrap_or_else(|| Location {
+                file: e.file.clone(),
+                line: 1,
+                column: 1,
+                end_line: 1,
+                end_column: 1,
+                offset: 0,
+                len: 0,
+            });
+            out.push(
+                Finding::new(
+                    &META,
+                    location,
+                    format!("{} was not checked: {}", e.file, e.message),
+                )
+                .label("cannot parse")
+                .help("fix the file, or exclude it with `exclude = [\"…\"]` in idemgate.toml")
+                .key(e.file.to_string()),
+            );
+        }
+    }
 }
