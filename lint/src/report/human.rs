@@ -110,13 +110,7 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
         let source = text
             .filter(|t| f.location.offset + f.location.len <= t.len())
             .map(|t| {
-                NamedSource::new(
-                    format!(
-                        "{}:{}:{}",
-                        f.location.file, f.location.line, f.location.column
-                    ),
-                    t,
-                )
+NamedSource::new(f.location.file.to_string(), t)
             });
         let mut help = f.help.clone();
         let elsewhere: Vec<String> = f
