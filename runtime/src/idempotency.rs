@@ -1,0 +1,365 @@
+//! Idempotency: a side effect runs once per key, whatever the retries and duplicates.
+//!
+//! [`run`] executes an operation under a [`ScopedKey`]: the first caller executes and its `Ok`
+//! value is stored (serialized); a duplicate while it runs gets [`Error::InFlight`] (or waits,
+//! opt-in, see [`Options::wait`]); a later duplicate gets the stored value back
+//! ([`Outcome::Replayed`]); the same key with another payload [`Fingerprint`] gets
+//! [`Error::Mismatch`]. An `Err` is not stored: the key is released so the caller may retry.
+//! If the store cannot be reached the operation is **not** executed (fail closed).
+//!
+//! Leases carry a fencing token: an executor whose lease expired and was taken over cannot
+//! overwrite the newer executor's result ([`StoreError::Fenced`]).
+//!
+//! Stores implement the object-safe [`IdempotencyStore`]; [`MemoryStore`] is the embedded
+//! default ([`default_store`]).
+
+mod memory;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use memory::{MemoryStore, MemoryStoreConfig};
+
+use crate::{Error, InvalidKey, StoreError};
+
+/// A boxed `Send` future, as the store trait returns (keeps the trait object-safe).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Longest accepted client key, in bytes.
+pub const MAX_KEY_LEN: usize = 255;
+
+/// An idempotency key scoped by tenant/principal and operation, so one caller can never
+/// receive another caller's stored result, nor one operation another's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ScopedKey {
+    full: String,
+    scope: std::ops::Range<usize>,
+    operation: std::ops::Range<usize>,
+    key_start: usize,
+}
+
+impl ScopedKey {
+    /// Validates `key` (1–255 bytes of printable ASCII, space included) and scopes it.
+    ///
+    /// The stored form is `{len(scope)}:{scope}{len(operation)}:{operation}{key}`, so no choice
+    /// of scope or operation can collide with another.
+    pub fn new(scope: &str, operation: &str, key: &str) -> Result<Self, Error> {
+        validate_key(key)?;
+        let mut full = String::with_capacity(scope.len() + operation.len() + key.len() + 12);
+        full.push_str(&scope.len().to_string());
+        full.push(':');
+        let s0 = full.len();
+        full.push_str(scope);
+        let s1 = full.len();
+        full.push_str(&operation.len().to_string());
+        full.push(':');
+        let o0 = full.len();
+        full.push_str(operation);
+        let o1 = full.len();
+        full.push_str(key);
+        Ok(Self { full, scope: s0..s1, operation: o0..o1, key_start: o1 })
+    }
+
+    /// The scoped form, usable as a store key.
+    pub fn as_str(&self) -> &str {
+        &self.full
+    }
+
+    /// The tenant/principal scope.
+    pub fn scope(&self) -> &str {
+        self.full.get(self.scope.clone()).unwrap_or("")
+    }
+
+    /// The operation.
+    pub fn operation(&self) -> &str {
+        self.full.get(self.operation.clone()).unwrap_or("")
+    }
+
+    /// The client's key.
+    pub fn key(&self) -> &str {
+        self.full.get(self.key_start..).unwrap_or("")
+    }
+}
+
+impl std::fmt::Display for ScopedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.full)
+    }
+}
+
+/// Checks a client-supplied key: 1–255 bytes, printable ASCII (0x20–0x7E).
+pub fn validate_key(key: &str) -> Result<(), InvalidKey> {
+    if key.is_empty() {
+        return Err(InvalidKey::Empty);
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err(InvalidKey::TooLong { len: key.len() });
+    }
+    if let Some(offset) = key.bytes().position(|b| !(0x20..=0x7e).contains(&b)) {
+        return Err(InvalidKey::NotPrintable { offset });
+    }
+    Ok(())
+}
+
+/// A stable fingerprint of a request payload (SHA-256): equal across processes and versions.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    /// The fingerprint of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(Sha256::digest(bytes).into())
+    }
+
+    /// The fingerprint of several parts (method, path, body…); each part is length-prefixed,
+    /// so `["ab", "c"]` and `["a", "bc"]` differ.
+    pub fn of_parts(parts: &[&[u8]]) -> Self {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p);
+        }
+        Self(h.finalize().into())
+    }
+
+    /// From raw bytes (stores reading a fingerprint back).
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        use std::fmt::Write;
+        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+}
+
+impl std::fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Fingerprint({})", self.to_hex())
+    }
+}
+
+/// The right to execute under a key, until the lease expires. Its fencing token grows with
+/// every takeover, so a store can refuse writes from an older executor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lease {
+    token: u64,
+}
+
+impl Lease {
+    /// A lease with a fencing token (for store implementations).
+    pub const fn new(token: u64) -> Self {
+        Self { token }
+    }
+
+    /// The fencing token.
+    pub const fn token(&self) -> u64 {
+        self.token
+    }
+}
+
+/// The answer to [`IdempotencyStore::begin`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Begin {
+    /// First with this key (or the previous executor's lease expired): execute, then
+    /// `complete` or `release` with this lease.
+    Proceed(Lease),
+    /// Done before: here is the stored result.
+    Replay(Vec<u8>),
+    /// Another executor holds a live lease on this key.
+    InFlight,
+    /// The key is known with another fingerprint.
+    Mismatch,
+}
+
+/// Where idempotency records live. Object-safe: services pick a store at run time
+/// (`Arc<dyn IdempotencyStore>`).
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Claims `key` for `lease`, or reports what is known about it.
+    fn begin<'a>(&'a self, key: &'a ScopedKey, fp: Fingerprint, lease: Duration) -> BoxFuture<'a, Result<Begin, StoreError>>;
+
+    /// Stores the result and keeps it for `retention`. A stale lease gets
+    /// [`StoreError::Fenced`] and changes nothing.
+    fn complete<'a>(
+        &'a self,
+        key: &'a ScopedKey,
+        lease: &'a Lease,
+        stored: Vec<u8>,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Gives the key up without a result (the operation failed), so a retry can execute.
+    /// A stale lease gets [`StoreError::Fenced`].
+    fn release<'a>(&'a self, key: &'a ScopedKey, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+static DEFAULT_STORE: OnceLock<Arc<dyn IdempotencyStore>> = OnceLock::new();
+
+/// The process-wide store (a [`MemoryStore`] with default limits unless
+/// [`set_default_store`] ran first).
+pub fn default_store() -> Arc<dyn IdempotencyStore> {
+    DEFAULT_STORE.get_or_init(|| Arc::new(MemoryStore::new())).clone()
+}
+
+/// Replaces the process-wide store; call once at start-up. Fails (handing the store back) if
+/// the default store was already set or used.
+pub fn set_default_store(store: Arc<dyn IdempotencyStore>) -> Result<(), Arc<dyn IdempotencyStore>> {
+    DEFAULT_STORE.set(store)
+}
+
+/// How [`run`] treats a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// How long a completed result is kept and replayed (24 h).
+    pub retention: Duration,
+    /// How long an execution holds the key before another may take it over (60 s).
+    pub lease: Duration,
+    /// Opt-in: let an in-flight duplicate wait up to this long for the first result instead
+    /// of failing with [`Error::InFlight`].
+    pub wait: Option<Duration>,
+}
+
+impl Options {
+    /// The defaults: retention 24 h, lease 60 s, no waiting.
+    pub const fn new() -> Self {
+        Self { retention: Duration::from_secs(24 * 3600), lease: Duration::from_secs(60), wait: None }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What [`run`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome<T> {
+    /// The operation ran now.
+    Executed(T),
+    /// A previous execution's stored result.
+    Replayed(T),
+}
+
+impl<T> Outcome<T> {
+    /// The value, however obtained.
+    pub fn into_inner(self) -> T {
+        match self {
+            Outcome::Executed(t) | Outcome::Replayed(t) => t,
+        }
+    }
+
+    /// Whether it was replayed (HTTP: `Idempotent-Replayed: true`).
+    pub const fn is_replayed(&self) -> bool {
+        matches!(self, Outcome::Replayed(_))
+    }
+}
+
+/// Runs `op` at most once per `key` (see the [module docs](self)).
+///
+/// If the future is dropped while `op` runs, the key stays claimed until the lease expires,
+/// then another caller takes it over.
+pub async fn run<T, E, F, Fut>(
+    store: &dyn IdempotencyStore,
+    key: &ScopedKey,
+    fp: Fingerprint,
+    opts: &Options,
+    op: F,
+) -> Result<Outcome<T>, E>
+where
+    T: Serialize + DeserializeOwned,
+    E: From<Error>,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let operation = key.operation().to_owned();
+    let lease = match begin(store, key, fp, opts, &operation).await? {
+        Claimed::Lease(lease) => lease,
+        Claimed::Replay(bytes) => {
+            let value = serde_json::from_slice(&bytes).map_err(Error::Serialization)?;
+            ::metrics::counter!(crate::metrics::IDEMPOTENCY_REPLAYS, "operation" => operation).increment(1);
+            return Ok(Outcome::Replayed(value));
+        }
+    };
+    ::metrics::counter!(crate::metrics::IDEMPOTENCY_EXECUTIONS, "operation" => operation.clone()).increment(1);
+    match op().await {
+        Ok(value) => {
+            match serde_json::to_vec(&value) {
+                Ok(bytes) => {
+                    if let Err(e) = store.complete(key, &lease, bytes, opts.retention).await {
+                        // The side effect happened: report it as executed, loudly.
+                        store_error(&operation, "complete", &e);
+                    }
+                }
+                Err(e) => {
+                    // Keep the lease: releasing would let a retry repeat the side effect.
+                    tracing::error!(target: "idemgate", key = %key, error = %e, "result could not be serialized; not stored");
+                }
+            }
+            Ok(Outcome::Executed(value))
+        }
+        Err(e) => {
+            if let Err(err) = store.release(key, &lease).await {
+                store_error(&operation, "release", &err);
+            }
+            Err(e)
+        }
+    }
+}
+
+enum Claimed {
+    Lease(Lease),
+    Replay(Vec<u8>),
+}
+
+async fn begin(store: &dyn IdempotencyStore, key: &ScopedKey, fp: Fingerprint, opts: &Options, operation: &str) -> Result<Claimed, Error> {
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match store.begin(key, fp, opts.lease).await {
+            Ok(Begin::Proceed(lease)) => return Ok(Claimed::Lease(lease)),
+            Ok(Begin::Replay(bytes)) => return Ok(Claimed::Replay(bytes)),
+            Ok(Begin::Mismatch) => {
+                ::metrics::counter!(crate::metrics::IDEMPOTENCY_MISMATCHES, "operation" => operation.to_owned()).increment(1);
+                return Err(Error::Mismatch);
+            }
+            Ok(Begin::InFlight) => {
+                let waited = started.elapsed();
+                match opts.wait {
+                    Some(limit) if waited < limit => {
+                        tokio::time::sleep(pause.min(limit - waited)).await;
+                        pause = (pause * 2).min(Duration::from_millis(100));
+                    }
+                    _ => {
+                        ::metrics::counter!(crate::metrics::IDEMPOTENCY_CONFLICTS, "operation" => operation.to_owned()).increment(1);
+                        return Err(Error::InFlight);
+                    }
+                }
+            }
+            Err(e) => {
+                store_error(operation, "begin", &e);
+                return Err(Error::Store(e));
+            }
+        }
+    }
+}
+
+fn store_error(operation: &str, phase: &'static str, e: &StoreError) {
+    ::metrics::counter!(crate::metrics::IDEMPOTENCY_STORE_ERRORS, "operation" => operation.to_owned(), "phase" => phase).increment(1);
+    tracing::error!(target: "idemgate", operation, phase, error = %e, "idempotency store failed");
+}

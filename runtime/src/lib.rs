@@ -1,0 +1,29 @@
+//! # idemgate — retry discipline and idempotency as a runtime property
+//!
+//! This crate is what `#[retry_policy]` and `#[idempotent]` expand to, and it is usable directly
+//! as a library:
+//!
+//! - [`retry`]: a retry executor — exponential backoff with full (or equal / decorrelated)
+//!   jitter, attempt and total-time caps, `Retry-After`, one retry layer per task.
+//! - [`budget`]: named, process-wide retry budgets (token buckets) and per-task budgets.
+//! - [`breaker`]: named circuit breakers over a sliding window.
+//! - [`idempotency`]: the [`IdempotencyStore`](idempotency::IdempotencyStore) trait, the
+//!   embedded [`MemoryStore`](idempotency::MemoryStore) and [`idempotency::run`].
+//! - [`metrics`]: the metric names this crate emits through the `metrics` facade.
+//!
+//! The success path of a retry policy (first attempt succeeds) reads no clock, draws no random
+//! number, allocates nothing and takes no lock: budgets deposit with a relaxed atomic add on a
+//! per-thread stripe, and breakers count successes the same way.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod breaker;
+pub mod budget;
+mod error;
+pub mod idempotency;
+pub mod metrics;
+pub mod retry;
+mod stripe;
+
+pub use error::{Error, InvalidKey, StoreError};
+pub use retry::{Classification, Jitter, RetryPolicy, Retryability, Retryable};

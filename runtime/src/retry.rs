@@ -1,0 +1,655 @@
+//! The retry executor: re-runs an async operation with exponential backoff and jitter, under
+//! caps on attempts and total time, paid for by a retry budget and guarded by a breaker.
+//!
+//! ```
+//! use std::time::Duration;
+//! use idemgate::{Error, RetryPolicy};
+//!
+//! static FETCH: RetryPolicy = RetryPolicy::new()
+//!     .max_attempts(3)
+//!     .base(Duration::from_millis(100))
+//!     .budget("inventory");
+//!
+//! # #[derive(Debug)] struct MyError;
+//! # impl From<Error> for MyError { fn from(_: Error) -> Self { MyError } }
+//! # impl idemgate::Retryable for MyError {
+//! #     fn retryability(&self) -> idemgate::Retryability { idemgate::Retryability::Transient }
+//! # }
+//! # async fn call() -> Result<u32, MyError> { Ok(1) }
+//! # async fn demo() -> Result<u32, MyError> {
+//! FETCH.run("inventory.fetch", || call()).await
+//! # }
+//! ```
+//!
+//! Backoff before retry `n` (1-based) is drawn from `min(cap, base·2^(n-1))`:
+//! [`Jitter::Full`] sleeps `random(0, d)`, [`Jitter::Equal`] `d/2 + random(0, d/2)`,
+//! [`Jitter::Decorrelated`] `min(cap, random(base, 3·previous))`, [`Jitter::None`] exactly `d`
+//! (the gate flags it: synchronized clients retry in lockstep).
+//!
+//! **One retry layer.** A policy called while another policy's attempt is running (in the same
+//! task) makes a single attempt and returns its error: the outer layer owns the retrying, so
+//! 3 × 3 never becomes 9. The depth is tracked for the duration of each poll of an attempt,
+//! which gives task-local semantics (a spawned task starts a new layer).
+//!
+//! **Total time.** `max_elapsed` counts from the end of the first failed attempt (the success
+//! path reads no clock): no retry starts if its sleep plus the longest attempt seen so far
+//! would end past it, and a `Retry-After` longer than what is left ends the retrying.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use ::metrics::Counter;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tokio::time::Instant;
+
+use crate::breaker::{self, Breaker};
+use crate::budget::{self, RetryBudget};
+use crate::Error;
+
+/// How a backoff delay is randomized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Jitter {
+    /// `random(0, d)` — the default; spreads clients best.
+    Full,
+    /// `d/2 + random(0, d/2)` — never retries immediately.
+    Equal,
+    /// `min(cap, random(base, 3·previous))` — AWS's decorrelated jitter.
+    Decorrelated,
+    /// Exactly `d`. Flagged by the gate (RETRY002): clients retry in lockstep.
+    None,
+}
+
+/// What a failure says about trying again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retryability {
+    /// A blip (timeout, reset, 502/503/504): retry with backoff.
+    Transient,
+    /// The dependency asked to slow down (429, or 503 with `Retry-After`): retry no sooner
+    /// than `retry_after` when given.
+    Throttled {
+        /// The server's `Retry-After`, if any.
+        retry_after: Option<Duration>,
+    },
+    /// Retrying cannot help (4xx, validation, not found): return the error.
+    Permanent,
+}
+
+/// Errors (or outcomes) that know whether a retry can help.
+pub trait Retryable {
+    /// Classifies this failure.
+    fn retryability(&self) -> Retryability;
+}
+
+impl Retryable for Retryability {
+    fn retryability(&self) -> Retryability {
+        *self
+    }
+}
+
+impl Retryable for http::StatusCode {
+    /// 429 is throttled, 502/503/504 transient, everything else permanent (other 4xx are the
+    /// caller's fault; 500 is usually a bug, not a blip).
+    fn retryability(&self) -> Retryability {
+        match self.as_u16() {
+            429 => Retryability::Throttled { retry_after: None },
+            502..=504 => Retryability::Transient,
+            _ => Retryability::Permanent,
+        }
+    }
+}
+
+impl<B> Retryable for http::Response<B> {
+    /// The status's classification, with the `Retry-After` header (delta-seconds or
+    /// HTTP-date) attached to 429 and 503.
+    fn retryability(&self) -> Retryability {
+        let status = self.status();
+        let retry_after = || {
+            self.headers()
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, SystemTime::now()))
+        };
+        match status.as_u16() {
+            429 => Retryability::Throttled { retry_after: retry_after() },
+            503 => match retry_after() {
+                Some(d) => Retryability::Throttled { retry_after: Some(d) },
+                None => Retryability::Transient,
+            },
+            _ => status.retryability(),
+        }
+    }
+}
+
+impl Retryable for std::io::Error {
+    /// Timeouts, resets, refused and aborted connections, broken pipes and interrupts are
+    /// transient; everything else is permanent.
+    fn retryability(&self) -> Retryability {
+        use std::io::ErrorKind::*;
+        match self.kind() {
+            TimedOut | ConnectionReset | ConnectionRefused | ConnectionAborted | BrokenPipe
+            | Interrupted | NotConnected => Retryability::Transient,
+            _ => Retryability::Permanent,
+        }
+    }
+}
+
+impl Retryable for tokio::time::error::Elapsed {
+    /// A timeout is transient.
+    fn retryability(&self) -> Retryability {
+        Retryability::Transient
+    }
+}
+
+impl Retryable for Error {
+    /// An unreachable idempotency store is transient; everything else idemgate produces is
+    /// final (an open breaker must not be retried into).
+    fn retryability(&self) -> Retryability {
+        match self {
+            Error::Store(crate::StoreError::Unavailable(_)) => Retryability::Transient,
+            _ => Retryability::Permanent,
+        }
+    }
+}
+
+#[cfg(feature = "reqwest")]
+impl Retryable for reqwest::Error {
+    /// Timeouts and connection errors are transient; errors carrying a status use the
+    /// status's classification; the rest (builder, decode, redirect) are permanent.
+    fn retryability(&self) -> Retryability {
+        if self.is_timeout() || self.is_connect() {
+            return Retryability::Transient;
+        }
+        match self.status() {
+            Some(s) => s.retryability(),
+            None if self.is_request() || self.is_body() => Retryability::Transient,
+            None => Retryability::Permanent,
+        }
+    }
+}
+
+/// What a `retry_on` predicate may return: `bool` (`true` = transient) or a [`Retryability`].
+pub trait Classification {
+    /// Converts to a [`Retryability`].
+    fn into_retryability(self) -> Retryability;
+}
+
+impl Classification for bool {
+    fn into_retryability(self) -> Retryability {
+        if self {
+            Retryability::Transient
+        } else {
+            Retryability::Permanent
+        }
+    }
+}
+
+impl Classification for Retryability {
+    fn into_retryability(self) -> Retryability {
+        self
+    }
+}
+
+/// Parses a `Retry-After` value: delta-seconds (`"120"`) or an HTTP-date, relative to `now`.
+/// A date in the past is zero; anything else unparseable is `None`.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse::<u64>().ok().map(Duration::from_secs);
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A retry policy: build it in a `static` (every builder is `const`) and call [`run`].
+///
+/// Defaults: 4 attempts, base 200 ms, cap 5 s, max elapsed 10 s, full jitter, the `"default"`
+/// budget, no breaker.
+///
+/// [`run`]: RetryPolicy::run
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base: Duration,
+    cap: Duration,
+    max_elapsed: Option<Duration>,
+    jitter: Jitter,
+    budget: Option<&'static str>,
+    breaker: Option<&'static str>,
+    /// Registry handles and metric handles, looked up on the first call.
+    cache: OnceLock<Handles>,
+}
+
+impl std::fmt::Debug for RetryPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryPolicy")
+            .field("max_attempts", &self.max_attempts)
+            .field("base", &self.base)
+            .field("cap", &self.cap)
+            .field("max_elapsed", &self.max_elapsed)
+            .field("jitter", &self.jitter)
+            .field("budget", &self.budget)
+            .field("breaker", &self.breaker)
+            .finish()
+    }
+}
+
+impl Clone for RetryPolicy {
+    fn clone(&self) -> Self {
+        Self {
+            max_attempts: self.max_attempts,
+            base: self.base,
+            cap: self.cap,
+            max_elapsed: self.max_elapsed,
+            jitter: self.jitter,
+            budget: self.budget,
+            breaker: self.breaker,
+            cache: OnceLock::new(),
+        }
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct Handles {
+    operation: &'static str,
+    budget: Option<Arc<RetryBudget>>,
+    breaker: Option<Arc<Breaker>>,
+    metrics: Arc<OpMetrics>,
+}
+
+/// Metric handles the success path uses, registered once per operation.
+struct OpMetrics {
+    success: Counter,
+    attempts: Counter,
+}
+
+impl OpMetrics {
+    fn get(operation: &'static str) -> Arc<OpMetrics> {
+        static REGISTRY: OnceLock<RwLock<HashMap<&'static str, Arc<OpMetrics>>>> = OnceLock::new();
+        let reg = REGISTRY.get_or_init(Default::default);
+        if let Some(m) = reg.read().unwrap_or_else(PoisonError::into_inner).get(operation) {
+            return m.clone();
+        }
+        reg.write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(operation)
+            .or_insert_with(|| {
+                Arc::new(OpMetrics {
+                    success: ::metrics::counter!(crate::metrics::CALLS, "operation" => operation, "outcome" => "success"),
+                    attempts: ::metrics::counter!(crate::metrics::ATTEMPTS, "operation" => operation),
+                })
+            })
+            .clone()
+    }
+}
+
+impl RetryPolicy {
+    /// The defaults: 4 attempts, base 200 ms, cap 5 s, max elapsed 10 s, full jitter, budget
+    /// `"default"`, no breaker.
+    pub const fn new() -> Self {
+        Self {
+            max_attempts: 4,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(5),
+            max_elapsed: Some(Duration::from_secs(10)),
+            jitter: Jitter::Full,
+            budget: Some("default"),
+            breaker: None,
+            cache: OnceLock::new(),
+        }
+    }
+
+    /// Attempts in total, the first included (0 is treated as 1).
+    pub const fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n;
+        self
+    }
+
+    /// The first backoff step.
+    pub const fn base(mut self, d: Duration) -> Self {
+        self.base = d;
+        self
+    }
+
+    /// The largest backoff step.
+    pub const fn cap(mut self, d: Duration) -> Self {
+        self.cap = d;
+        self
+    }
+
+    /// Total time for retrying, sleeps included.
+    pub const fn max_elapsed(mut self, d: Duration) -> Self {
+        self.max_elapsed = Some(d);
+        self
+    }
+
+    /// No total-time cap (attempts still are).
+    pub const fn no_max_elapsed(mut self) -> Self {
+        self.max_elapsed = None;
+        self
+    }
+
+    /// The jitter.
+    pub const fn jitter(mut self, j: Jitter) -> Self {
+        self.jitter = j;
+        self
+    }
+
+    /// Pays for retries from the process-wide budget `name`.
+    pub const fn budget(mut self, name: &'static str) -> Self {
+        self.budget = Some(name);
+        self
+    }
+
+    /// No shared budget (the gate asks for an exemption).
+    pub const fn no_budget(mut self) -> Self {
+        self.budget = None;
+        self
+    }
+
+    /// Guards every attempt with the process-wide breaker `name`.
+    pub const fn breaker(mut self, name: &'static str) -> Self {
+        self.breaker = Some(name);
+        self
+    }
+
+    /// Configured attempts (at least 1).
+    pub const fn attempts_limit(&self) -> u32 {
+        if self.max_attempts == 0 {
+            1
+        } else {
+            self.max_attempts
+        }
+    }
+
+    /// The name of the budget, if any.
+    pub const fn budget_name(&self) -> Option<&'static str> {
+        self.budget
+    }
+
+    /// The name of the breaker, if any.
+    pub const fn breaker_name(&self) -> Option<&'static str> {
+        self.breaker
+    }
+
+    /// Runs `op`, retrying errors that [`Retryable`] calls transient or throttled.
+    ///
+    /// `op` is called once per attempt and must produce a fresh future. The result is the
+    /// first success or the last error; with a breaker, a call refused up front is
+    /// `Err(Error::CircuitOpen.into())`.
+    pub async fn run<T, E, F, Fut>(&self, operation: &'static str, op: F) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Retryable + From<Error>,
+    {
+        self.run_outcome(operation, |r: &Result<T, E>| r.as_ref().err().map(Retryable::retryability), op)
+            .await
+    }
+
+    /// Runs `op`, classifying errors with `classify` (a `retry_on` predicate returning `bool`
+    /// or [`Retryability`]) instead of [`Retryable`].
+    pub async fn run_classified<T, E, F, Fut, C, R>(&self, operation: &'static str, classify: C, op: F) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        C: Fn(&E) -> R,
+        R: Classification,
+        E: From<Error>,
+    {
+        self.run_outcome(operation, |r: &Result<T, E>| r.as_ref().err().map(|e| classify(e).into_retryability()), op)
+            .await
+    }
+
+    /// Runs `op`, classifying whole results: `None` is a success, `Some(_)` a failure — so an
+    /// `Ok` response with status 503 can be retried (and counted by the breaker). When
+    /// retries end on such an `Ok`, that `Ok` is returned.
+    pub async fn run_outcome<T, E, F, Fut, C>(&self, operation: &'static str, mut classify: C, mut op: F) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        C: FnMut(&Result<T, E>) -> Option<Retryability>,
+        E: From<Error>,
+    {
+        let handles = self.handles(operation);
+        if let Some(b) = &handles.budget {
+            b.deposit();
+        }
+        let permit = match &handles.breaker {
+            Some(b) => match b.acquire() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    count_call(operation, "circuit_open");
+                    return Err(e.into());
+                }
+            },
+            None => None,
+        };
+        let result = InAttempt { inner: op() }.await;
+        let verdict = classify(&result);
+        if let Some(p) = permit {
+            p.record(verdict.is_some_and(|v| v.is_retryable()));
+        }
+        match verdict {
+            None => {
+                handles.metrics.success.increment(1);
+                handles.metrics.attempts.increment(1);
+                result
+            }
+            Some(v) => Box::pin(self.retry_slow(&handles, operation, result, v, classify, op)).await,
+        }
+    }
+
+    #[inline]
+    fn handles(&self, operation: &'static str) -> HandlesRef<'_> {
+        let cached = self.cache.get_or_init(|| self.lookup(operation));
+        if std::ptr::eq(cached.operation, operation) || cached.operation == operation {
+            HandlesRef::Cached(cached)
+        } else {
+            // The same policy value serves several operations: correct, only slower.
+            HandlesRef::Owned(Box::new(self.lookup(operation)))
+        }
+    }
+
+    fn lookup(&self, operation: &'static str) -> Handles {
+        Handles {
+            operation,
+            budget: self.budget.map(budget::get),
+            breaker: self.breaker.map(breaker::get),
+            metrics: OpMetrics::get(operation),
+        }
+    }
+
+    async fn retry_slow<T, E, F, Fut, C>(
+        &self,
+        handles: &Handles,
+        operation: &'static str,
+        mut last: Result<T, E>,
+        mut verdict: Retryability,
+        mut classify: C,
+        mut op: F,
+    ) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        C: FnMut(&Result<T, E>) -> Option<Retryability>,
+        E: From<Error>,
+    {
+        let mut attempt: u32 = 1;
+        let outcome = 'retry: {
+            if in_attempt() {
+                ::metrics::counter!(crate::metrics::NESTED_SUPPRESSED, "operation" => operation).increment(1);
+                break 'retry "nested";
+            }
+            let first_failure = Instant::now();
+            let deadline = self.max_elapsed.map(|d| first_failure + d);
+            let mut previous = self.base;
+            let mut longest_attempt = Duration::ZERO;
+            loop {
+                let reason = match verdict {
+                    Retryability::Permanent => break 'retry "permanent",
+                    Retryability::Transient => "transient",
+                    Retryability::Throttled { .. } => "throttled",
+                };
+                if attempt >= self.attempts_limit() {
+                    break 'retry "exhausted";
+                }
+                let mut delay = self.backoff(attempt, &mut previous);
+                if let Retryability::Throttled { retry_after: Some(ra) } = verdict {
+                    delay = delay.max(ra);
+                }
+                let now = Instant::now();
+                if let Some(deadline) = deadline {
+                    if now + delay + longest_attempt > deadline {
+                        break 'retry "deadline";
+                    }
+                }
+                if !budget::task_has_retry() {
+                    exhausted("task", operation);
+                    break 'retry "budget_exhausted";
+                }
+                if let Some(b) = &handles.budget {
+                    if !b.try_withdraw() {
+                        exhausted(b.name(), operation);
+                        break 'retry "budget_exhausted";
+                    }
+                }
+                budget::task_take();
+                ::metrics::counter!(crate::metrics::RETRIES, "operation" => operation, "reason" => reason).increment(1);
+                tracing::debug!(target: "idemgate", operation, attempt, delay_ms = delay.as_millis() as u64, reason, "retrying");
+                tokio::time::sleep(delay).await;
+                let permit = match &handles.breaker {
+                    Some(b) => match b.acquire() {
+                        Ok(p) => Some(p),
+                        Err(_) => break 'retry "circuit_open",
+                    },
+                    None => None,
+                };
+                let started = Instant::now();
+                last = InAttempt { inner: op() }.await;
+                longest_attempt = longest_attempt.max(started.elapsed());
+                attempt += 1;
+                let v = classify(&last);
+                if let Some(p) = permit {
+                    p.record(v.is_some_and(|v| v.is_retryable()));
+                }
+                match v {
+                    None => break 'retry "success",
+                    Some(v) => verdict = v,
+                }
+            }
+        };
+        handles.metrics.attempts.increment(u64::from(attempt));
+        count_call(operation, outcome);
+        last
+    }
+
+    /// The sleep before retry number `retry` (1-based).
+    fn backoff(&self, retry: u32, previous: &mut Duration) -> Duration {
+        let exp = self.base.saturating_mul(1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX)).min(self.cap);
+        let d = match self.jitter {
+            Jitter::None => exp,
+            Jitter::Full => random_between(Duration::ZERO, exp),
+            Jitter::Equal => exp / 2 + random_between(Duration::ZERO, exp - exp / 2),
+            Jitter::Decorrelated => {
+                let hi = previous.saturating_mul(3).max(self.base);
+                random_between(self.base, hi).min(self.cap)
+            }
+        };
+        *previous = d;
+        d
+    }
+}
+
+enum HandlesRef<'a> {
+    Cached(&'a Handles),
+    Owned(Box<Handles>),
+}
+
+impl std::ops::Deref for HandlesRef<'_> {
+    type Target = Handles;
+    fn deref(&self) -> &Handles {
+        match self {
+            HandlesRef::Cached(h) => h,
+            HandlesRef::Owned(h) => h,
+        }
+    }
+}
+
+fn count_call(operation: &'static str, outcome: &'static str) {
+    ::metrics::counter!(crate::metrics::CALLS, "operation" => operation, "outcome" => outcome).increment(1);
+}
+
+fn exhausted(budget: &'static str, operation: &'static str) {
+    ::metrics::counter!(crate::metrics::BUDGET_EXHAUSTED, "budget" => budget).increment(1);
+    tracing::warn!(target: "idemgate", budget, operation, "retry budget exhausted; failing fast");
+}
+
+thread_local! {
+    /// Lazily seeded: only a failure ever draws a random number.
+    static RNG: RefCell<Option<SmallRng>> = const { RefCell::new(None) };
+    /// Retry attempts being polled on this thread right now (see [`InAttempt`]).
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+fn random_between(lo: Duration, hi: Duration) -> Duration {
+    if hi <= lo {
+        return lo;
+    }
+    let span = (hi - lo).as_nanos().min(u128::from(u64::MAX)) as u64;
+    let n = RNG.with(|r| {
+        let mut r = r.borrow_mut();
+        let rng = r.get_or_insert_with(SmallRng::from_os_rng);
+        rng.random_range(0..=span)
+    });
+    lo + Duration::from_nanos(n)
+}
+
+/// Whether the caller runs inside a retry policy's attempt (so it must not retry itself).
+pub fn in_attempt() -> bool {
+    DEPTH.with(Cell::get) > 0
+}
+
+pin_project_lite::pin_project! {
+    /// An attempt's future: while it is polled, nested policies see that they are nested.
+    struct InAttempt<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F: Future> Future for InAttempt<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let _depth = DepthGuard::enter();
+        self.project().inner.poll(cx)
+    }
+}
+
+struct DepthGuard;
+
+impl DepthGuard {
+    #[inline]
+    fn enter() -> Self {
+        DEPTH.with(|d| d.set(d.get() + 1));
+        DepthGuard
+    }
+}
+
+impl Drop for DepthGuard {
+    #[inline]
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
