@@ -1,0 +1,447 @@
+//! `#[idempotent(...)]`: runs an operation at most once per idempotency key.
+//!
+//! Two forms:
+//! - on a plain `async fn` returning `Result<T, E>` (`key = EXPR` or `natural_key = "field"`):
+//!   the body runs under `idemgate::idempotency::run` with a key scoped by `scope` and the fn's
+//!   path; later calls with the key get the stored `Ok` value without executing.
+//! - on an axum handler (`key = header("Idempotency-Key")`): the handler is wrapped by
+//!   `idemgate::http::Idempotency`, which reads the key, fingerprints method + path + body, and
+//!   answers duplicates with 409 / the stored response / 422 (feature `axum` of `idemgate`).
+//!
+//! `conditional` declares that the operation is idempotent by compare-and-set (`If-Match`, a
+//! version column): the body is unchanged, the gate reads the declaration.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, ToTokens};
+use syn::{Expr, FnArg, GenericArgument, ItemFn, LitStr, PathArguments, Type};
+
+use crate::args::{
+    duration_value, lit_str, parse_args, require_flag, require_value, string_value, DurationArg,
+    Errors, Seen,
+};
+use crate::fresh::fresh_values;
+use crate::retry::pin_return_type;
+
+const VALID: &[&str] = &[
+    "key",
+    "natural_key",
+    "conditional",
+    "ttl",
+    "scope",
+    "store",
+    "fingerprint",
+];
+
+enum Strategy {
+    /// `key = EXPR`
+    Key(Box<Expr>),
+    /// `key = header("Idempotency-Key")`
+    Header(LitStr),
+    /// `natural_key = "field"` (an argument or field path, e.g. "event.id")
+    Natural(Box<Expr>),
+    /// `conditional`
+    Conditional,
+}
+
+enum Scope {
+    Expr(Box<Expr>),
+    Header(LitStr),
+}
+
+struct Config {
+    strategy: Option<(Strategy, Span)>,
+    ttl: Option<DurationArg>,
+    scope: Option<Scope>,
+    store: Option<Expr>,
+    fingerprint: Option<Expr>,
+}
+
+/// `header("Name")` → the literal.
+fn header_call(expr: &Expr) -> Option<Result<LitStr, syn::Error>> {
+    let Expr::Call(call) = expr else { return None };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    if !func.path.is_ident("header") {
+        return None;
+    }
+    let lit = match (call.args.len(), call.args.first().and_then(lit_str)) {
+        (1, Some(lit)) => lit.clone(),
+        _ => {
+            return Some(Err(syn::Error::new_spanned(
+                call,
+                "`header(...)` takes one string literal, e.g. `header(\"Idempotency-Key\")`",
+            )))
+        }
+    };
+    let name = lit.value();
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !valid {
+        return Some(Err(syn::Error::new_spanned(
+            &lit,
+            format!("{name:?} is not a valid HTTP header name"),
+        )));
+    }
+    Some(Ok(lit))
+}
+
+fn parse_config(args: TokenStream, errors: &mut Errors) -> syn::Result<Config> {
+    let args = parse_args(args)?;
+    let mut config = Config {
+        strategy: None,
+        ttl: None,
+        scope: None,
+        store: None,
+        fingerprint: None,
+    };
+    let mut seen = Seen::new("idempotent", VALID);
+    for arg in &args {
+        let Some(name) = seen.accept(arg, errors) else {
+            continue;
+        };
+        let strategy = match name.as_str() {
+            "key" => {
+                let Some(value) = require_value(arg, "header(\"Idempotency-Key\")", errors) else {
+                    continue;
+                };
+                match header_call(value) {
+                    Some(Ok(lit)) => Some(Strategy::Header(lit)),
+                    Some(Err(error)) => {
+                        errors.push(error);
+                        continue;
+                    }
+                    None => {
+                        let fresh = fresh_values(value);
+                        if !fresh.is_empty() {
+                            fresh.into_iter().for_each(|e| errors.push(e));
+                            continue;
+                        }
+                        Some(Strategy::Key(Box::new(value.clone())))
+                    }
+                }
+            }
+            "natural_key" => {
+                let Some(lit) = string_value(arg, "\"event_id\"", errors) else {
+                    continue;
+                };
+                match syn::parse_str::<Expr>(&lit.value()) {
+                    Ok(expr @ (Expr::Path(_) | Expr::Field(_))) => {
+                        let expr = respan(expr.into_token_stream(), lit.span());
+                        match syn::parse2::<Expr>(expr) {
+                            Ok(expr) => Some(Strategy::Natural(Box::new(expr))),
+                            Err(error) => {
+                                errors.push(error);
+                                continue;
+                            }
+                        }
+                    }
+                    _ => {
+                        errors.spanned(
+                            &lit,
+                            "`natural_key` names the business field that makes the call unique: an argument or a field path, e.g. \"event_id\" or \"event.id\"",
+                        );
+                        continue;
+                    }
+                }
+            }
+            "conditional" => {
+                if !require_flag(arg, errors) {
+                    continue;
+                }
+                Some(Strategy::Conditional)
+            }
+            "ttl" => {
+                config.ttl = duration_value(arg, "\"24h\"", errors);
+                None
+            }
+            "scope" => {
+                let Some(value) = require_value(arg, "tenant_id", errors) else {
+                    continue;
+                };
+                match header_call(value) {
+                    Some(Ok(lit)) => config.scope = Some(Scope::Header(lit)),
+                    Some(Err(error)) => errors.push(error),
+                    None => {
+                        let fresh = fresh_values(value);
+                        if fresh.is_empty() {
+                            config.scope = Some(Scope::Expr(Box::new(value.clone())));
+                        } else {
+                            fresh.into_iter().for_each(|e| errors.push(e));
+                        }
+                    }
+                }
+                None
+            }
+            "store" => {
+                config.store = require_value(arg, "my_store", errors).cloned();
+                None
+            }
+            "fingerprint" => {
+                config.fingerprint = require_value(arg, "body_bytes", errors).cloned();
+                None
+            }
+            _ => None,
+        };
+        if let Some(strategy) = strategy {
+            if config.strategy.is_some() {
+                errors.spanned(
+                    &arg.name,
+                    format!("`{name}` conflicts with the strategy already given; use one of `key`, `natural_key`, `conditional`"),
+                );
+            } else {
+                config.strategy = Some((strategy, arg.name.span()));
+            }
+        }
+    }
+    Ok(config)
+}
+
+/// Whether the arguments name a strategy at all (valid or not).
+fn strategy_named(args: &TokenStream) -> bool {
+    args.clone().into_iter().any(|tree| {
+        matches!(&tree, proc_macro2::TokenTree::Ident(ident) if ident == "key" || ident == "natural_key" || ident == "conditional")
+    })
+}
+
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let strategy_given = strategy_named(&args);
+    let config = parse_config(args, &mut errors);
+    let func: ItemFn = syn::parse2(item)?;
+    let config = config?;
+    if func.sig.asyncness.is_none() {
+        errors.spanned(
+            func.sig.fn_token,
+            "#[idempotent] needs an `async fn`: concurrent duplicates wait on the idempotency store",
+        );
+    }
+    let Some((strategy, _)) = config.strategy.as_ref() else {
+        // When a strategy argument was given but invalid, it is already reported.
+        if !strategy_given {
+            errors.push(syn::Error::new(
+                Span::call_site(),
+                "#[idempotent] needs a strategy: `key = EXPR`, `key = header(\"Idempotency-Key\")`, `natural_key = \"field\"` or `conditional`",
+            ));
+        }
+        errors.finish()?;
+        return Ok(quote! { #func });
+    };
+    let handler = matches!(strategy, Strategy::Header(_));
+    if let (false, Some(Scope::Header(lit))) = (handler, &config.scope) {
+        errors.spanned(lit, "`scope = header(..)` needs an HTTP handler with `key = header(..)`; on a plain fn give an expression");
+    }
+    if handler {
+        if let Some(fp) = &config.fingerprint {
+            errors.spanned(fp, "`fingerprint` is for plain fns; a handler's fingerprint is its method, path and body");
+        }
+        if !func.sig.generics.params.is_empty() {
+            errors.spanned(
+                &func.sig.generics,
+                "#[idempotent(key = header(..))] does not support generic handlers",
+            );
+        }
+    }
+    if let Strategy::Conditional = strategy {
+        for (present, what) in [
+            (config.ttl.is_some(), "ttl"),
+            (config.store.is_some(), "store"),
+            (config.fingerprint.is_some(), "fingerprint"),
+        ] {
+            if present {
+                errors.push(syn::Error::new(
+                    Span::call_site(),
+                    format!("`{what}` has no effect with `conditional`: no key is stored"),
+                ));
+            }
+        }
+    }
+    errors.finish()?;
+    match strategy {
+        Strategy::Header(header) => Ok(handler_expansion(&config, header, func)),
+        Strategy::Conditional => Ok(quote! { #func }),
+        Strategy::Key(key) => Ok(plain_expansion(&config, key.to_token_stream(), func)),
+        Strategy::Natural(expr) => Ok(plain_expansion(&config, expr.to_token_stream(), func)),
+    }
+}
+
+fn options(config: &Config) -> TokenStream {
+    match &config.ttl {
+        Some(ttl) => {
+            let ttl = ttl.tokens();
+            quote! {{
+                let mut __idemgate_options = ::idemgate::idempotency::Options::default();
+                __idemgate_options.retention = #ttl;
+                __idemgate_options
+            }}
+        }
+        None => quote! { ::idemgate::idempotency::Options::default() },
+    }
+}
+
+/// Plain async fn: `idempotency::run(store, scoped key, fingerprint, options, body)`.
+fn plain_expansion(config: &Config, key: TokenStream, func: ItemFn) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let name = sig.ident.to_string();
+    let operation = quote! { ::core::concat!(::core::module_path!(), "::", #name) };
+    let scope = match &config.scope {
+        Some(Scope::Expr(expr)) => quote! { &*::std::string::ToString::to_string(&(#expr)) },
+        _ => quote! { "" },
+    };
+    let store = match &config.store {
+        Some(expr) => quote! { let __idemgate_store = #expr; },
+        None => quote! { let __idemgate_store = ::idemgate::idempotency::default_store(); },
+    };
+    let fingerprint = match &config.fingerprint {
+        Some(expr) => quote! {
+            ::idemgate::idempotency::Fingerprint::of(::core::convert::AsRef::<[u8]>::as_ref(&(#expr)))
+        },
+        None => quote! { ::idemgate::idempotency::Fingerprint::of(#operation.as_bytes()) },
+    };
+    let options = options(config);
+    let pin = pin_return_type(&sig.output);
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            let __idemgate_key = match ::idemgate::idempotency::ScopedKey::new(
+                #scope,
+                #operation,
+                &*::std::string::ToString::to_string(&(#key)),
+            ) {
+                ::core::result::Result::Ok(key) => key,
+                ::core::result::Result::Err(error) => {
+                    return ::core::result::Result::Err(::core::convert::From::from(error));
+                }
+            };
+            let __idemgate_fingerprint = #fingerprint;
+            #store
+            let __idemgate_options = #options;
+            match ::idemgate::idempotency::run(
+                &*__idemgate_store,
+                &__idemgate_key,
+                __idemgate_fingerprint,
+                &__idemgate_options,
+                move || async move {
+                    #pin
+                    #block
+                },
+            )
+            .await
+            {
+                ::core::result::Result::Ok(outcome) => ::core::result::Result::Ok(outcome.into_inner()),
+                ::core::result::Result::Err(error) => ::core::result::Result::Err(error),
+            }
+        }
+    }
+}
+
+/// The `T` of a parameter typed `State<T>` (any path ending in `State`).
+fn state_type(func: &ItemFn) -> Option<Type> {
+    func.sig.inputs.iter().find_map(|input| {
+        let FnArg::Typed(typed) = input else {
+            return None;
+        };
+        let Type::Path(path) = &*typed.ty else {
+            return None;
+        };
+        let last = path.path.segments.last()?;
+        if last.ident != "State" {
+            return None;
+        }
+        let PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::Type(ty) => Some(ty.clone()),
+            _ => None,
+        })
+    })
+}
+
+/// axum handler: the original handler becomes a nested fn, called behind `http::Idempotency`.
+fn handler_expansion(config: &Config, header: &LitStr, func: ItemFn) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        mut sig,
+        block,
+    } = func;
+    let name = sig.ident.clone();
+    let name_str = name.to_string();
+    let inner = format_ident!("__idemgate_{}", name);
+    sig.ident = inner.clone();
+    let (docs, others): (Vec<_>, Vec<_>) =
+        attrs.into_iter().partition(|a| a.path().is_ident("doc"));
+    let state = state_type(&ItemFn {
+        attrs: Vec::new(),
+        vis: vis.clone(),
+        sig: sig.clone(),
+        block: block.clone(),
+    });
+    let (state_param, state_value) = match &state {
+        Some(ty) => (
+            quote! { ::idemgate::http::__private::State(__idemgate_state): ::idemgate::http::__private::State<#ty>, },
+            quote! { __idemgate_state },
+        ),
+        None => (TokenStream::new(), quote! { () }),
+    };
+    let mut builder = quote! {
+        ::idemgate::http::Idempotency::new()
+            .operation(::core::concat!(::core::module_path!(), "::", #name_str))
+            .header(#header)
+    };
+    match &config.scope {
+        Some(Scope::Header(lit)) => builder.extend(quote! { .scope_header(#lit) }),
+        Some(Scope::Expr(expr)) => builder.extend(quote! { .scope_with(#expr) }),
+        None => {}
+    }
+    if let Some(ttl) = &config.ttl {
+        let ttl = ttl.tokens();
+        builder.extend(quote! { .retention(#ttl) });
+    }
+    if let Some(store) = &config.store {
+        builder.extend(quote! { .store(#store) });
+    }
+    quote! {
+        #(#docs)*
+        #vis async fn #name(
+            #state_param
+            __idemgate_request: ::idemgate::http::__private::Request,
+        ) -> ::idemgate::http::__private::Response {
+            #(#others)*
+            #sig #block
+
+            static __IDEMGATE_GUARD: ::std::sync::OnceLock<::idemgate::http::Idempotency> = ::std::sync::OnceLock::new();
+            let __idemgate_guard = __IDEMGATE_GUARD.get_or_init(|| #builder);
+            __idemgate_guard
+                .handle(__idemgate_request, move |request| {
+                    ::idemgate::http::__private::call_handler(#inner, request, #state_value)
+                })
+                .await
+        }
+    }
+}

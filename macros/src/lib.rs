@@ -1,0 +1,83 @@
+//! Proc-macro attributes of idemgate: `#[retry_policy]`, `#[idempotent]`, `#[exempt]`.
+//!
+//! They are what the gate (`idemgate check`) reads, and they expand to the runtime of the
+//! `idemgate` crate, which re-exports them; depend on `idemgate`, not on this crate.
+//! Arguments are validated at compile time (durations, `max_attempts`, fresh-value keys,
+//! reasons); every error is spanned at the offending token and the original item is still
+//! emitted, so the rest of the crate keeps type-checking in the IDE.
+#![forbid(unsafe_code)]
+
+mod args;
+mod exempt;
+mod fresh;
+mod idempotent;
+mod retry;
+
+use proc_macro::TokenStream;
+
+/// Runs the body of an async fn once per attempt under a retry policy.
+///
+/// ```ignore
+/// #[retry_policy(max_attempts = 4, base = "200ms", cap = "5s", max_elapsed = "10s",
+///                jitter = "full", retry_on = is_transient, budget = "payments", breaker = "psp")]
+/// async fn charge(&self, order: &Order) -> Result<Receipt, PayError> { ... }
+/// ```
+///
+/// Arguments: `max_attempts` (≥ 1, counts the first attempt), `base`, `cap`, `max_elapsed`
+/// (durations such as `"200ms"`, `"5s"`), `jitter` (`"full"`, `"equal"`, `"decorrelated"`,
+/// `"none"`), `retry_on` (a predicate `Fn(&E) -> impl Classification`; without it the error type
+/// implements `idemgate::retry::Retryable`), `budget` (a name, or `"none"`), `breaker` (a name).
+///
+/// Shared references are reused by every attempt, `&mut` arguments (and `&mut self`) are lent
+/// to one attempt at a time, owned arguments are cloned per attempt (a non-`Clone` owned argument
+/// is a compile error that names it). `self` by value and sync fns are compile errors.
+#[proc_macro_attribute]
+pub fn retry_policy(args: TokenStream, item: TokenStream) -> TokenStream {
+    with_item_on_error(retry::expand, args, item)
+}
+
+/// Runs an operation at most once per idempotency key.
+///
+/// ```ignore
+/// #[idempotent(key = header("Idempotency-Key"), scope = header("X-Tenant"), ttl = "24h")] // axum handler
+/// #[idempotent(key = format!("email:{tenant}:{order_id}"), scope = tenant, ttl = "15m")]  // any async fn
+/// #[idempotent(natural_key = "event.id")]
+/// #[idempotent(conditional)]
+/// ```
+///
+/// Arguments: one strategy (`key`, `natural_key`, `conditional`), `ttl` (retention),
+/// `scope` (tenant/principal), `store` (an expression dereferencing to an
+/// `IdempotencyStore`; default: the process-wide `MemoryStore`), `fingerprint` (plain fns:
+/// bytes that identify the payload). Keys built from fresh values (`Uuid::new_v4()`, `rand`,
+/// `now()`) are compile errors.
+#[proc_macro_attribute]
+pub fn idempotent(args: TokenStream, item: TokenStream) -> TokenStream {
+    with_item_on_error(idempotent::expand, args, item)
+}
+
+/// Exempts an item from one gate rule, with a mandatory reason; expands to the item unchanged.
+///
+/// ```ignore
+/// #[exempt(IDEM001, reason = "compare-and-set on booking.version; see ADR-12")]
+/// ```
+#[proc_macro_attribute]
+pub fn exempt(args: TokenStream, item: TokenStream) -> TokenStream {
+    with_item_on_error(exempt::expand, args, item)
+}
+
+type Expand =
+    fn(proc_macro2::TokenStream, proc_macro2::TokenStream) -> syn::Result<proc_macro2::TokenStream>;
+
+/// On error, emit the item unchanged next to the errors (as tokio-macros does), so that one
+/// bad argument does not turn every use of the fn into a second error.
+fn with_item_on_error(expand: Expand, args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    match expand(args.into(), item.clone()) {
+        Ok(expanded) => expanded.into(),
+        Err(error) => {
+            let mut out = item;
+            out.extend(error.into_compile_error());
+            out.into()
+        }
+    }
+}

@@ -1,0 +1,8 @@
+use idemgate_macros::exempt;
+
+#[exempt(IDEM001, IDEM001, reason = "a")]
+fn handler() {}
+
+fn main() {
+    handler();
+}

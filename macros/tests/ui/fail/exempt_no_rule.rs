@@ -1,0 +1,8 @@
+use idemgate_macros::exempt;
+
+#[exempt(reason = "reviewed")]
+fn handler() {}
+
+fn main() {
+    handler();
+}

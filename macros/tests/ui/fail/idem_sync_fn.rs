@@ -1,0 +1,11 @@
+use idemgate_macros::idempotent;
+
+#[idempotent(key = order_id)]
+fn send(order_id: &str) -> Result<u32, String> {
+    let _ = order_id;
+    Ok(1)
+}
+
+fn main() {
+    let _ = send("a");
+}

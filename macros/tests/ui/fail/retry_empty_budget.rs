@@ -1,0 +1,8 @@
+use idemgate_macros::retry_policy;
+
+#[retry_policy(budget = "")]
+async fn call() -> Result<u32, String> {
+    Ok(1)
+}
+
+fn main() {}

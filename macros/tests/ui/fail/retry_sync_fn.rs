@@ -1,0 +1,10 @@
+use idemgate_macros::retry_policy;
+
+#[retry_policy(budget = "payments")]
+fn call() -> Result<u32, String> {
+    Ok(1)
+}
+
+fn main() {
+    let _ = call();
+}
