@@ -343,6 +343,9 @@ impl Breaker {
         let probes = self.config.half_open_probes.max(1);
         let ratio = self.config.close_ratio.clamp(0.0, 1.0);
         let needed = ((ratio * f64::from(probes)).ceil() as u32).clamp(1, probes);
+        if slow.probe_successes + slow.probe_failures < probes.min(2) {
+            return; // one result never decides alone
+        }
         if slow.probe_successes >= needed {
             self.transition(&mut slow, State::Closed, now);
         } else if slow.probe_failures > probes - needed {
@@ -439,4 +442,242 @@ pub fn configure(name: &'static str, config: BreakerConfig) -> Result<Arc<Breake
     let b = Arc::new(Breaker::new(name, config));
     reg.insert(name, b.clone());
     Ok(b)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::test_util::TestErr;
+    use proptest::prelude::*;
+
+    fn small() -> BreakerConfig {
+        BreakerConfig {
+            window: Duration::from_secs(10),
+            min_requests: 10,
+            failure_threshold: 0.5,
+            consecutive_windows: 2,
+            open_for: Duration::from_secs(5),
+            half_open_probes: 5,
+            close_ratio: 0.8,
+        }
+    }
+
+    fn record(b: &Breaker, failed: bool) {
+        if let Ok(p) = b.acquire() {
+            p.record(failed);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn opens_only_after_the_condition_held_for_consecutive_windows() {
+        let b = Breaker::new("t", small());
+        let mut rx = b.subscribe();
+        for _ in 0..9 {
+            record(&b, true);
+        }
+        assert_eq!(b.state(), State::Closed, "below min_requests");
+        record(&b, true);
+        assert_eq!(b.state(), State::Closed, "the condition holds, not yet for a window");
+        for _ in 0..9 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            record(&b, true);
+            record(&b, false);
+            assert_eq!(b.state(), State::Closed);
+        }
+        tokio::time::advance(Duration::from_secs(1)).await;
+        record(&b, true);
+        assert_eq!(b.state(), State::Open, "held for a full window");
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(*rx.borrow_and_update(), State::Open);
+        assert!(matches!(b.acquire(), Err(Error::CircuitOpen { name: "t" })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn successes_reset_the_condition() {
+        let b = Breaker::new("t", BreakerConfig { consecutive_windows: 1, ..small() });
+        for _ in 0..20 {
+            record(&b, false);
+        }
+        for _ in 0..10 {
+            record(&b, true);
+        }
+        assert_eq!(b.state(), State::Closed, "10/30 errors is under 50 %");
+        for _ in 0..10 {
+            record(&b, true);
+        }
+        assert_eq!(b.state(), State::Open, "20/40 errors");
+    }
+
+    async fn opened() -> Breaker {
+        let b = Breaker::new("t", BreakerConfig { consecutive_windows: 1, ..small() });
+        for _ in 0..10 {
+            record(&b, true);
+        }
+        assert_eq!(b.state(), State::Open);
+        b
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn half_open_needs_a_success_ratio_not_one_probe() {
+        let b = opened().await;
+        tokio::time::advance(Duration::from_millis(4999)).await;
+        assert!(b.acquire().is_err(), "still open");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let probes: Vec<_> = (0..5).map(|_| b.acquire().unwrap()).collect();
+        assert_eq!(b.state(), State::HalfOpen);
+        assert!(b.acquire().is_err(), "only 5 probes at once");
+        let mut probes = probes.into_iter();
+        probes.next().unwrap().record(true);
+        assert_eq!(b.state(), State::HalfOpen, "the first failure does not decide alone");
+        for p in probes {
+            p.record(false);
+        }
+        assert_eq!(b.state(), State::Closed, "4 of 5 succeeded");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn half_open_reopens_when_the_ratio_is_out_of_reach() {
+        let b = opened().await;
+        tokio::time::advance(Duration::from_secs(5)).await;
+        record(&b, true);
+        assert_eq!(b.state(), State::HalfOpen);
+        record(&b, true);
+        assert_eq!(b.state(), State::Open, "2 failures of 5: 80 % is out of reach");
+        assert!(b.acquire().is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dropped_probes_give_their_slot_back() {
+        let b = opened().await;
+        tokio::time::advance(Duration::from_secs(5)).await;
+        for _ in 0..10 {
+            drop(b.acquire().unwrap());
+        }
+        assert_eq!(b.state(), State::HalfOpen);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ok_outcomes_can_count_as_failures_and_fallback_answers_when_open() {
+        let b = Breaker::new("t", BreakerConfig { consecutive_windows: 1, ..small() });
+        for _ in 0..10 {
+            let r: Result<u16, TestErr> = b
+                .call_classified(|r: &Result<u16, TestErr>| matches!(r, Ok(s) if *s >= 500).then_some(true), async { Ok(503) })
+                .await;
+            assert_eq!(r, Ok(503));
+        }
+        assert_eq!(b.state(), State::Open);
+        let r: Result<u16, TestErr> = b.call(async { Ok(200) }).await;
+        assert_eq!(r, Err(TestErr::Gate("circuit breaker `t` is open".into())));
+        let r: Result<u16, TestErr> = b.call_or_fallback(async { Ok(200) }, |_| async { Ok(0) }).await;
+        assert_eq!(r, Ok(0));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Call(bool),
+        Hold,
+        Release,
+        Advance(u16),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => any::<bool>().prop_map(Op::Call),
+            1 => Just(Op::Hold),
+            1 => Just(Op::Release),
+            2 => (1u16..4000).prop_map(Op::Advance),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The state machine's invariants under any sequence of calls, held probes and time:
+        /// no direct open→closed; open lasts at least `open_for`; at most `half_open_probes`
+        /// permits while half-open; a single probe result never closes or reopens (with ≥ 2
+        /// needed); it only opens after failures, and never without `min_requests` calls.
+        #[test]
+        fn breaker_state_machine_invariants(
+            ops in proptest::collection::vec(op(), 1..200),
+            probes in 2u32..6,
+            consecutive in 1u32..3,
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+            rt.block_on(async {
+                let cfg = BreakerConfig {
+                    window: Duration::from_secs(10),
+                    min_requests: 6,
+                    failure_threshold: 0.5,
+                    consecutive_windows: consecutive,
+                    open_for: Duration::from_secs(5),
+                    half_open_probes: probes,
+                    close_ratio: 0.9,
+                };
+                let b = Breaker::new("prop", cfg);
+                let mut held = Vec::new();
+                let mut prev = b.state();
+                let mut opened_at = Instant::now();
+                let mut calls_since_close = 0u32;
+                let mut failures_since_close = 0u32;
+                let mut probe_results = 0u32;
+                for op in ops {
+                    let now = Instant::now();
+                    let before = probe_results;
+                    match op {
+                        Op::Call(failed) => match b.acquire() {
+                            Ok(p) => {
+                                if b.state() == State::HalfOpen { probe_results += 1; }
+                                if b.state() == State::Closed { calls_since_close += 1; failures_since_close += u32::from(failed); }
+                                p.record(failed);
+                            }
+                            Err(_) => prop_assert!(b.state() != State::Closed),
+                        },
+                        Op::Hold => {
+                            if let Ok(p) = b.acquire() {
+                                held.push(p);
+                            }
+                        }
+                        Op::Release => {
+                            if let Some(p) = held.pop() {
+                                match b.state() {
+                                    State::HalfOpen => probe_results += 1,
+                                    State::Closed => calls_since_close += 1,
+                                    State::Open => {}
+                                }
+                                p.record(false);
+                            }
+                        }
+                        Op::Advance(ms) => tokio::time::advance(Duration::from_millis(u64::from(ms))).await,
+                    }
+                    let state = b.state();
+                    if state == State::HalfOpen {
+                        let admitted = b.lock().probes_admitted;
+                        prop_assert!(admitted <= probes);
+                    }
+                    if prev != state {
+                        prop_assert!(!(prev == State::Open && state == State::Closed), "open → closed skips half-open");
+                        if prev == State::Open {
+                            prop_assert!(now.saturating_duration_since(opened_at) >= cfg.open_for);
+                        }
+                        if prev == State::HalfOpen {
+                            prop_assert!(probe_results >= 2, "a single probe decided");
+                        }
+                        if prev == State::Closed {
+                            prop_assert_eq!(state, State::Open);
+                            prop_assert!(failures_since_close >= 1);
+                            prop_assert!(calls_since_close >= cfg.min_requests);
+                        }
+                        if state == State::Open { opened_at = now; }
+                        if state == State::Closed { calls_since_close = 0; failures_since_close = 0; }
+                        // a call that turned the breaker half-open was its first probe
+                        probe_results = if state == State::HalfOpen { probe_results - before } else { 0 };
+                        prev = state;
+                    }
+                }
+                drop(held);
+                Ok(())
+            })?;
+        }
+    }
 }

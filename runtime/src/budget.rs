@@ -129,7 +129,20 @@ impl RetryBudget {
         let mut slow = self.slow.lock().unwrap_or_else(PoisonError::into_inner);
         let current = self.rotate(&mut slow, now);
         if self.balance_units() >= SCALE {
-            self.stripes[stripe::current()].0[current].fetch_sub(SCALE, Ordering::Relaxed);
+            // Spend the oldest tokens first, so no slot goes negative (a debt in a slot that
+            // expires would otherwise vanish and let expired-later deposits be spent twice).
+            let mut need = SCALE;
+            for i in 1..=SLOTS {
+                let slot = (current + i) % SLOTS;
+                let take = self.slot_units(slot).clamp(0, need);
+                if take > 0 {
+                    self.stripes[0].0[slot].fetch_sub(take, Ordering::Relaxed);
+                    need -= take;
+                }
+                if need == 0 {
+                    break;
+                }
+            }
             return true;
         }
         let rate = f64::from(self.config.min_per_sec);
@@ -179,27 +192,25 @@ impl RetryBudget {
             return current;
         }
         let steps = (age.as_nanos() / slot_len.as_nanos()).min(u128::from(u32::MAX)) as u32;
-        // Deposits are counted without a clock, so the current slot holds everything since
-        // it started. When more than one slot length went by, keep only the share that a
-        // steady arrival rate would have put inside the TTL, and move it to the new slot.
-        let carried = if steps > 1 {
-            let units = self.slot_units(current).max(0);
-            let share = (self.config.ttl.as_secs_f64() / age.as_secs_f64()).min(1.0);
-            (units as f64 * share) as i64
-        } else {
-            0
-        };
-        if steps > 1 {
+        let k = steps as usize;
+        let units = self.slot_units(current).max(0);
+        for i in 1..=k.min(SLOTS) {
+            self.clear_slot((current + i) % SLOTS);
+        }
+        if k >= 2 {
+            // Deposits carry no timestamp (no clock on the success path), so the current slot
+            // holds everything since it started, `k` slot lengths ago. Assume a steady
+            // arrival rate: spread it over those `k` slots and drop the share that is
+            // already past the TTL. Never creates tokens.
             self.clear_slot(current);
+            let live = k.min(SLOTS - 1);
+            let per = units / k as i64;
+            for j in 0..live {
+                self.stripes[0].0[(current + k - 1 - j) % SLOTS].fetch_add(per, Ordering::Relaxed);
+            }
         }
-        for k in 1..=steps.min(SLOTS as u32) as usize {
-            self.clear_slot((current + k) % SLOTS);
-        }
-        let next = (current + steps as usize % SLOTS) % SLOTS;
-        if carried > 0 {
-            self.stripes[0].0[next].fetch_add(carried, Ordering::Relaxed);
-        }
-        slow.slot_start += slot_len * steps;
+        let next = (current + k % SLOTS) % SLOTS;
+        slow.slot_start += slot_len.saturating_mul(steps);
         self.current.store(next, Ordering::Relaxed);
         next
     }
@@ -277,4 +288,166 @@ pub(crate) fn task_has_retry() -> bool {
 /// Spends one retry event from the task budget (if any).
 pub(crate) fn task_take() {
     let _ = TASK_BUDGET.try_with(|b| b.remaining.set(b.remaining.get().saturating_sub(1)));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cfg(ratio: f64, min_per_sec: u32, ttl_secs: u64) -> BudgetConfig {
+        BudgetConfig { ratio, min_per_sec, ttl: Duration::from_secs(ttl_secs) }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deposits_pay_for_retries() {
+        let b = RetryBudget::new("t", cfg(0.5, 0, 10));
+        assert!(!b.try_withdraw());
+        for _ in 0..10 {
+            b.deposit();
+        }
+        for _ in 0..5 {
+            assert!(b.try_withdraw());
+        }
+        assert!(!b.try_withdraw());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn floor_allows_a_few_retries_per_second() {
+        let b = RetryBudget::new("t", cfg(0.0, 2, 10));
+        assert!(b.try_withdraw());
+        assert!(b.try_withdraw());
+        assert!(!b.try_withdraw());
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert!(b.try_withdraw());
+        assert!(!b.try_withdraw());
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(b.try_withdraw());
+        assert!(b.try_withdraw());
+        assert!(!b.try_withdraw(), "the floor does not accumulate past one second's worth");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deposits_expire_after_the_ttl() {
+        let b = RetryBudget::new("t", cfg(1.0, 0, 10));
+        for _ in 0..3 {
+            b.deposit();
+        }
+        // with the clock read often (as failures do), deposits are timed to the slot
+        for _ in 0..19 {
+            tokio::time::advance(Duration::from_millis(500)).await;
+            assert_eq!(b.balance(), 3.0);
+        }
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert_eq!(b.balance(), 0.0, "gone once the 10 s TTL is over");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unobserved_deposits_are_spread_and_expire() {
+        let b = RetryBudget::new("t", cfg(1.0, 0, 10));
+        for _ in 0..10 {
+            b.deposit();
+        }
+        // first clock read 5 s later: the 10 tokens are assumed spread over those 5 s
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(b.balance(), 10.0);
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert_eq!(b.balance(), 6.0, "the shares of seconds 0 and 1 expired");
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(b.balance(), 0.0);
+        // spending takes the oldest tokens first and never more than exist
+        for _ in 0..4 {
+            b.deposit();
+        }
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let mut granted = 0;
+        while b.try_withdraw() {
+            granted += 1;
+        }
+        assert_eq!(granted, 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn task_scope_counts_down() {
+        assert_eq!(task_remaining(), None);
+        scope(TaskBudget::new(2), async {
+            assert_eq!(task_remaining(), Some(2));
+            assert!(task_has_retry());
+            task_take();
+            task_take();
+            assert!(!task_has_retry());
+        })
+        .await;
+        assert!(task_has_retry(), "no scope: unlimited");
+    }
+
+    #[test]
+    fn registry_hands_out_one_budget_per_name() {
+        let a = get("t.registry");
+        let b = get("t.registry");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(configure("t.registry", BudgetConfig::new()).is_err());
+        assert_eq!(configure("t.registry2", cfg(0.2, 1, 1)).unwrap().config().ratio, 0.2);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Deposit(u16),
+        Withdraw(u16),
+        Advance(u16),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (1u16..200).prop_map(Op::Deposit),
+            (1u16..50).prop_map(Op::Withdraw),
+            (1u16..5000).prop_map(Op::Advance),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Never more retries than deposits allow: granted ≤ ratio·deposits + floor, where
+        /// the floor is min_per_sec up front plus min_per_sec per elapsed second.
+        #[test]
+        fn never_more_retries_than_deposits_allow(
+            ratio in 0.0f64..1.0,
+            min_per_sec in 0u32..5,
+            ops in proptest::collection::vec(op(), 1..60),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+            rt.block_on(async {
+                let b = RetryBudget::new("prop", cfg(ratio, min_per_sec, 10));
+                let unit = (ratio * SCALE as f64).round() / SCALE as f64;
+                let (mut deposits, mut granted, mut elapsed_ms) = (0u64, 0u64, 0u64);
+                for op in ops {
+                    match op {
+                        Op::Deposit(n) => { for _ in 0..n { b.deposit(); } deposits += u64::from(n); }
+                        Op::Withdraw(n) => { for _ in 0..n { if b.try_withdraw() { granted += 1; } } }
+                        Op::Advance(ms) => { tokio::time::advance(Duration::from_millis(u64::from(ms))).await; elapsed_ms += u64::from(ms); }
+                    }
+                    let floor = f64::from(min_per_sec) * (1.0 + elapsed_ms as f64 / 1000.0);
+                    let allowed = (unit * deposits as f64 + floor).floor() as u64;
+                    prop_assert!(granted <= allowed, "granted {} > allowed {}", granted, allowed);
+                }
+                Ok(())
+            })?;
+        }
+
+        /// Without time passing, every whole deposited token can be spent (nothing is lost).
+        #[test]
+        fn deposits_are_spendable(n in 0u32..500) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+            rt.block_on(async {
+                let b = RetryBudget::new("prop2", cfg(0.1, 0, 10));
+                for _ in 0..n { b.deposit(); }
+                let mut granted = 0;
+                while b.try_withdraw() { granted += 1; }
+                prop_assert_eq!(granted, n / 10);
+                Ok(())
+            })?;
+        }
+    }
 }

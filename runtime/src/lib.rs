@@ -27,3 +27,12 @@ mod stripe;
 
 pub use error::{Error, InvalidKey, StoreError};
 pub use retry::{Classification, Jitter, RetryPolicy, Retryability, Retryable};
+
+#[cfg(feature = "macros")]
+pub use idemgate_macros::{exempt, idempotent, retry_policy};
+
+#[cfg(feature = "axum")]
+pub mod http;
+
+#[cfg(test)]
+mod test_util;

@@ -653,3 +653,253 @@ impl Drop for DepthGuard {
         DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::budget::{BudgetConfig, TaskBudget};
+    use crate::test_util::TestErr;
+
+    /// An operation failing with `errs` in turn, then succeeding; counts its calls.
+    fn flaky(calls: &AtomicU32, errs: Vec<TestErr>) -> impl FnMut() -> std::future::Ready<Result<u32, TestErr>> + '_ {
+        let mut errs = errs.into_iter();
+        move || {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            std::future::ready(match errs.next() {
+                Some(e) => Err(e),
+                None => Ok(n),
+            })
+        }
+    }
+
+    const NO_BUDGET: RetryPolicy = RetryPolicy::new().no_budget();
+
+    #[tokio::test(start_paused = true)]
+    async fn success_needs_one_attempt() {
+        let calls = AtomicU32::new(0);
+        let r = NO_BUDGET.run("t.success", flaky(&calls, vec![])).await;
+        assert_eq!(r, Ok(1));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_errors_are_retried_with_bounded_backoff() {
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let r = NO_BUDGET.run("t.transient", flaky(&calls, vec![TestErr::Transient, TestErr::Transient])).await;
+        assert_eq!(r, Ok(3));
+        // full jitter: at most base + 2·base
+        assert!(start.elapsed() <= Duration::from_millis(600), "{:?}", start.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn permanent_errors_are_not_retried() {
+        let calls = AtomicU32::new(0);
+        let r = NO_BUDGET.run("t.permanent", flaky(&calls, vec![TestErr::Permanent])).await;
+        assert_eq!(r, Err(TestErr::Permanent));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_attempts_caps_the_attempts() {
+        let calls = AtomicU32::new(0);
+        let errs = (0..10).map(|_| TestErr::Transient).collect();
+        let r = NO_BUDGET.max_attempts(3).run("t.max", flaky(&calls, errs)).await;
+        assert_eq!(r, Err(TestErr::Transient));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_retry_starts_past_max_elapsed() {
+        static P: RetryPolicy = RetryPolicy::new()
+            .no_budget()
+            .max_attempts(10)
+            .base(Duration::from_secs(1))
+            .cap(Duration::from_secs(60))
+            .jitter(Jitter::None)
+            .max_elapsed(Duration::from_millis(2500));
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let errs = (0..10).map(|_| TestErr::Transient).collect();
+        let r = P.run("t.elapsed", flaky(&calls, errs)).await;
+        assert_eq!(r, Err(TestErr::Transient));
+        // sleeps 1 s, then the next 2 s sleep would end at 3 s > 2.5 s
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured() {
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let r = NO_BUDGET
+            .run("t.retry_after", flaky(&calls, vec![TestErr::Throttled(Some(Duration::from_secs(3)))]))
+            .await;
+        assert_eq!(r, Ok(2));
+        assert!(start.elapsed() >= Duration::from_secs(3));
+        assert!(start.elapsed() < Duration::from_secs(4));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_beyond_max_elapsed_ends_retrying() {
+        let calls = AtomicU32::new(0);
+        let r = NO_BUDGET
+            .run("t.retry_after_long", flaky(&calls, vec![TestErr::Throttled(Some(Duration::from_secs(60)))]))
+            .await;
+        assert_eq!(r, Err(TestErr::Throttled(Some(Duration::from_secs(60)))));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nested_policies_retry_in_one_layer_only() {
+        static OUTER: RetryPolicy = RetryPolicy::new().no_budget().max_attempts(3);
+        static INNER: RetryPolicy = RetryPolicy::new().no_budget().max_attempts(3);
+        let calls = AtomicU32::new(0);
+        let calls = &calls;
+        let r: Result<u32, TestErr> = OUTER
+            .run("t.outer", || async move {
+                INNER
+                    .run("t.inner", || async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        Err::<u32, _>(TestErr::Transient)
+                    })
+                    .await
+            })
+            .await;
+        assert_eq!(r, Err(TestErr::Transient));
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "3 × 3 must not become 9");
+        assert!(!in_attempt());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn task_budget_caps_retries_across_policies() {
+        let calls = AtomicU32::new(0);
+        let errs = (0..20).map(|_| TestErr::Transient).collect();
+        let p = NO_BUDGET.max_attempts(10).no_max_elapsed();
+        let r = budget::scope(TaskBudget::new(2), async { p.run("t.task_budget", flaky(&calls, errs)).await }).await;
+        assert_eq!(r, Err(TestErr::Transient));
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "first attempt + 2 retries");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn empty_named_budget_fails_fast() {
+        budget::configure("t.empty", BudgetConfig { ratio: 0.0, min_per_sec: 0, ttl: Duration::from_secs(10) }).unwrap();
+        let calls = AtomicU32::new(0);
+        let r = RetryPolicy::new().budget("t.empty").run("t.empty_budget", flaky(&calls, vec![TestErr::Transient])).await;
+        assert_eq!(r, Err(TestErr::Transient));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn open_breaker_fails_fast_with_a_distinct_error() {
+        let b = breaker::configure("t.open", crate::breaker::BreakerConfig { min_requests: 1, consecutive_windows: 1, ..Default::default() }).unwrap();
+        b.acquire().unwrap().record(true);
+        assert_eq!(b.state(), crate::breaker::State::Open);
+        let calls = AtomicU32::new(0);
+        let r = NO_BUDGET.breaker("t.open").run("t.breaker", flaky(&calls, vec![])).await;
+        assert_eq!(r, Err(TestErr::Gate("circuit breaker `t.open` is open".into())));
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn predicate_overrides_classification() {
+        let calls = AtomicU32::new(0);
+        // TestErr::Permanent is normally final; the predicate says retry it.
+        let r = NO_BUDGET
+            .run_classified("t.pred", |e: &TestErr| *e == TestErr::Permanent, flaky(&calls, vec![TestErr::Permanent]))
+            .await;
+        assert_eq!(r, Ok(2));
+        let calls = AtomicU32::new(0);
+        let r = NO_BUDGET
+            .run_classified("t.pred2", |_: &TestErr| Retryability::Permanent, flaky(&calls, vec![TestErr::Transient]))
+            .await;
+        assert_eq!(r, Err(TestErr::Transient));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ok_outcomes_can_be_failures() {
+        let calls = AtomicU32::new(0);
+        let r: Result<http::StatusCode, TestErr> = NO_BUDGET
+            .run_outcome(
+                "t.outcome",
+                |r: &Result<http::StatusCode, TestErr>| match r {
+                    Ok(s) if s.is_server_error() => Some(s.retryability()),
+                    Ok(_) => None,
+                    Err(e) => Some(e.retryability()),
+                },
+                || {
+                    let n = calls.fetch_add(1, Ordering::SeqCst);
+                    std::future::ready(Ok(if n < 2 { http::StatusCode::SERVICE_UNAVAILABLE } else { http::StatusCode::OK }))
+                },
+            )
+            .await;
+        assert_eq!(r, Ok(http::StatusCode::OK));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn jitter_stays_within_bounds() {
+        let base = Duration::from_millis(100);
+        let cap = Duration::from_secs(2);
+        for jitter in [Jitter::Full, Jitter::Equal, Jitter::Decorrelated, Jitter::None] {
+            let p = RetryPolicy::new().base(base).cap(cap).jitter(jitter);
+            let mut prev = base;
+            for retry in 1..=40u32 {
+                let exp = base.saturating_mul(1u32.checked_shl(retry - 1).unwrap_or(u32::MAX)).min(cap);
+                let d = p.backoff(retry, &mut prev);
+                match jitter {
+                    Jitter::Full => assert!(d <= exp),
+                    Jitter::Equal => assert!(d >= exp / 2 && d <= exp),
+                    Jitter::Decorrelated => assert!(d >= base && d <= cap),
+                    Jitter::None => assert_eq!(d, exp),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn classifies_status_codes_io_errors_and_responses() {
+        use http::StatusCode;
+        assert_eq!(StatusCode::TOO_MANY_REQUESTS.retryability(), Retryability::Throttled { retry_after: None });
+        for s in [502, 503, 504] {
+            assert_eq!(StatusCode::from_u16(s).unwrap().retryability(), Retryability::Transient);
+        }
+        for s in [400, 401, 404, 409, 422, 500] {
+            assert_eq!(StatusCode::from_u16(s).unwrap().retryability(), Retryability::Permanent);
+        }
+        let io = |k| std::io::Error::from(k).retryability();
+        assert_eq!(io(std::io::ErrorKind::TimedOut), Retryability::Transient);
+        assert_eq!(io(std::io::ErrorKind::ConnectionReset), Retryability::Transient);
+        assert_eq!(io(std::io::ErrorKind::ConnectionRefused), Retryability::Transient);
+        assert_eq!(io(std::io::ErrorKind::NotFound), Retryability::Permanent);
+        let resp = http::Response::builder().status(429).header("retry-after", "7").body(()).unwrap();
+        assert_eq!(resp.retryability(), Retryability::Throttled { retry_after: Some(Duration::from_secs(7)) });
+        let resp = http::Response::builder().status(503).body(()).unwrap();
+        assert_eq!(resp.retryability(), Retryability::Transient);
+        assert!(true.into_retryability().is_retryable());
+        assert!(!false.into_retryability().is_retryable());
+    }
+
+    #[test]
+    fn parses_retry_after() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn policies_are_const() {
+        const P: RetryPolicy = RetryPolicy::new().max_attempts(0).breaker("b").budget("x");
+        assert_eq!(P.attempts_limit(), 1);
+        assert_eq!(P.breaker_name(), Some("b"));
+        assert_eq!(P.budget_name(), Some("x"));
+        assert_eq!(RetryPolicy::new().no_budget().budget_name(), None);
+    }
+}
