@@ -363,3 +363,219 @@ fn store_error(operation: &str, phase: &'static str, e: &StoreError) {
     ::metrics::counter!(crate::metrics::IDEMPOTENCY_STORE_ERRORS, "operation" => operation.to_owned(), "phase" => phase).increment(1);
     tracing::error!(target: "idemgate", operation, phase, error = %e, "idempotency store failed");
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::test_util::TestErr;
+
+    fn key(k: &str) -> ScopedKey {
+        ScopedKey::new("tenant-1", "charge", k).unwrap()
+    }
+
+    #[test]
+    fn keys_are_validated_and_scoped() {
+        assert!(matches!(ScopedKey::new("t", "op", ""), Err(Error::InvalidKey(InvalidKey::Empty))));
+        assert!(matches!(ScopedKey::new("t", "op", &"a".repeat(256)), Err(Error::InvalidKey(InvalidKey::TooLong { len: 256 }))));
+        assert!(ScopedKey::new("t", "op", &"a".repeat(255)).is_ok());
+        assert!(matches!(ScopedKey::new("t", "op", "ab\ncd"), Err(Error::InvalidKey(InvalidKey::NotPrintable { offset: 2 }))));
+        assert!(matches!(ScopedKey::new("t", "op", "clé"), Err(Error::InvalidKey(InvalidKey::NotPrintable { offset: 2 }))));
+        let k = ScopedKey::new("acme:eu", "charge", "order 42").unwrap();
+        assert_eq!((k.scope(), k.operation(), k.key()), ("acme:eu", "charge", "order 42"));
+        // scopes cannot be forged through separators
+        let a = ScopedKey::new("a", "1:b", "k").unwrap();
+        let b = ScopedKey::new("a1:b", "", "k").unwrap();
+        assert_ne!(a.as_str(), b.as_str());
+        assert_ne!(key("k").as_str(), ScopedKey::new("tenant-2", "charge", "k").unwrap().as_str());
+    }
+
+    #[test]
+    fn fingerprints_are_stable() {
+        assert_eq!(Fingerprint::of(b"abc").to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_ne!(Fingerprint::of_parts(&[b"ab", b"c"]), Fingerprint::of_parts(&[b"a", b"bc"]));
+        assert_eq!(Fingerprint::from_bytes(*Fingerprint::of(b"x").as_bytes()), Fingerprint::of(b"x"));
+    }
+
+    async fn charge(store: &dyn IdempotencyStore, k: &ScopedKey, body: &[u8], runs: &AtomicU32) -> Result<Outcome<String>, TestErr> {
+        run(store, k, Fingerprint::of(body), &Options::new(), || async {
+            let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(format!("receipt-{n}"))
+        })
+        .await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn first_executes_later_duplicates_replay() {
+        let store = MemoryStore::new();
+        let runs = AtomicU32::new(0);
+        let k = key("k1");
+        assert_eq!(charge(&store, &k, b"{}", &runs).await, Ok(Outcome::Executed("receipt-1".into())));
+        assert_eq!(charge(&store, &k, b"{}", &runs).await, Ok(Outcome::Replayed("receipt-1".into())));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(charge(&store, &k, b"{\"other\":1}", &runs).await, Err(TestErr::Gate(Error::Mismatch.to_string())));
+        // another tenant with the same client key is another key
+        let other = ScopedKey::new("tenant-2", "charge", "k1").unwrap();
+        assert_eq!(charge(&store, &other, b"{}", &runs).await, Ok(Outcome::Executed("receipt-2".into())));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn errors_are_not_stored_and_release_the_key() {
+        let store = MemoryStore::new();
+        let k = key("k2");
+        let r: Result<Outcome<u32>, TestErr> = run(&store, &k, Fingerprint::of(b""), &Options::new(), || async { Err(TestErr::Transient) }).await;
+        assert_eq!(r, Err(TestErr::Transient));
+        let r: Result<Outcome<u32>, TestErr> = run(&store, &k, Fingerprint::of(b""), &Options::new(), || async { Ok(7) }).await;
+        assert_eq!(r, Ok(Outcome::Executed(7)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn in_flight_duplicates_conflict_or_wait() {
+        let store = MemoryStore::new();
+        let k = key("k3");
+        let fp = Fingerprint::of(b"");
+        let lease = match store.begin(&k, fp, Duration::from_secs(60)).await.unwrap() {
+            Begin::Proceed(l) => l,
+            other => panic!("{other:?}"),
+        };
+        let r: Result<Outcome<u32>, TestErr> = run(&store, &k, fp, &Options::new(), || async { Ok(1) }).await;
+        assert_eq!(r, Err(TestErr::Gate(Error::InFlight.to_string())));
+        let waiting = Options { wait: Some(Duration::from_secs(2)), ..Options::new() };
+        let (r, ()) = tokio::join!(run::<u32, TestErr, _, _>(&store, &k, fp, &waiting, || async { Ok(1) }), async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            store.complete(&k, &lease, b"42".to_vec(), Duration::from_secs(60)).await.unwrap();
+        });
+        assert_eq!(r, Ok(Outcome::Replayed(42)));
+        // waiting gives up after its limit
+        let k = key("k3b");
+        let _lease = store.begin(&k, fp, Duration::from_secs(60)).await.unwrap();
+        let start = tokio::time::Instant::now();
+        let r = run::<u32, TestErr, _, _>(&store, &k, fp, &waiting, || async { Ok(1) }).await;
+        assert_eq!(r, Err(TestErr::Gate(Error::InFlight.to_string())));
+        assert!(start.elapsed() >= Duration::from_secs(2) && start.elapsed() < Duration::from_millis(2200));
+    }
+
+    /// A store that is down.
+    struct Down;
+
+    impl IdempotencyStore for Down {
+        fn begin<'a>(&'a self, _: &'a ScopedKey, _: Fingerprint, _: Duration) -> BoxFuture<'a, Result<Begin, StoreError>> {
+            Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
+        }
+        fn complete<'a>(&'a self, _: &'a ScopedKey, _: &'a Lease, _: Vec<u8>, _: Duration) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
+        }
+        fn release<'a>(&'a self, _: &'a ScopedKey, _: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_fails_closed() {
+        let runs = AtomicU32::new(0);
+        let r = charge(&Down, &key("k4"), b"", &runs).await;
+        assert!(matches!(r, Err(TestErr::Gate(ref m)) if m.contains("unavailable")), "{r:?}");
+        assert_eq!(runs.load(Ordering::SeqCst), 0, "the side effect must not run");
+        let e: Error = StoreError::Unavailable("x".into()).into();
+        assert!(crate::Retryable::retryability(&e).is_retryable());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_leases_are_taken_over_and_stale_executors_fenced() {
+        let store = MemoryStore::new();
+        let k = key("k5");
+        let fp = Fingerprint::of(b"");
+        let Begin::Proceed(old) = store.begin(&k, fp, Duration::from_secs(60)).await.unwrap() else { panic!() };
+        assert_eq!(store.begin(&k, fp, Duration::from_secs(60)).await.unwrap(), Begin::InFlight);
+        tokio::time::advance(Duration::from_secs(61)).await;
+        let Begin::Proceed(new) = store.begin(&k, fp, Duration::from_secs(60)).await.unwrap() else { panic!() };
+        assert!(new.token() > old.token());
+        assert!(matches!(store.complete(&k, &old, b"1".to_vec(), Duration::from_secs(60)).await, Err(StoreError::Fenced)));
+        assert!(matches!(store.release(&k, &old).await, Err(StoreError::Fenced)));
+        store.complete(&k, &new, b"2".to_vec(), Duration::from_secs(60)).await.unwrap();
+        assert_eq!(store.begin(&k, fp, Duration::from_secs(60)).await.unwrap(), Begin::Replay(b"2".to_vec()));
+        assert!(matches!(store.complete(&k, &old, b"1".to_vec(), Duration::from_secs(60)).await, Err(StoreError::Fenced)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn results_expire_after_retention() {
+        let store = MemoryStore::new();
+        let runs = AtomicU32::new(0);
+        let k = key("k6");
+        let opts = Options { retention: Duration::from_secs(10), ..Options::new() };
+        let go = || run::<String, TestErr, _, _>(&store, &k, Fingerprint::of(b""), &opts, || async { Ok(runs.fetch_add(1, Ordering::SeqCst).to_string()) });
+        assert!(!go().await.unwrap().is_replayed());
+        tokio::time::advance(Duration::from_secs(9)).await;
+        assert!(go().await.unwrap().is_replayed());
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(go().await.unwrap(), Outcome::Executed("1".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn eviction_never_drops_in_flight_entries() {
+        let store = MemoryStore::with_config(MemoryStoreConfig { capacity: 3, shards: 1 });
+        let fp = Fingerprint::of(b"");
+        let lease = Duration::from_secs(60);
+        let Begin::Proceed(a) = store.begin(&key("a"), fp, lease).await.unwrap() else { panic!() };
+        let Begin::Proceed(b) = store.begin(&key("b"), fp, lease).await.unwrap() else { panic!() };
+        store.complete(&key("b"), &b, b"1".to_vec(), Duration::from_secs(100)).await.unwrap();
+        let Begin::Proceed(_) = store.begin(&key("c"), fp, lease).await.unwrap() else { panic!() };
+        // full: the completed "b" goes, not the in-flight "a" or "c"
+        let Begin::Proceed(_) = store.begin(&key("d"), fp, lease).await.unwrap() else { panic!() };
+        assert_eq!(store.len(), 3);
+        assert_eq!(store.begin(&key("a"), fp, lease).await.unwrap(), Begin::InFlight);
+        assert!(matches!(store.begin(&key("b"), fp, lease).await, Err(StoreError::Full)), "only in-flight entries left");
+        store.complete(&key("a"), &a, b"0".to_vec(), Duration::from_secs(100)).await.unwrap();
+        assert_eq!(store.begin(&key("a"), fp, lease).await.unwrap(), Begin::Replay(b"0".to_vec()));
+        // leases that ran out do not hold space
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert!(matches!(store.begin(&key("e"), fp, lease).await, Ok(Begin::Proceed(_))));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sixty_four_tasks_one_key_exactly_one_execution() {
+        let store: Arc<dyn IdempotencyStore> = Arc::new(MemoryStore::new());
+        let runs = Arc::new(AtomicU32::new(0));
+        let barrier = Arc::new(tokio::sync::Barrier::new(64));
+        let waiting = Options { wait: Some(Duration::from_secs(10)), ..Options::new() };
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let (store, runs, barrier) = (store.clone(), runs.clone(), barrier.clone());
+            // half of them wait for the result, half get 409 while it runs
+            let opts = if i % 2 == 0 { waiting } else { Options::new() };
+            tasks.push(tokio::spawn(async move {
+                let k = ScopedKey::new("tenant", "send_email", "order-1").unwrap();
+                barrier.wait().await;
+                run::<u32, TestErr, _, _>(&*store, &k, Fingerprint::of(b"body"), &opts, || async {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Ok(99)
+                })
+                .await
+            }));
+        }
+        let (mut executed, mut replayed, mut conflicts) = (0, 0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(Outcome::Executed(99)) => executed += 1,
+                Ok(Outcome::Replayed(99)) => replayed += 1,
+                Err(TestErr::Gate(m)) if m == Error::InFlight.to_string() => conflicts += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "exactly one execution");
+        assert_eq!(executed, 1);
+        assert_eq!(executed + replayed + conflicts, 64);
+        assert!(replayed >= 31, "every waiter got the stored result ({replayed})");
+    }
+
+    #[test]
+    fn default_store_is_process_wide() {
+        let a = default_store();
+        let b = default_store();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(set_default_store(Arc::new(MemoryStore::new())).is_err());
+    }
+}

@@ -675,12 +675,14 @@ mod tests {
         }
     }
 
-    const NO_BUDGET: RetryPolicy = RetryPolicy::new().no_budget();
+    fn no_budget() -> RetryPolicy {
+        RetryPolicy::new().no_budget()
+    }
 
     #[tokio::test(start_paused = true)]
     async fn success_needs_one_attempt() {
         let calls = AtomicU32::new(0);
-        let r = NO_BUDGET.run("t.success", flaky(&calls, vec![])).await;
+        let r = no_budget().run("t.success", flaky(&calls, vec![])).await;
         assert_eq!(r, Ok(1));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
@@ -689,7 +691,7 @@ mod tests {
     async fn transient_errors_are_retried_with_bounded_backoff() {
         let calls = AtomicU32::new(0);
         let start = Instant::now();
-        let r = NO_BUDGET.run("t.transient", flaky(&calls, vec![TestErr::Transient, TestErr::Transient])).await;
+        let r = no_budget().run("t.transient", flaky(&calls, vec![TestErr::Transient, TestErr::Transient])).await;
         assert_eq!(r, Ok(3));
         // full jitter: at most base + 2·base
         assert!(start.elapsed() <= Duration::from_millis(600), "{:?}", start.elapsed());
@@ -698,7 +700,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn permanent_errors_are_not_retried() {
         let calls = AtomicU32::new(0);
-        let r = NO_BUDGET.run("t.permanent", flaky(&calls, vec![TestErr::Permanent])).await;
+        let r = no_budget().run("t.permanent", flaky(&calls, vec![TestErr::Permanent])).await;
         assert_eq!(r, Err(TestErr::Permanent));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
@@ -707,7 +709,7 @@ mod tests {
     async fn max_attempts_caps_the_attempts() {
         let calls = AtomicU32::new(0);
         let errs = (0..10).map(|_| TestErr::Transient).collect();
-        let r = NO_BUDGET.max_attempts(3).run("t.max", flaky(&calls, errs)).await;
+        let r = no_budget().max_attempts(3).run("t.max", flaky(&calls, errs)).await;
         assert_eq!(r, Err(TestErr::Transient));
         assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
@@ -735,7 +737,7 @@ mod tests {
     async fn retry_after_is_honoured() {
         let calls = AtomicU32::new(0);
         let start = Instant::now();
-        let r = NO_BUDGET
+        let r = no_budget()
             .run("t.retry_after", flaky(&calls, vec![TestErr::Throttled(Some(Duration::from_secs(3)))]))
             .await;
         assert_eq!(r, Ok(2));
@@ -746,7 +748,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retry_after_beyond_max_elapsed_ends_retrying() {
         let calls = AtomicU32::new(0);
-        let r = NO_BUDGET
+        let r = no_budget()
             .run("t.retry_after_long", flaky(&calls, vec![TestErr::Throttled(Some(Duration::from_secs(60)))]))
             .await;
         assert_eq!(r, Err(TestErr::Throttled(Some(Duration::from_secs(60)))));
@@ -778,7 +780,7 @@ mod tests {
     async fn task_budget_caps_retries_across_policies() {
         let calls = AtomicU32::new(0);
         let errs = (0..20).map(|_| TestErr::Transient).collect();
-        let p = NO_BUDGET.max_attempts(10).no_max_elapsed();
+        let p = no_budget().max_attempts(10).no_max_elapsed();
         let r = budget::scope(TaskBudget::new(2), async { p.run("t.task_budget", flaky(&calls, errs)).await }).await;
         assert_eq!(r, Err(TestErr::Transient));
         assert_eq!(calls.load(Ordering::SeqCst), 3, "first attempt + 2 retries");
@@ -799,7 +801,7 @@ mod tests {
         b.acquire().unwrap().record(true);
         assert_eq!(b.state(), crate::breaker::State::Open);
         let calls = AtomicU32::new(0);
-        let r = NO_BUDGET.breaker("t.open").run("t.breaker", flaky(&calls, vec![])).await;
+        let r = no_budget().breaker("t.open").run("t.breaker", flaky(&calls, vec![])).await;
         assert_eq!(r, Err(TestErr::Gate("circuit breaker `t.open` is open".into())));
         assert_eq!(calls.load(Ordering::SeqCst), 0);
     }
@@ -808,12 +810,12 @@ mod tests {
     async fn predicate_overrides_classification() {
         let calls = AtomicU32::new(0);
         // TestErr::Permanent is normally final; the predicate says retry it.
-        let r = NO_BUDGET
+        let r = no_budget()
             .run_classified("t.pred", |e: &TestErr| *e == TestErr::Permanent, flaky(&calls, vec![TestErr::Permanent]))
             .await;
         assert_eq!(r, Ok(2));
         let calls = AtomicU32::new(0);
-        let r = NO_BUDGET
+        let r = no_budget()
             .run_classified("t.pred2", |_: &TestErr| Retryability::Permanent, flaky(&calls, vec![TestErr::Transient]))
             .await;
         assert_eq!(r, Err(TestErr::Transient));
@@ -822,7 +824,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn ok_outcomes_can_be_failures() {
         let calls = AtomicU32::new(0);
-        let r: Result<http::StatusCode, TestErr> = NO_BUDGET
+        let r: Result<http::StatusCode, TestErr> = no_budget()
             .run_outcome(
                 "t.outcome",
                 |r: &Result<http::StatusCode, TestErr>| match r {
@@ -896,7 +898,7 @@ mod tests {
 
     #[test]
     fn policies_are_const() {
-        const P: RetryPolicy = RetryPolicy::new().max_attempts(0).breaker("b").budget("x");
+        static P: RetryPolicy = RetryPolicy::new().max_attempts(0).breaker("b").budget("x");
         assert_eq!(P.attempts_limit(), 1);
         assert_eq!(P.breaker_name(), Some("b"));
         assert_eq!(P.budget_name(), Some("x"));
