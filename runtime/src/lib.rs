@@ -17,9 +17,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "macros")]
+pub use idemgate_macros::{exempt, idempotent, retry_policy};
+
 pub mod breaker;
 pub mod budget;
 mod error;
+/// The HTTP layer (axum): `Idempotency-Key` handling, problem+json errors, replay headers.
+#[cfg(feature = "axum")]
+pub mod http;
 pub mod idempotency;
 pub mod metrics;
 pub mod retry;
@@ -27,12 +33,6 @@ mod stripe;
 
 pub use error::{Error, InvalidKey, StoreError};
 pub use retry::{Classification, Jitter, RetryPolicy, Retryability, Retryable};
-
-#[cfg(feature = "macros")]
-pub use idemgate_macros::{exempt, idempotent, retry_policy};
-
-#[cfg(feature = "axum")]
-pub mod http;
 
 #[cfg(test)]
 mod test_util;
