@@ -1,5 +1,359 @@
-//! Facts extracted from OpenAPI documents (operations, parameters, responses).
+//! Facts extracted from OpenAPI documents (operations, their idempotency declarations,
+//! parameters and responses). Every fact carries the location of the key it came from, in the
+//! file where that key stands (a `$ref`'d parameter points at its definition).
+
+use crate::location::Location;
 
 /// Everything the OpenAPI front-end extracted from the scanned documents.
 #[derive(Debug, Default)]
-pub struct OpenApiModel {}
+pub struct OpenApiModel {
+    pub documents: Vec<ApiDocument>,
+    /// Operations of every document (paths and, in 3.1, webhooks), in document order.
+    pub operations: Vec<Operation>,
+}
+
+/// Which OpenAPI dialect a document is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecVersion {
+    /// `swagger: "2.0"`.
+    Swagger2,
+    /// `openapi: 3.0.x`.
+    OpenApi30,
+    /// `openapi: 3.1.x` (and later 3.x).
+    OpenApi31,
+}
+
+impl SpecVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpecVersion::Swagger2 => "2.0",
+            SpecVersion::OpenApi30 => "3.0",
+            SpecVersion::OpenApi31 => "3.1",
+        }
+    }
+}
+
+/// One OpenAPI document (its root file; `$ref`'d files belong to it).
+#[derive(Debug, Clone)]
+pub struct ApiDocument {
+    /// The root file, relative to the scan root.
+    pub file: std::sync::Arc<str>,
+    pub version: SpecVersion,
+    /// The document-wide `x-idempotency` default, if any.
+    pub strategy: Option<Strategy>,
+}
+
+/// One operation: a method under a path (or a 3.1 webhook).
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// The path template (`/v1/charges/{id}`), or the webhook name.
+    pub path: String,
+    pub operation_id: Option<String>,
+    /// The method key (`post:`) of the operation.
+    pub location: Location,
+    /// The operation's `responses` key, if it has one.
+    pub responses_location: Option<Location>,
+    /// A top-level 3.1 `webhooks` entry: a request the API sends, not one it receives.
+    pub is_webhook: bool,
+    pub version: SpecVersion,
+    /// Idempotency-like header parameters (operation or path level, resolved through `$ref`).
+    pub key_headers: Vec<KeyHeader>,
+    /// A request-body property that carries the key (`idempotency_key`, `idempotencyKey`).
+    pub body_key: Option<BodyKey>,
+    /// The effective `x-idempotency` declaration: the operation's own, else the path item's,
+    /// else the document's.
+    pub strategy: Option<Strategy>,
+    pub responses: Vec<Response>,
+    /// `$ref`s of this operation that could not be resolved (remote, missing, refused): the
+    /// facts above may be incomplete.
+    pub unresolved_refs: Vec<Location>,
+}
+
+impl Operation {
+    /// The stable identity of the operation in findings: its `operationId`, else `METHOD path`.
+    pub fn key(&self) -> String {
+        match &self.operation_id {
+            Some(id) => id.clone(),
+            None => self.display_name(),
+        }
+    }
+
+    /// `POST /v1/charges` (or `webhook POST newPet`).
+    pub fn display_name(&self) -> String {
+        if self.is_webhook {
+            format!("webhook {} {}", self.method, self.path)
+        } else {
+            format!("{} {}", self.method, self.path)
+        }
+    }
+
+    /// The standard key header (`Idempotency-Key`, or one accepted in the config), if any.
+    pub fn standard_key_header(&self) -> Option<&KeyHeader> {
+        self.key_headers.iter().find(|h| h.standard)
+    }
+
+    /// Whether the operation accepts an idempotency key: a key header of any spelling, a body
+    /// key property, or `x-idempotency: {strategy: key}`.
+    pub fn takes_key(&self) -> bool {
+        !self.key_headers.is_empty()
+            || self.body_key.is_some()
+            || self
+                .strategy
+                .as_ref()
+                .is_some_and(|s| s.kind == StrategyKind::Key)
+    }
+
+    /// The effective retention window: the operation's strategy (or the document's default).
+    pub fn retention(&self) -> Option<&Retention> {
+        self.strategy.as_ref().and_then(|s| s.retention.as_ref())
+    }
+
+    pub fn has_response(&self, code: &str) -> bool {
+        self.responses.iter().any(|r| r.code == code)
+    }
+}
+
+/// A header parameter that carries an idempotency key.
+#[derive(Debug, Clone)]
+pub struct KeyHeader {
+    /// The header name as written.
+    pub name: String,
+    /// The parameter's `name` key, where it is defined (in the component, for a `$ref`).
+    pub location: Location,
+    /// The `$ref` that brought the parameter into the operation, if it was referenced.
+    pub referenced_at: Option<Location>,
+    /// The JSON pointer (with file) of the definition, for a referenced parameter.
+    pub definition: Option<String>,
+    /// `Idempotency-Key` in any case, or a name accepted in the config.
+    pub standard: bool,
+    /// Declared at the path item rather than the operation.
+    pub path_level: bool,
+    pub schema: KeySchema,
+}
+
+/// What the key parameter's schema says about its values (OAS006).
+#[derive(Debug, Clone)]
+pub struct KeySchema {
+    /// The `schema` key (3.x) or the parameter's `name` key (2.0, which has no `schema`).
+    pub location: Location,
+    /// The declared `type`s (3.1 allows a list); empty when none is declared.
+    pub types: Vec<String>,
+    pub max_length: Option<u64>,
+}
+
+impl KeySchema {
+    pub fn is_string(&self) -> bool {
+        self.types.iter().any(|t| t == "string")
+            && self.types.iter().all(|t| t == "string" || t == "null")
+    }
+}
+
+/// A request-body property that carries the key.
+#[derive(Debug, Clone)]
+pub struct BodyKey {
+    pub name: String,
+    /// The property key.
+    pub location: Location,
+}
+
+/// The kinds of `x-idempotency.strategy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrategyKind {
+    Key,
+    NaturalKey,
+    Conditional,
+    None,
+    /// `x-idempotency` without a `strategy` (it may still give `retention` or `header`).
+    Unspecified,
+    /// A value that is not one of the above (reported by OAS001).
+    Unknown(String),
+}
+
+impl StrategyKind {
+    pub fn parse(s: &str) -> StrategyKind {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "key" => StrategyKind::Key,
+            "natural-key" | "natural_key" => StrategyKind::NaturalKey,
+            "conditional" => StrategyKind::Conditional,
+            "none" => StrategyKind::None,
+            _ => StrategyKind::Unknown(s.to_string()),
+        }
+    }
+
+    /// Whether the strategy makes the operation safe to retry.
+    pub fn declares_idempotency(&self) -> bool {
+        matches!(
+            self,
+            StrategyKind::Key | StrategyKind::NaturalKey | StrategyKind::Conditional
+        )
+    }
+}
+
+/// An `x-idempotency` declaration.
+#[derive(Debug, Clone)]
+pub struct Strategy {
+    pub kind: StrategyKind,
+    /// The `x-idempotency` key.
+    pub location: Location,
+    /// Where the strategy was declared: `operation`, `path item` or `document`.
+    pub level: StrategyLevel,
+    /// `header:` — the key header the strategy names.
+    pub header: Option<(String, Location)>,
+    pub reason: Option<String>,
+    pub retention: Option<Retention>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrategyLevel {
+    Operation,
+    PathItem,
+    Document,
+}
+
+/// Whether a header name is used for idempotency keys: `Idempotency-Key` in any spelling
+/// (`X-Idempotency-Key`, `Idempotency-Token`, `Cko-Idempotency-Key`, …) or one of the known
+/// vendor names (`PayPal-Request-Id`, `Repeatability-Request-ID`).
+pub fn is_idempotency_like_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("idempoten")
+        || matches!(
+            n.as_str(),
+            "paypal-request-id" | "repeatability-request-id" | "x-dedupe-key" | "x-deduplication-id"
+        )
+}
+
+/// Whether a header name is the standard `Idempotency-Key` (any case).
+pub fn is_standard_key_header(name: &str) -> bool {
+    name.trim().eq_ignore_ascii_case("idempotency-key")
+}
+
+/// `retention: 24h` (or `15m`, `7d`, ISO 8601 `P1D`, `PT12H`).
+#[derive(Debug, Clone)]
+pub struct Retention {
+    pub text: String,
+    pub location: Location,
+    /// The window in seconds; `None` when the text is not a duration.
+    pub seconds: Option<u64>,
+}
+
+/// One documented response of an operation.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status code key as written (`201`, `4XX`, `default`).
+    pub code: String,
+    /// The code key in the operation.
+    pub location: Location,
+    /// Where the response object is defined, when it is a `$ref` (its component key).
+    pub definition: Option<Location>,
+    /// The pointer of the definition, for a referenced response (a stable finding key).
+    pub definition_pointer: Option<String>,
+    pub has_retry_after: bool,
+}
+
+/// Parses a retention window: `24h`, `15m`, `30s`, `7d`, `2w`, compounds (`1h30m`), or an ISO
+/// 8601 duration (`P1D`, `PT24H`, `P1DT12H`). Years and months are not accepted (ambiguous).
+pub fn parse_retention_seconds(text: &str) -> Option<u64> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Some(rest) = t.strip_prefix('P').or_else(|| t.strip_prefix('p')) {
+        return parse_iso8601(rest);
+    }
+    let mut total: u64 = 0;
+    let mut rest = t;
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let n: u64 = rest.get(..digits)?.parse().ok()?;
+        rest = rest.get(digits..)?.trim_start();
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let factor = match rest.get(..unit_len)?.to_ascii_lowercase().as_str() {
+            "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600,
+            "d" | "day" | "days" => 86_400,
+            "w" | "week" | "weeks" => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(factor)?)?;
+        rest = rest.get(unit_len..)?;
+    }
+    Some(total)
+}
+
+fn parse_iso8601(rest: &str) -> Option<u64> {
+    let (date, time) = match rest.find(['T', 't']) {
+        Some(i) => (rest.get(..i)?, Some(rest.get(i + 1..)?)),
+        None => (rest, None),
+    };
+    let mut total: u64 = 0;
+    let mut any = false;
+    let mut add = |part: &str, units: &[(char, u64)]| -> Option<()> {
+        let mut num = String::new();
+        for c in part.chars() {
+            if c.is_ascii_digit() {
+                num.push(c);
+                continue;
+            }
+            let c = c.to_ascii_uppercase();
+            let factor = units.iter().find(|(u, _)| *u == c)?.1;
+            let n: u64 = num.parse().ok()?;
+            total = total.checked_add(n.checked_mul(factor)?)?;
+            num.clear();
+            any = true;
+        }
+        num.is_empty().then_some(())
+    };
+    add(date, &[('W', 604_800), ('D', 86_400)])?;
+    if let Some(time) = time {
+        if time.is_empty() {
+            return None;
+        }
+        add(time, &[('H', 3_600), ('M', 60), ('S', 1)])?;
+    }
+    any.then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_windows() {
+        assert_eq!(parse_retention_seconds("24h"), Some(86_400));
+        assert_eq!(parse_retention_seconds("15m"), Some(900));
+        assert_eq!(parse_retention_seconds("7d"), Some(604_800));
+        assert_eq!(parse_retention_seconds("1h30m"), Some(5_400));
+        assert_eq!(parse_retention_seconds("P1D"), Some(86_400));
+        assert_eq!(parse_retention_seconds("PT24H"), Some(86_400));
+        assert_eq!(parse_retention_seconds("P1DT12H"), Some(129_600));
+        assert_eq!(parse_retention_seconds("PT15M"), Some(900));
+        assert_eq!(parse_retention_seconds("P"), None);
+        assert_eq!(parse_retention_seconds("PT"), None);
+        assert_eq!(parse_retention_seconds("P1Y"), None);
+        assert_eq!(parse_retention_seconds("forever"), None);
+        assert_eq!(parse_retention_seconds("24"), None);
+        assert_eq!(parse_retention_seconds(""), None);
+    }
+
+    #[test]
+    fn strategy_kinds() {
+        assert_eq!(StrategyKind::parse("Key"), StrategyKind::Key);
+        assert_eq!(StrategyKind::parse("natural-key"), StrategyKind::NaturalKey);
+        assert!(!StrategyKind::parse("none").declares_idempotency());
+        assert!(matches!(
+            StrategyKind::parse("maybe"),
+            StrategyKind::Unknown(_)
+        ));
+    }
+}

@@ -8,14 +8,31 @@ pub static META: RuleMeta = RuleMeta {
     default_severity: Severity::Warning,
     summary: "an operation takes an idempotency key but documents neither 409 nor 422",
     docs: r#"## Why
-TODO
+An idempotency key has two failure answers a client must handle differently: `409 Conflict`
+while a request with the same key is still in flight (retry later), and `422 Unprocessable
+Content` when the key is reused with a different payload (a client bug: never retry). An
+operation that accepts a key (a key header of any spelling, a body key property, or
+`x-idempotency: {strategy: key}`) but documents neither leaves SDK authors guessing, and
+generated clients treat both as generic errors. Document at least one of them, ideally both.
 
 ## Bad
-```rust
+```yaml
+post:
+  parameters:
+    - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 255}}
+  responses:
+    "201": {description: created}
 ```
 
 ## Good
-```rust
+```yaml
+post:
+  parameters:
+    - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 255}}
+  responses:
+    "201": {description: created}
+    "409": {description: a request with this key is still being processed}
+    "422": {description: this key was used with a different payload}
 ```
 "#,
 };
@@ -27,5 +44,34 @@ impl Rule for IdempotencyConflictResponses {
         &META
     }
 
-    fn check(&self, _model: &Model, _ctx: &Context, _out: &mut Vec<Finding>) {}
+    fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
+        for op in &model.openapi.operations {
+            if op.is_webhook || !op.takes_key() {
+                continue;
+            }
+            if op.has_response("409") || op.has_response("422") {
+                continue;
+            }
+            let location = op
+                .responses_location
+                .clone()
+                .unwrap_or_else(|| op.location.clone());
+            let mut f = Finding::new(
+                &META,
+                location,
+                format!(
+                    "{} takes an idempotency key but documents neither 409 (key in flight) nor 422 (key reused with another payload)",
+                    op.display_name()
+                ),
+            )
+            .label("no 409 or 422 response");
+            if op.responses_location.is_some() {
+                f = f.related(op.location.clone(), "the operation");
+            }
+            out.push(
+                f.help("document `409` for a request whose key is still in flight and `422` for a key reused with a different payload")
+                    .key(op.key()),
+            );
+        }
+    }
 }

@@ -8,14 +8,29 @@ pub static META: RuleMeta = RuleMeta {
     default_severity: Severity::Warning,
     summary: "a 429 or 503 response has no Retry-After header",
     docs: r#"## Why
-TODO
+`429 Too Many Requests` and `503 Service Unavailable` are the two answers where the server knows
+best when to come back. Without a documented `Retry-After` header, clients fall back to their own
+guess, and thousands of clients guessing the same short delay is how a brief overload becomes a
+retry storm. Document `Retry-After` on these responses (and send it), so generated clients and
+retry libraries can honour it. A response defined once in `components` is reported once, at its
+definition.
 
 ## Bad
-```rust
+```yaml
+responses:
+  "429":
+    description: too many requests
 ```
 
 ## Good
-```rust
+```yaml
+responses:
+  "429":
+    description: too many requests
+    headers:
+      Retry-After:
+        description: seconds to wait before retrying
+        schema: {type: integer, minimum: 0}
 ```
 "#,
 };
@@ -27,5 +42,37 @@ impl Rule for RetryAfterMissing {
         &META
     }
 
-    fn check(&self, _model: &Model, _ctx: &Context, _out: &mut Vec<Finding>) {}
+    fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
+        for op in &model.openapi.operations {
+            for r in &op.responses {
+                if r.has_retry_after || !(r.code == "429" || r.code == "503") {
+                    continue;
+                }
+                let what = if r.code == "429" {
+                    "429 Too Many Requests"
+                } else {
+                    "503 Service Unavailable"
+                };
+                let (location, key) = match (&r.definition, &r.definition_pointer) {
+                    (Some(def), Some(ptr)) => (def.clone(), ptr.clone()),
+                    _ => (r.location.clone(), format!("{} {}", op.key(), r.code)),
+                };
+                let mut f = Finding::new(
+                    &META,
+                    location,
+                    format!("{what} response documents no `Retry-After` header"),
+                )
+                .label("no Retry-After");
+                if r.definition.is_some() {
+                    f = f.related(r.location.clone(), format!("used by {}", op.display_name()));
+                } else {
+                    f = f.related(op.location.clone(), format!("in {}", op.display_name()));
+                }
+                out.push(
+                    f.help("add `headers: {Retry-After: …}` to the response so clients know when to retry")
+                        .key(key),
+                );
+            }
+        }
+    }
 }

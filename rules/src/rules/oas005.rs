@@ -8,14 +8,32 @@ pub static META: RuleMeta = RuleMeta {
     default_severity: Severity::Warning,
     summary: "idempotency keys are accepted but no retention window is declared",
     docs: r#"## Why
-TODO
+An idempotency key protects a retry only while the server still remembers it. A client that
+retries after the window (an offline mobile app, a queue replayed the next day) executes the side
+effect again. How long keys are kept is part of the contract: declare it with
+`x-idempotency.retention` at the document root (the default) or on the operation, as `24h`,
+`15m`, `7d` or an ISO 8601 duration (`P1D`). A value that is not a duration is reported too.
 
 ## Bad
-```rust
+```yaml
+openapi: 3.1.0
+paths:
+  /orders:
+    post:
+      parameters:
+        - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 255}}
 ```
 
 ## Good
-```rust
+```yaml
+openapi: 3.1.0
+x-idempotency:
+  retention: 24h
+paths:
+  /orders:
+    post:
+      parameters:
+        - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 255}}
 ```
 "#,
 };
@@ -27,5 +45,37 @@ impl Rule for IdempotencyRetentionUndeclared {
         &META
     }
 
-    fn check(&self, _model: &Model, _ctx: &Context, _out: &mut Vec<Finding>) {}
+    fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
+        for op in &model.openapi.operations {
+            if op.is_webhook || !op.takes_key() {
+                continue;
+            }
+            let f = match op.retention() {
+                Some(r) if r.seconds.is_some() => continue,
+                Some(r) => Finding::new(
+                    &META,
+                    r.location.clone(),
+                    format!(
+                        "retention `{}` of {} is not a duration",
+                        r.text,
+                        op.display_name()
+                    ),
+                )
+                .label("not a duration")
+                .related(op.location.clone(), "the operation")
+                .help("write the window as `24h`, `15m`, `7d`, or ISO 8601 `P1D`"),
+                None => Finding::new(
+                    &META,
+                    op.location.clone(),
+                    format!(
+                        "{} accepts idempotency keys but declares no retention window",
+                        op.display_name()
+                    ),
+                )
+                .label("how long are keys remembered?")
+                .help("declare `x-idempotency: {retention: 24h}` at the document root or on the operation"),
+            };
+            out.push(f.key(op.key()));
+        }
+    }
 }
