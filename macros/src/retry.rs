@@ -311,6 +311,9 @@ fn plan_arguments(func: &ItemFn, errors: &mut Errors) -> ArgumentPlan {
                 plan.inputs.push(FnArg::Typed(outer_typed));
                 let span = typed.span();
                 match kind_of(&typed.ty) {
+                    // A shared reference is `Copy`: each attempt's `async move` copies it out
+                    // of the closure as is. Only a pattern or `mut` needs a rebinding.
+                    Kind::Shared if outer == inner.to_string() => {}
                     Kind::Shared => plan
                         .per_attempt
                         .push(quote_spanned! {span=> let #inner = #outer; }),

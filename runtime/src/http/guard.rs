@@ -45,7 +45,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Principal>().cloned().ok_or_else(Problem::unidentified_caller)
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(Problem::unidentified_caller)
     }
 }
 
@@ -151,7 +155,10 @@ impl Idempotency {
     }
 
     /// Scopes keys by a function of the request head; `None` gets 401.
-    pub fn scope_with(mut self, scope: impl Fn(&Parts) -> Option<String> + Send + Sync + 'static) -> Self {
+    pub fn scope_with(
+        mut self,
+        scope: impl Fn(&Parts) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
         self.scope = ScopeSource::With(Arc::new(scope));
         self
     }
@@ -195,7 +202,10 @@ impl Idempotency {
 
     fn scope_of(&self, parts: &Parts) -> Option<String> {
         let scope = match &self.scope {
-            ScopeSource::Principal => parts.extensions.get::<Principal>().map(|p| p.as_str().to_owned()),
+            ScopeSource::Principal => parts
+                .extensions
+                .get::<Principal>()
+                .map(|p| p.as_str().to_owned()),
             ScopeSource::Header(name) => parts
                 .headers
                 .get(name)
@@ -216,7 +226,9 @@ impl Idempotency {
         let (parts, body) = request.into_parts();
         let key = match IdempotencyKey::from_headers(&parts.headers, &self.header) {
             Ok(Some(key)) => key,
-            Ok(None) if self.required => return Problem::missing_key(&self.header_label).into_response(),
+            Ok(None) if self.required => {
+                return Problem::missing_key(&self.header_label).into_response()
+            }
             Ok(None) => return next(Request::from_parts(parts, body)).await,
             Err(why) => return Problem::invalid_key(&self.header_label, why).into_response(),
         };
@@ -227,8 +239,13 @@ impl Idempotency {
             Ok(bytes) => bytes,
             Err(_) => return Problem::too_large(self.max_body).into_response(),
         };
-        let target = parts.uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-        let fingerprint = Fingerprint::of_parts(&[parts.method.as_str().as_bytes(), target.as_bytes(), &bytes]);
+        let target = parts
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or("/");
+        let fingerprint =
+            Fingerprint::of_parts(&[parts.method.as_str().as_bytes(), target.as_bytes(), &bytes]);
         let key = match ScopedKey::new(&scope, &self.operation, key.as_str()) {
             Ok(key) => key,
             Err(error) => return Problem::invalid_key(&self.header_label, error).into_response(),
@@ -238,16 +255,24 @@ impl Idempotency {
             None => idempotency::default_store(),
         };
         let max_body = self.max_body;
-        let outcome = idempotency::run(&*store, &key, fingerprint, &self.options, move || async move {
-            let response = next(Request::from_parts(parts, Body::from(bytes))).await;
-            StoredResponse::capture(response, max_body).await
-        })
+        let outcome = idempotency::run(
+            &*store,
+            &key,
+            fingerprint,
+            &self.options,
+            move || async move {
+                let response = next(Request::from_parts(parts, Body::from(bytes))).await;
+                StoredResponse::capture(response, max_body).await
+            },
+        )
         .await;
         match outcome {
             Ok(Outcome::Executed(stored)) => stored.into_response(false),
             Ok(Outcome::Replayed(stored)) => stored.into_response(true),
             Err(Failure::NotStored(response)) => response,
-            Err(Failure::Idempotency(error)) => problem_for(&self.header_label, error).into_response(),
+            Err(Failure::Idempotency(error)) => {
+                problem_for(&self.header_label, error).into_response()
+            }
         }
     }
 }
@@ -329,7 +354,12 @@ impl StoredResponse {
             Ok(text) => (Some(text), None),
             Err(error) => (None, Some(error.into_bytes())),
         };
-        Ok(StoredResponse { status: parts.status.as_u16(), headers, text, binary })
+        Ok(StoredResponse {
+            status: parts.status.as_u16(),
+            headers,
+            text,
+            binary,
+        })
     }
 
     fn into_response(self, replayed: bool) -> Response {
@@ -339,15 +369,22 @@ impl StoredResponse {
             (None, None) => Body::empty(),
         };
         let mut response = Response::new(body);
-        *response.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let headers = response.headers_mut();
         for (name, value) in self.headers {
-            if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(&value)) {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_bytes(&value),
+            ) {
                 headers.append(name, value);
             }
         }
         if replayed {
-            headers.insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
+            headers.insert(
+                HeaderName::from_static("idempotent-replayed"),
+                HeaderValue::from_static("true"),
+            );
         }
         response
     }

@@ -37,9 +37,17 @@ impl IdempotencyKey {
                 match b {
                     b'\\' => match bytes.next() {
                         Some(&escaped @ (b'"' | b'\\')) => out.push(escaped),
-                        _ => return Err(KeyError::Malformed("only \\\" and \\\\ may be escaped in a quoted string")),
+                        _ => {
+                            return Err(KeyError::Malformed(
+                                "only \\\" and \\\\ may be escaped in a quoted string",
+                            ))
+                        }
                     },
-                    b'"' => return Err(KeyError::Malformed("a quote inside the string must be escaped")),
+                    b'"' => {
+                        return Err(KeyError::Malformed(
+                            "a quote inside the string must be escaped",
+                        ))
+                    }
                     0x20..=0x7e => out.push(b),
                     _ => return Err(KeyError::NotPrintable),
                 }
@@ -62,13 +70,17 @@ impl IdempotencyKey {
             return Err(KeyError::TooLong(key.len()));
         }
         // Every byte is printable ASCII here, so this cannot fail.
-        String::from_utf8(key).map(IdempotencyKey).map_err(|_| KeyError::NotPrintable)
+        String::from_utf8(key)
+            .map(IdempotencyKey)
+            .map_err(|_| KeyError::NotPrintable)
     }
 
     /// Reads `name` from `headers`: `Ok(None)` when absent; more than one value is an error.
     pub fn from_headers(headers: &HeaderMap, name: &HeaderName) -> Result<Option<Self>, KeyError> {
         let mut values = headers.get_all(name).iter();
-        let Some(first) = values.next() else { return Ok(None) };
+        let Some(first) = values.next() else {
+            return Ok(None);
+        };
         if values.next().is_some() {
             return Err(KeyError::Repeated);
         }
@@ -134,7 +146,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 impl<S: Send + Sync> OptionalFromRequestParts<S> for IdempotencyKey {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         IdempotencyKey::from_headers(&parts.headers, &standard_name())
             .map_err(|why| Problem::invalid_key(IDEMPOTENCY_KEY, why))
     }
@@ -151,10 +166,16 @@ mod tests {
 
     #[test]
     fn sf_string_and_token() {
-        assert_eq!(parse("\"8e03978e-40d5-43e8-bc93-6894a57f9324\"").unwrap(), "8e03978e-40d5-43e8-bc93-6894a57f9324");
+        assert_eq!(
+            parse("\"8e03978e-40d5-43e8-bc93-6894a57f9324\"").unwrap(),
+            "8e03978e-40d5-43e8-bc93-6894a57f9324"
+        );
         assert_eq!(parse("order-42").unwrap(), "order-42");
         assert_eq!(parse("  order-42 ").unwrap(), "order-42");
-        assert_eq!(parse("\"with space \\\"q\\\" \\\\\"").unwrap(), "with space \"q\" \\");
+        assert_eq!(
+            parse("\"with space \\\"q\\\" \\\\\"").unwrap(),
+            "with space \"q\" \\"
+        );
     }
 
     #[test]
@@ -165,7 +186,13 @@ mod tests {
         assert!(parse(&"a".repeat(255)).is_ok());
         assert!(matches!(parse("\"open"), Err(KeyError::Malformed(_))));
         assert!(matches!(parse("two words"), Err(KeyError::Malformed(_))));
-        assert!(matches!(parse("\"bad \\n escape\""), Err(KeyError::Malformed(_))));
-        assert_eq!(IdempotencyKey::parse(b"caf\xc3\xa9"), Err(KeyError::NotPrintable));
+        assert!(matches!(
+            parse("\"bad \\n escape\""),
+            Err(KeyError::Malformed(_))
+        ));
+        assert_eq!(
+            IdempotencyKey::parse(b"caf\xc3\xa9"),
+            Err(KeyError::NotPrintable)
+        );
     }
 }

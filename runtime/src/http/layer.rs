@@ -31,7 +31,10 @@ pub struct IdempotencyLayer {
 impl IdempotencyLayer {
     /// The layer for POST and PATCH.
     pub fn new(protocol: Idempotency) -> Self {
-        IdempotencyLayer { protocol: Arc::new(protocol), methods: Arc::from([Method::POST, Method::PATCH]) }
+        IdempotencyLayer {
+            protocol: Arc::new(protocol),
+            methods: Arc::from([Method::POST, Method::PATCH]),
+        }
     }
 
     /// Protects exactly these methods instead.
@@ -45,7 +48,10 @@ impl<S> Layer<S> for IdempotencyLayer {
     type Service = IdempotencyService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        IdempotencyService { inner, layer: self.clone() }
+        IdempotencyService {
+            inner,
+            layer: self.clone(),
+        }
     }
 }
 
