@@ -208,7 +208,8 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                 rule: rule.trim().to_ascii_uppercase(),
                 reason,
                 origin: ExemptionOrigin::OpenApi,
-                location: self.node_loc(file, item),
+                // The rule it names (what a reader looks for), else the entry.
+                location: self.node_loc(file, item.get("rule").unwrap_or(item)),
                 scope: ExemptionScope::Lines {
                     file: self.files.rel(file),
                     start: first,
@@ -508,7 +509,9 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
             key: None,
         }];
         while let Some(at) = stack.pop() {
-            let s = self.files.deref(at, self.diag)?;
+            let Some(s) = self.files.deref(at, self.diag) else {
+                continue;
+            };
             if visited.contains(&(s.file, s.node.start)) || visited.len() > 64 {
                 continue;
             }

@@ -135,7 +135,7 @@ fn error_at(rel: &Arc<str>, text: &str, e: &ParseError) -> FileError {
     let location = index.location(rel, text, e.offset, e.offset);
     FileError {
         file: rel.clone(),
-        message: format!("{} (line {}, column {})", e.message, location.line, location.column),
+        message: e.message.clone(),
         location: Some(location),
     }
 }
