@@ -1,0 +1,240 @@
+//! `shop`: an axum service whose side effects are protected by idemgate.
+//!
+//! - `POST /orders` (`{"sku": "…", "qty": n}`, `Idempotency-Key` required, tenant in
+//!   `X-Tenant`) creates an order and charges it through a flaky payment provider under
+//!   `#[retry_policy]`; `#[idempotent]` makes client retries safe: a duplicate in flight gets
+//!   409, a completed one gets the same 201 replayed (`Idempotent-Replayed: true`), the same key
+//!   with another body gets 422.
+//! - `GET /orders` lists the caller tenant's orders.
+#![forbid(unsafe_code)]
+
+pub mod payments;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use idemgate::http::{IdempotencyKey, Problem};
+use idemgate::idempotent;
+use serde::{Deserialize, Serialize};
+
+use crate::payments::{PaymentError, PaymentProvider};
+
+/// The tenant header (demo authentication).
+pub const TENANT_HEADER: &str = "X-Tenant";
+
+/// Price of every item, in cents (a demo catalogue).
+const UNIT_PRICE_CENTS: u64 = 1_999;
+
+/// Shared state.
+#[derive(Clone, Debug)]
+pub struct Shop {
+    orders: Arc<Mutex<HashMap<String, Vec<Order>>>>,
+    next_order: Arc<AtomicU64>,
+    provider: Arc<PaymentProvider>,
+}
+
+impl Shop {
+    /// A shop charging through `provider`.
+    pub fn new(provider: PaymentProvider) -> Self {
+        Shop {
+            orders: Arc::default(),
+            next_order: Arc::new(AtomicU64::new(1)),
+            provider: Arc::new(provider),
+        }
+    }
+
+    /// The payment provider (for tests and metrics).
+    pub fn provider(&self) -> &PaymentProvider {
+        &self.provider
+    }
+
+    fn orders(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Order>>> {
+        match self.orders.lock() {
+            Ok(orders) => orders,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+/// The request body of `POST /orders`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NewOrder {
+    /// Stock-keeping unit.
+    pub sku: String,
+    /// Quantity, 1 to 100.
+    pub qty: u32,
+}
+
+/// An order.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Order {
+    /// `ord_000001`…
+    pub id: String,
+    /// The tenant that placed it.
+    pub tenant: String,
+    /// Stock-keeping unit.
+    pub sku: String,
+    /// Quantity.
+    pub qty: u32,
+    /// Total charged, in cents.
+    pub amount_cents: u64,
+    /// The provider's charge id.
+    pub payment_id: String,
+    /// Always `paid`: an order exists only once paid.
+    pub status: String,
+}
+
+/// The caller's tenant, from `X-Tenant` (401 when missing).
+#[derive(Clone, Debug)]
+pub struct Tenant(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Tenant {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .headers
+            .get(TENANT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 64)
+            .map(|t| Tenant(t.to_owned()))
+            .ok_or_else(Problem::unidentified_caller)
+    }
+}
+
+/// The service's routes.
+pub fn app(shop: Shop) -> Router {
+    Router::new()
+        .route("/orders", get(list_orders).post(create_order))
+        .with_state(shop)
+}
+
+/// `POST /orders`: create and pay an order, once per `Idempotency-Key` and tenant.
+#[idempotent(key = header("Idempotency-Key"), scope = header("X-Tenant"), ttl = "24h")]
+async fn create_order(
+    State(shop): State<Shop>,
+    Tenant(tenant): Tenant,
+    key: IdempotencyKey,
+    body: Result<Json<NewOrder>, JsonRejection>,
+) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<Order>), Problem> {
+    let Json(new) = body.map_err(|rejection| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "Invalid order",
+            rejection.body_text(),
+        )
+    })?;
+    if new.sku.trim().is_empty() || new.sku.len() > 64 {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "Invalid order",
+            "`sku` must be 1-64 characters",
+        ));
+    }
+    if !(1..=100).contains(&new.qty) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "Invalid order",
+            "`qty` must be between 1 and 100",
+        ));
+    }
+    let amount_cents = u64::from(new.qty) * UNIT_PRICE_CENTS;
+    // The provider's key is derived from the client's key: stable across our attempts and the
+    // client's retries, scoped by tenant.
+    let payment_key = format!("shop:{tenant}:{}", key.as_str());
+    let charge = payments::charge(&shop.provider, &payment_key, amount_cents)
+        .await
+        .map_err(payment_problem)?;
+    let id = format!("ord_{:06}", shop.next_order.fetch_add(1, Ordering::Relaxed));
+    let order = Order {
+        id: id.clone(),
+        tenant: tenant.clone(),
+        sku: new.sku,
+        qty: new.qty,
+        amount_cents,
+        payment_id: charge.id,
+        status: "paid".to_owned(),
+    };
+    shop.orders().entry(tenant).or_default().push(order.clone());
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/orders/{id}"))],
+        Json(order),
+    ))
+}
+
+fn payment_problem(error: PaymentError) -> Problem {
+    match error {
+        PaymentError::Declined => Problem::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "payment-declined",
+            "Payment declined",
+            error.to_string(),
+        ),
+        other => Problem::new(
+            StatusCode::BAD_GATEWAY,
+            "payment-unavailable",
+            "Payment provider unavailable",
+            other.to_string(),
+        )
+        .retry_after(1),
+    }
+}
+
+/// `GET /orders`: the caller tenant's orders, oldest first.
+async fn list_orders(State(shop): State<Shop>, Tenant(tenant): Tenant) -> Json<Vec<Order>> {
+    Json(shop.orders().get(&tenant).cloned().unwrap_or_default())
+}
+
+/// Settings read from the environment.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `SHOP_ADDR` (default `127.0.0.1:3000`).
+    pub addr: String,
+    /// `SHOP_PAYMENT_FAILURE_RATE` (default 0.1): share of provider calls that fail.
+    pub payment_failure_rate: f64,
+    /// `SHOP_PAYMENT_LATENCY_MS` (default 50).
+    pub payment_latency: Duration,
+}
+
+impl Settings {
+    /// Reads the environment; malformed values are errors, not silently replaced.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let addr = var("SHOP_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let payment_failure_rate = match var("SHOP_PAYMENT_FAILURE_RATE") {
+            None => 0.1,
+            Some(v) => v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|r| (0.0..=1.0).contains(r))
+                .ok_or_else(|| {
+                    format!("SHOP_PAYMENT_FAILURE_RATE must be a number between 0 and 1, got {v:?}")
+                })?,
+        };
+        let payment_latency = match var("SHOP_PAYMENT_LATENCY_MS") {
+            None => Duration::from_millis(50),
+            Some(v) => Duration::from_millis(v.trim().parse::<u64>().map_err(|_| {
+                format!("SHOP_PAYMENT_LATENCY_MS must be a whole number of milliseconds, got {v:?}")
+            })?),
+        };
+        Ok(Settings {
+            addr,
+            payment_failure_rate,
+            payment_latency,
+        })
+    }
+}
