@@ -147,3 +147,33 @@ pub async fn charge(
 ) -> Result<Charge, PaymentError> {
     provider.charge(payment_key, amount_cents).await
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stable_key_makes_retries_charge_once() {
+        // Every call charges and then loses the answer: the worst case for retries.
+        let provider = PaymentProvider::new(1.0, Duration::from_millis(50));
+        let result = charge(&provider, "shop:acme:k1", 1999).await;
+        assert!(matches!(
+            result,
+            Err(PaymentError::Timeout) | Err(PaymentError::Unavailable)
+        ));
+        assert!(provider.calls() > 1, "transient failures are retried");
+        assert!(provider.charges() <= 1, "one key, at most one charge");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn declines_are_not_retried() {
+        let provider = PaymentProvider::new(0.0, Duration::from_millis(1));
+        assert!(charge(&provider, "k", 1).await.is_ok());
+        assert_eq!(provider.calls(), 1);
+        assert_eq!(
+            PaymentError::Declined.retryability(),
+            Retryability::Permanent
+        );
+    }
+}
