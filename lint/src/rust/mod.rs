@@ -1,22 +1,46 @@
-//! The Rust front-end: parses `.rs` files with syn into per-file facts, then links them
-//! across the crate (module paths, `use` imports, handler resolution) into the model.
+//! The Rust front-end: per-file facts, then linking across the crate (module paths, `use`
+//! imports, handler resolution) into the model.
+//!
+//! Parsing is two-tier for speed: [`scan`] lexes the whole file once (bounding nesting, splitting
+//! items, spotting items that can matter) and only those items are parsed with syn
+//! ([`extract`]). Items that cannot matter contribute their function names only.
+
+mod attrs;
+mod extract;
+mod facts;
+mod link;
+mod retries;
+mod routes;
+mod scan;
+mod span;
+
+pub use facts::RustFile;
 
 use idemgate_rules::model::FileError;
-use idemgate_rules::{Context, Model};
+use idemgate_rules::{Context, LineIndex, Model};
 
 use crate::source::SourceFile;
 
-/// Facts extracted from one file, before cross-file resolution.
-#[derive(Debug, Default)]
-pub struct RustFile {}
-
 /// Parses one file. Never panics; a syntax error is a [`FileError`] with its location.
 pub fn parse(file: &SourceFile) -> Result<RustFile, FileError> {
-    let _ = file;
-    Ok(RustFile::default())
+    let index = LineIndex::new(&file.text);
+    match scan::scan(&file.text) {
+        Ok(scanned) => extract::extract(file, &index, scanned),
+        Err(e) => {
+            let location = index.location(file.rel(), &file.text, e.offset, e.offset + 1);
+            Err(FileError {
+                file: file.rel().clone(),
+                message: format!(
+                    "cannot parse Rust: {} (line {}, column {})",
+                    e.message, location.line, location.column
+                ),
+                location: Some(location),
+            })
+        }
+    }
 }
 
 /// Resolves handlers across files and fills `model.rust` and `model.exemptions`.
 pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
-    let _ = (files, ctx, model);
+    link::link(files, ctx, model);
 }

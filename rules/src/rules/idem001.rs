@@ -1,5 +1,6 @@
 //! IDEM001 missing-idempotency: a side-effecting route has no declared idempotency strategy.
 
+use crate::model::rust::Handler;
 use crate::{Context, Finding, Model, Rule, RuleMeta, Severity};
 
 pub static META: RuleMeta = RuleMeta {
@@ -8,14 +9,34 @@ pub static META: RuleMeta = RuleMeta {
     default_severity: Severity::Error,
     summary: "a side-effecting route has no declared idempotency strategy",
     docs: r#"## Why
-TODO
+Clients, proxies and load balancers retry requests that timed out, and a timeout says nothing
+about whether the server acted. A POST or PATCH handler without an idempotency strategy turns
+every such retry into a second charge, a second email, a duplicate order. Each side-effecting
+route must declare how a repeated request is recognised: `#[idempotent(…)]` on the handler, an
+idempotency middleware layer on its router (`IdempotencyLayer`), or an exemption with a reason.
+
+Routes are found wherever they are registered: axum `.route(p, post(h))` (including chains such
+as `get(a).post(b)`, `.nest` and `.merge`), actix-web `#[post]`, `#[route]`, `web::resource`,
+`web::scope`, `.service` and `.configure`, rocket `#[post]`, poem `.at(p, post(h))`,
+poem-openapi `#[oai]` and utoipa `#[utoipa::path]`. Handlers are resolved across modules and
+files. A closure handler cannot carry an attribute, so it is reported at the registration.
 
 ## Bad
 ```rust
+async fn create_order(Json(order): Json<NewOrder>) -> impl IntoResponse { /* inserts */ }
+
+let app = Router::new().route("/orders", post(create_order));
 ```
 
 ## Good
 ```rust
+#[idempotent(key = header("Idempotency-Key"), ttl = "24h")]
+async fn create_order(Json(order): Json<NewOrder>) -> impl IntoResponse { /* inserts */ }
+
+// or cover the whole router:
+let app = Router::new()
+    .route("/orders", post(create_order))
+    .layer(IdempotencyLayer::new(store));
 ```
 "#,
 };
@@ -27,5 +48,54 @@ impl Rule for MissingIdempotency {
         &META
     }
 
-    fn check(&self, _model: &Model, _ctx: &Context, _out: &mut Vec<Finding>) {}
+    fn check(&self, model: &Model, ctx: &Context, out: &mut Vec<Finding>) {
+        // one finding per handler and method, however often it is registered
+        let mut seen = std::collections::HashSet::new();
+        for r in &model.rust.routes {
+            if !ctx.is_side_effecting(&r.method)
+                || !ctx.is_guarded(r.path.as_deref())
+                || r.covered_by_layer.is_some()
+            {
+                continue;
+            }
+            let route = match &r.path {
+                Some(p) => format!("{} {p}", r.method),
+                None => r.method.clone(),
+            };
+            match &r.handler {
+                Handler::Resolved(h) => {
+                    if h.idempotent || !seen.insert((h.location.clone(), r.method.clone())) {
+                        continue;
+                    }
+                    out.push(
+                        Finding::new(
+                            &META,
+                            h.location.clone(),
+                            format!(
+                                "handler `{}` of side-effecting route {route} has no idempotency strategy",
+                                h.path
+                            ),
+                        )
+                        .label("no `#[idempotent]` on this handler")
+                        .related(r.registration.clone(), "route registered here")
+                        .help("add `#[idempotent(key = header(\"Idempotency-Key\"))]`, cover the router with an idempotency layer, or `#[exempt(IDEM001, reason = \"…\")]`")
+                        .key(format!("{}:{}", h.path, r.method)),
+                    );
+                }
+                Handler::Closure => {
+                    out.push(
+                        Finding::new(
+                            &META,
+                            r.registration.clone(),
+                            format!("side-effecting route {route} is served by a closure with no idempotency strategy"),
+                        )
+                        .label("closure handler registered here")
+                        .help("move the handler into a function with `#[idempotent(…)]`, or cover the router with an idempotency layer")
+                        .key(format!("{route}:closure")),
+                    );
+                }
+                Handler::Unresolved { .. } => {}
+            }
+        }
+    }
 }

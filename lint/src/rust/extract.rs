@@ -1,0 +1,963 @@
+//! Per-file extraction: items the scan marked as relevant are parsed with syn and turned into
+//! facts; the others contribute what resolution needs (function names, module declarations).
+
+use std::collections::HashSet;
+
+use idemgate_rules::model::rust::{Framework, KeySink, KeySource, PolicyArg, PolicyArgs};
+use idemgate_rules::model::{Exemption, ExemptionOrigin, ExemptionScope, FileError};
+use idemgate_rules::{LineIndex, Location};
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Attribute, Block, Expr, Item, Signature, UseTree};
+
+use super::attrs::{self, AttrKind};
+use super::facts::{
+    crate_and_module, item_path, Call, CallTarget, EffectFn, FileFacts, FnDecl, LibUse, MacroCall,
+    RawHandler, RawPolicy, RawRoute, RustFile, UseDecl,
+};
+use super::retries::{Locals, RetryScan, Words, RETRY_CRATES};
+use super::routes::Routes;
+use super::scan::{ItemKind, Scan};
+use super::span::Spanner;
+use crate::config::parse_duration_ms;
+use crate::source::SourceFile;
+
+/// Macros that never register routes (skipped when looking for route-producing macros).
+const COMMON_MACROS: &[&str] = &[
+    "println",
+    "print",
+    "eprintln",
+    "eprint",
+    "format",
+    "vec",
+    "json",
+    "info",
+    "warn",
+    "error",
+    "debug",
+    "trace",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "panic",
+    "write",
+    "writeln",
+    "matches",
+    "todo",
+    "unimplemented",
+    "unreachable",
+    "bail",
+    "anyhow",
+    "ensure",
+    "format_args",
+    "concat",
+    "include_str",
+    "env",
+    "select",
+    "join",
+    "pin",
+    "dbg",
+    "cfg",
+    "stringify",
+    "event",
+    "span",
+    "info_span",
+    "debug_span",
+    "routes",
+    "macro_rules",
+    "thread_local",
+    "lazy_static",
+    "try_join",
+    "line",
+    "file",
+    "column",
+];
+
+pub fn extract(file: &SourceFile, index: &LineIndex, scan: Scan) -> Result<RustFile, FileError> {
+    let rel = file.rel().clone();
+    let text = file.text.as_str();
+    let (crate_key, module) = crate_and_module(&rel);
+    let mut out = FileFacts {
+        rel: rel.clone(),
+        crate_key,
+        module: module.clone(),
+        ..FileFacts::default()
+    };
+    // `// idemgate: allow(…)` comments and the line of code each one precedes
+    let mut comment_targets: Vec<(usize, u32)> = Vec::new();
+    for (i, c) in scan.comments.iter().enumerate() {
+        let (line, _) = index.line_col(text, c.start);
+        comment_targets.push((i, next_code_line(text, index, line)));
+    }
+    let target_lines: HashSet<u32> = comment_targets.iter().map(|(_, l)| *l).collect();
+    let mut candidates: Vec<(u32, u32)> = Vec::new();
+    let mut seen_mods: HashSet<(Vec<String>, String)> = HashSet::new();
+
+    for chunk in &scan.items {
+        let mut m = module.clone();
+        for (i, name) in chunk.module.iter().enumerate() {
+            let parent: Vec<String> = module
+                .iter()
+                .chain(chunk.module[..i].iter())
+                .cloned()
+                .collect();
+            if seen_mods.insert((parent.clone(), name.clone())) {
+                out.mods.push((parent, name.clone()));
+            }
+            m.push(name.clone());
+        }
+        let sp = Spanner::new(&rel, text, index, chunk.start);
+        let start_line = index.line_col(text, chunk.start).0;
+        let end_line = index
+            .line_col(text, chunk.end.saturating_sub(1).max(chunk.start))
+            .0;
+        if target_lines.contains(&start_line) {
+            candidates.push((start_line, end_line));
+        }
+        if !chunk.deep() {
+            let name = chunk
+                .name
+                .and_then(|(s, e)| text.get(s..e).map(|n| (n.to_string(), s, e)));
+            match (chunk.kind, name) {
+                (ItemKind::Fn, Some((n, s, e))) => out.fns.push(FnDecl {
+                    module: m,
+                    owner: None,
+                    name: n,
+                    location: sp.bytes(s, e),
+                    idempotent: false,
+                }),
+                (ItemKind::ModDecl, Some((n, _, _))) => out.mods.push((m, n)),
+                (ItemKind::MacroCall, Some((n, s, e))) => out.macro_calls.push(MacroCall {
+                    name: n,
+                    location: sp.bytes(s, e),
+                }),
+                _ => {}
+            }
+            continue;
+        }
+        let src = text.get(chunk.start..chunk.end).unwrap_or("");
+        let item: Item = match syn::parse_str(src) {
+            Ok(i) => i,
+            Err(e) => {
+                let location = sp.loc(e.span());
+                return Err(FileError {
+                    file: rel.clone(),
+                    message: format!(
+                        "cannot parse Rust: {e} (line {}, column {})",
+                        location.line, location.column
+                    ),
+                    location: Some(location),
+                });
+            }
+        };
+        let mut ex = Extractor {
+            sp: &sp,
+            text,
+            out: &mut out,
+            module: m,
+            targets: &target_lines,
+            candidates: &mut candidates,
+        };
+        ex.item(&item, Some((start_line, end_line)));
+    }
+
+    // the framework of attribute routes, from what the file imports
+    let fw = if out
+        .uses
+        .iter()
+        .any(|u| u.path.first().is_some_and(|s| s == "actix_web"))
+    {
+        Some(Framework::ActixWeb)
+    } else if out
+        .uses
+        .iter()
+        .any(|u| u.path.first().is_some_and(|s| s == "rocket"))
+    {
+        Some(Framework::Rocket)
+    } else {
+        None
+    };
+    if let Some(fw) = fw {
+        for r in &mut out.routes {
+            if r.framework == Framework::Attribute {
+                r.framework = fw;
+            }
+        }
+    }
+
+    for (i, target) in comment_targets {
+        let Some(c) = scan.comments.get(i) else {
+            continue;
+        };
+        let end = candidates
+            .iter()
+            .filter(|(s, _)| *s == target)
+            .map(|(_, e)| *e)
+            .max()
+            .unwrap_or(target);
+        let (ids, reason) = parse_allow(&c.body);
+        let location = index.location(&rel, text, c.start, c.end);
+        for id in ids {
+            out.exemptions.push(Exemption {
+                rule: id,
+                reason: reason.clone(),
+                origin: ExemptionOrigin::Comment,
+                location: location.clone(),
+                scope: ExemptionScope::Lines {
+                    file: rel.clone(),
+                    start: target,
+                    end,
+                },
+                report_unused: true,
+            });
+        }
+    }
+    Ok(RustFile(Box::new(out)))
+}
+
+/// `allow(ID, ID2) reason: text` → ids and the reason (None when missing or blank).
+fn parse_allow(body: &str) -> (Vec<String>, Option<String>) {
+    let rest = body
+        .trim_start()
+        .strip_prefix("allow")
+        .unwrap_or("")
+        .trim_start();
+    let Some(rest) = rest.strip_prefix('(') else {
+        return (Vec::new(), None);
+    };
+    let (inside, after) = rest.split_once(')').unwrap_or((rest, ""));
+    let ids = inside
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let reason = after
+        .trim_start()
+        .strip_prefix("reason")
+        .map(|r| {
+            r.trim_start()
+                .trim_start_matches([':', '='])
+                .trim()
+                .trim_matches('"')
+                .to_string()
+        })
+        .filter(|r| !r.is_empty());
+    (ids, reason)
+}
+
+/// The first line after `line` holding code (not blank, not a comment).
+fn next_code_line(text: &str, index: &LineIndex, line: u32) -> u32 {
+    let mut l = line as usize + 1;
+    while l <= index.line_count() && l < line as usize + 64 {
+        let start = index.offset(text, l, 0);
+        let end = if l < index.line_count() {
+            index.offset(text, l + 1, 0)
+        } else {
+            text.len()
+        };
+        let s = text.get(start..end).unwrap_or("").trim();
+        if !s.is_empty() && !s.starts_with("//") {
+            return u32::try_from(l).unwrap_or(u32::MAX);
+        }
+        l += 1;
+    }
+    line + 1
+}
+
+struct Extractor<'a, 'b> {
+    sp: &'a Spanner<'b>,
+    text: &'b str,
+    out: &'a mut FileFacts,
+    module: Vec<String>,
+    targets: &'a HashSet<u32>,
+    candidates: &'a mut Vec<(u32, u32)>,
+}
+
+fn attrs_of(item: &Item) -> &[Attribute] {
+    match item {
+        Item::Const(i) => &i.attrs,
+        Item::Enum(i) => &i.attrs,
+        Item::ExternCrate(i) => &i.attrs,
+        Item::Fn(i) => &i.attrs,
+        Item::ForeignMod(i) => &i.attrs,
+        Item::Impl(i) => &i.attrs,
+        Item::Macro(i) => &i.attrs,
+        Item::Mod(i) => &i.attrs,
+        Item::Static(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Trait(i) => &i.attrs,
+        Item::TraitAlias(i) => &i.attrs,
+        Item::Type(i) => &i.attrs,
+        Item::Union(i) => &i.attrs,
+        Item::Use(i) => &i.attrs,
+        _ => &[],
+    }
+}
+
+impl Extractor<'_, '_> {
+    fn lines_of(&self, node: &impl Spanned) -> (u32, u32) {
+        let s = node.span();
+        self.sp.lines(s, s)
+    }
+
+    fn exemptions(&mut self, attrs: &[Attribute], lines: (u32, u32)) {
+        for a in attrs {
+            let Some((ids, reason)) = attrs::exempt(a) else {
+                continue;
+            };
+            let location = self
+                .sp
+                .range(a.pound_token.span, a.bracket_token.span.close());
+            for id in ids {
+                self.out.exemptions.push(Exemption {
+                    rule: id,
+                    reason: reason.clone(),
+                    origin: ExemptionOrigin::Attribute,
+                    location: location.clone(),
+                    scope: ExemptionScope::Lines {
+                        file: self.out.rel.clone(),
+                        start: lines.0,
+                        end: lines.1,
+                    },
+                    report_unused: true,
+                });
+            }
+        }
+    }
+
+    fn item(&mut self, item: &Item, lines: Option<(u32, u32)>) {
+        let lines = lines.unwrap_or_else(|| self.lines_of(item));
+        self.exemptions(attrs_of(item), lines);
+        match item {
+            Item::Fn(f) => self.function(&f.attrs, &f.sig, &f.block, None, lines),
+            Item::Impl(i) => {
+                let owner = match &*i.self_ty {
+                    syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+                    _ => None,
+                };
+                for ii in &i.items {
+                    if let syn::ImplItem::Fn(m) = ii {
+                        let start = m
+                            .attrs
+                            .first()
+                            .map_or(m.sig.fn_token.span, |a| a.pound_token.span);
+                        let l = self.sp.lines(start, m.block.brace_token.span.close());
+                        self.exemptions(&m.attrs, l);
+                        if self.targets.contains(&l.0) {
+                            self.candidates.push(l);
+                        }
+                        self.function(&m.attrs, &m.sig, &m.block, owner.as_deref(), l);
+                    }
+                }
+            }
+            Item::Trait(t) => {
+                let owner = t.ident.to_string();
+                for ti in &t.items {
+                    if let syn::TraitItem::Fn(m) = ti {
+                        if let Some(block) = &m.default {
+                            let start = m
+                                .attrs
+                                .first()
+                                .map_or(m.sig.fn_token.span, |a| a.pound_token.span);
+                            let l = self.sp.lines(start, block.brace_token.span.close());
+                            self.exemptions(&m.attrs, l);
+                            self.function(&m.attrs, &m.sig, block, Some(&owner), l);
+                        }
+                    }
+                }
+            }
+            Item::Mod(m) => {
+                let name = m.ident.to_string();
+                self.out.mods.push((self.module.clone(), name.clone()));
+                if let Some((_, items)) = &m.content {
+                    self.module.push(name);
+                    for it in items {
+                        let l = self.lines_of(it);
+                        if self.targets.contains(&l.0) {
+                            self.candidates.push(l);
+                        }
+                        self.item(it, Some(l));
+                    }
+                    self.module.pop();
+                }
+            }
+            Item::Use(u) => {
+                let mut prefix = Vec::new();
+                let before = self.out.uses.len();
+                self.use_tree(&u.tree, &mut prefix);
+                // RETRY004: a `use` of a retry crate
+                let mut roots: Vec<(String, String)> = Vec::new();
+                for d in &self.out.uses[before..] {
+                    if let Some(lib) = retry_library(&d.path) {
+                        let root = d.path.first().cloned().unwrap_or_default();
+                        if !roots.iter().any(|(r, _)| *r == root) {
+                            roots.push((root, lib));
+                        }
+                    }
+                }
+                for (root, library) in roots {
+                    let location = self.sp.range(u.use_token.span, u.semi_token.span);
+                    self.out.lib_uses.push(LibUse {
+                        module: self.module.clone(),
+                        root,
+                        library,
+                        location,
+                    });
+                }
+            }
+            Item::ExternCrate(e) => {
+                let name = e.ident.to_string();
+                if RETRY_CRATES.contains(&name.as_str()) {
+                    self.out.lib_uses.push(LibUse {
+                        module: self.module.clone(),
+                        root: name.clone(),
+                        library: name,
+                        location: self.sp.range(e.extern_token.span, e.semi_token.span),
+                    });
+                }
+            }
+            Item::Macro(m) => {
+                let name = m
+                    .mac
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                if name == "macro_rules" {
+                    if let Some(ident) = &m.ident {
+                        let mut ids = Vec::new();
+                        attrs::idents(m.mac.tokens.clone(), &mut ids);
+                        let routing = ids.iter().any(|(i, _)| {
+                            matches!(i.as_str(), "route" | "at" | "resource" | "service" | "nest")
+                        });
+                        if routing {
+                            self.out.routing_macros.push(ident.to_string());
+                        }
+                    }
+                } else if !COMMON_MACROS.contains(&name.as_str()) {
+                    let at = m
+                        .mac
+                        .path
+                        .segments
+                        .last()
+                        .map_or_else(Span::call_site, |s| s.ident.span());
+                    self.out.macro_calls.push(MacroCall {
+                        name,
+                        location: self.sp.loc(at),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn use_tree(&mut self, t: &UseTree, prefix: &mut Vec<String>) {
+        match t {
+            UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.use_tree(&p.tree, prefix);
+                prefix.pop();
+            }
+            UseTree::Name(n) => {
+                let ident = n.ident.to_string();
+                let (name, path) = if ident == "self" {
+                    (prefix.last().cloned().unwrap_or_default(), prefix.clone())
+                } else {
+                    let mut p = prefix.clone();
+                    p.push(ident.clone());
+                    (ident, p)
+                };
+                self.out.uses.push(UseDecl {
+                    module: self.module.clone(),
+                    name,
+                    path,
+                    glob: false,
+                });
+            }
+            UseTree::Rename(r) => {
+                let ident = r.ident.to_string();
+                let mut path = prefix.clone();
+                if ident != "self" {
+                    path.push(ident);
+                }
+                self.out.uses.push(UseDecl {
+                    module: self.module.clone(),
+                    name: r.rename.to_string(),
+                    path,
+                    glob: false,
+                });
+            }
+            UseTree::Glob(_) => self.out.uses.push(UseDecl {
+                module: self.module.clone(),
+                name: String::new(),
+                path: prefix.clone(),
+                glob: true,
+            }),
+            UseTree::Group(g) => {
+                for t in &g.items {
+                    self.use_tree(t, prefix);
+                }
+            }
+        }
+    }
+
+    fn function(
+        &mut self,
+        attrs: &[Attribute],
+        sig: &Signature,
+        block: &Block,
+        owner: Option<&str>,
+        lines: (u32, u32),
+    ) {
+        let name = sig.ident.to_string();
+        let path = item_path(&self.module, owner, &name);
+        let location = self.sp.loc(sig.ident.span());
+        let idempotent = attrs.iter().any(attrs::is_idempotent);
+        self.out.fns.push(FnDecl {
+            module: self.module.clone(),
+            owner: owner.map(String::from),
+            name: name.clone(),
+            location: location.clone(),
+            idempotent,
+        });
+
+        for a in attrs {
+            let attr_loc = || {
+                self.sp
+                    .range(a.pound_token.span, a.bracket_token.span.close())
+            };
+            if let Some(r) = attrs::route(a) {
+                let framework = match r.kind {
+                    AttrKind::PoemOpenApi => Framework::PoemOpenApi,
+                    AttrKind::Utoipa => Framework::Utoipa,
+                    AttrKind::Plain => Framework::Attribute,
+                };
+                for method in r.methods {
+                    self.out.routes.push(RawRoute {
+                        module: self.module.clone(),
+                        router_fn: None,
+                        method,
+                        path: r.path.clone(),
+                        framework,
+                        registration: attr_loc(),
+                        handler: RawHandler::Direct {
+                            path: path.clone(),
+                            location: location.clone(),
+                            idempotent,
+                        },
+                        layers: Vec::new(),
+                    });
+                }
+            }
+            if attrs::is_idempotent(a) {
+                for arg in attrs::args(a) {
+                    if !matches!(arg.key.as_deref(), Some("key" | "natural_key")) {
+                        continue;
+                    }
+                    let mut ids = Vec::new();
+                    attrs::idents(arg.tokens(), &mut ids);
+                    if let Some((source, at)) = attrs::fresh_value(&ids) {
+                        let end = ids
+                            .get(at + 1)
+                            .filter(|_| source.contains("::"))
+                            .map_or(ids[at].1, |x| x.1);
+                        self.out.key_sources.push(KeySource {
+                            location: self.sp.range(ids[at].1, end),
+                            source,
+                            sink: KeySink::Attribute,
+                            sink_location: attr_loc(),
+                            function: path.clone(),
+                        });
+                    }
+                }
+            }
+        }
+
+        // router registrations in the body
+        let mut routes = Routes::new(self.sp, &self.module, Some(&path));
+        routes.visit_block(block);
+        routes.finish();
+        self.out.routes.extend(routes.routes);
+        self.out.edges.extend(routes.edges);
+        self.out.services.extend(routes.services);
+
+        // retries
+        let locals = Locals::collect(block);
+        let mut retry = RetryScan::new(
+            self.sp,
+            self.text,
+            &path,
+            &name,
+            sig.receiver().is_some(),
+            &locals,
+        );
+        retry.visit_block(block);
+        self.out.retry_sites.extend(retry.sites);
+
+        // side effects, keys, calls, retry-crate paths
+        let mut body = Body {
+            sp: self.sp,
+            module: &self.module,
+            function: &path,
+            locals: &locals,
+            outbound: Vec::new(),
+            keyed: false,
+            calls: Vec::new(),
+            key_sources: Vec::new(),
+            lib_uses: Vec::new(),
+            macro_calls: Vec::new(),
+        };
+        body.visit_block(block);
+        self.out.key_sources.extend(body.key_sources);
+        self.out.lib_uses.extend(body.lib_uses);
+        self.out.macro_calls.extend(body.macro_calls);
+        if let Some((what, _)) = body.outbound.first() {
+            self.out.effects.push(EffectFn {
+                path: path.clone(),
+                what: what.clone(),
+                keyed: body.keyed,
+                idempotent,
+            });
+        }
+
+        if let Some(a) = attrs.iter().find(|a| attrs::name(a) == "retry_policy") {
+            self.out.policies.push(RawPolicy {
+                module: self.module.clone(),
+                owner: owner.map(String::from),
+                path: path.clone(),
+                location: location.clone(),
+                attribute: self
+                    .sp
+                    .range(a.pound_token.span, a.bracket_token.span.close()),
+                args: self.policy_args(a),
+                idempotent,
+                calls: body.calls,
+                outbound: body.outbound,
+                keyed: body.keyed,
+            });
+        }
+
+        // statements a `// idemgate: allow` comment may precede
+        if self.targets.iter().any(|l| *l >= lines.0 && *l <= lines.1) {
+            let mut c = Candidates {
+                sp: self.sp,
+                targets: self.targets,
+                out: Vec::new(),
+            };
+            c.visit_block(block);
+            self.candidates.extend(c.out);
+        }
+    }
+
+    fn policy_args(&self, a: &Attribute) -> PolicyArgs {
+        let mut p = PolicyArgs::default();
+        for arg in attrs::args(a) {
+            let Some((s, e)) = arg.spans() else {
+                continue;
+            };
+            let location = self.sp.range(s, e);
+            let dur = |arg: &attrs::Arg| {
+                arg.string()
+                    .and_then(|s| parse_duration_ms(&s))
+                    .or_else(|| arg.int())
+                    .map(|value| PolicyArg {
+                        value,
+                        location: location.clone(),
+                    })
+            };
+            let text = |arg: &attrs::Arg| {
+                arg.string().or_else(|| arg.ident()).map(|value| PolicyArg {
+                    value,
+                    location: location.clone(),
+                })
+            };
+            match arg.key.as_deref() {
+                Some("max_attempts") => {
+                    p.max_attempts = arg.int().map(|value| PolicyArg {
+                        value,
+                        location: location.clone(),
+                    })
+                }
+                Some("base") => p.base_ms = dur(&arg),
+                Some("cap") => p.cap_ms = dur(&arg),
+                Some("max_elapsed") => p.max_elapsed_ms = dur(&arg),
+                Some("jitter") => p.jitter = text(&arg),
+                Some("budget") => p.budget = text(&arg),
+                Some("breaker") => p.breaker = text(&arg),
+                _ => {}
+            }
+        }
+        p
+    }
+}
+
+/// Which retry crate a path names, if any.
+fn retry_library(path: &[String]) -> Option<String> {
+    let first = path.first()?;
+    if RETRY_CRATES.contains(&first.as_str()) {
+        return Some(first.clone());
+    }
+    if first == "tower" && path.get(1).is_some_and(|s| s == "retry") {
+        return Some("tower::retry".into());
+    }
+    None
+}
+
+/// Spans of statements and registrations starting on a line an allow-comment precedes.
+struct Candidates<'a, 'b> {
+    sp: &'a Spanner<'b>,
+    targets: &'a HashSet<u32>,
+    out: Vec<(u32, u32)>,
+}
+
+impl<'ast> Visit<'ast> for Candidates<'_, '_> {
+    fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
+        let span = s.span();
+        let l = self.sp.lines(span, span);
+        if self.targets.contains(&l.0) {
+            self.out.push(l);
+        }
+        syn::visit::visit_stmt(self, s);
+    }
+    fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
+        let l = self
+            .sp
+            .lines(mc.dot_token.span, mc.paren_token.span.close());
+        if self.targets.contains(&l.0) {
+            self.out.push(l);
+        }
+        syn::visit::visit_expr_method_call(self, mc);
+    }
+}
+
+/// Side effects, idempotency keys, calls and retry-crate paths in a function body.
+struct Body<'a, 'b, 'ast> {
+    sp: &'a Spanner<'b>,
+    module: &'a [String],
+    function: &'a str,
+    locals: &'a Locals<'ast>,
+    outbound: Vec<(String, Location)>,
+    keyed: bool,
+    calls: Vec<Call>,
+    key_sources: Vec<KeySource>,
+    lib_uses: Vec<LibUse>,
+    macro_calls: Vec<MacroCall>,
+}
+
+fn mentions_idempotency(s: &str) -> bool {
+    s.len() >= 11 && s.to_ascii_lowercase().contains("idempotency")
+}
+
+fn routing_receiver(e: &Expr) -> bool {
+    match super::retries::peel(e) {
+        Expr::Call(c) => {
+            matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| attrs::METHODS.contains(&s.ident.to_string().as_str()) || s.ident == "on"))
+        }
+        Expr::MethodCall(m) => {
+            attrs::METHODS.contains(&m.method.to_string().as_str())
+                && m.args.len() == 1
+                && matches!(
+                    super::retries::peel(&m.receiver),
+                    Expr::Call(_) | Expr::MethodCall(_)
+                )
+                && routing_receiver(&m.receiver)
+        }
+        _ => false,
+    }
+}
+
+impl<'ast> Body<'_, '_, 'ast> {
+    fn key_sink(&mut self, name: &Expr, value: &Expr, sink: Location) {
+        let n = Words::of(name);
+        let is_key = n.strings.iter().any(|s| mentions_idempotency(s))
+            || n.idents.iter().any(|(i, _)| mentions_idempotency(i));
+        if !is_key {
+            return;
+        }
+        let w = Words::of(value);
+        let mut found = attrs::fresh_value(&w.idents).map(|(s, i)| (s, i, w.idents.clone()));
+        if found.is_none() {
+            let mut frontier: Vec<String> = w.idents.iter().map(|(i, _)| i.clone()).collect();
+            let mut seen: Vec<String> = Vec::new();
+            'outer: for _ in 0..3 {
+                let mut next = Vec::new();
+                for name in frontier {
+                    if seen.contains(&name) {
+                        continue;
+                    }
+                    seen.push(name.clone());
+                    for e in self.locals.bound.get(&name).into_iter().flatten() {
+                        let x = Words::of(e);
+                        if let Some((s, i)) = attrs::fresh_value(&x.idents) {
+                            found = Some((s, i, x.idents));
+                            break 'outer;
+                        }
+                        next.extend(x.idents.into_iter().map(|(i, _)| i));
+                    }
+                }
+                frontier = next;
+            }
+        }
+        if let Some((source, at, ids)) = found {
+            let end = if source.contains("::") {
+                ids.get(at + 1).map_or(ids[at].1, |x| x.1)
+            } else {
+                ids[at].1
+            };
+            self.key_sources.push(KeySource {
+                location: self.sp.range(ids[at].1, end),
+                source,
+                sink: KeySink::Header,
+                sink_location: sink,
+                function: self.function.to_string(),
+            });
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Body<'_, '_, 'ast> {
+    fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
+        let m = mc.method.to_string();
+        let loc = || self.sp.loc(mc.method.span());
+        if (m == "post" || m == "patch") && mc.args.len() == 1 && !routing_receiver(&mc.receiver) {
+            self.outbound
+                .push((format!("outbound {}", m.to_ascii_uppercase()), loc()));
+        }
+        if m == "method" && mc.args.len() == 1 {
+            let w = Words::of(&mc.args[0]);
+            if w.idents.iter().any(|(i, _)| i == "POST" || i == "PATCH")
+                || w.strings
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case("post") || s.eq_ignore_ascii_case("patch"))
+            {
+                self.outbound.push((
+                    "outbound request with a side-effecting method".into(),
+                    loc(),
+                ));
+            }
+        }
+        if matches!(super::retries::peel(&mc.receiver), Expr::Path(p) if p.path.is_ident("self")) {
+            self.calls.push(Call {
+                target: CallTarget::SelfMethod(m.clone()),
+                location: self.sp.range(mc.method.span(), mc.paren_token.span.close()),
+            });
+        }
+        if matches!(
+            m.as_str(),
+            "header" | "insert" | "append" | "set" | "try_insert" | "header_opt" | "typed_header"
+        ) && mc.args.len() >= 2
+        {
+            let sink = self.sp.range(mc.method.span(), mc.paren_token.span.close());
+            self.key_sink(&mc.args[0], &mc.args[1], sink);
+        }
+        syn::visit::visit_expr_method_call(self, mc);
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let Expr::Path(p) = super::retries::peel(&c.func) {
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            let last = segs.last().map(String::as_str).unwrap_or("");
+            if (last == "post" || last == "patch")
+                && segs.len() >= 2
+                && !matches!(
+                    segs[0].as_str(),
+                    "web" | "routing" | "axum" | "poem" | "actix_web"
+                )
+            {
+                let at = p
+                    .path
+                    .segments
+                    .last()
+                    .map_or_else(Span::call_site, |s| s.ident.span());
+                self.outbound.push((
+                    format!("outbound {}", last.to_ascii_uppercase()),
+                    self.sp.loc(at),
+                ));
+            }
+            self.calls.push(Call {
+                target: CallTarget::Path(segs),
+                location: self.sp.range(c.func.span(), c.paren_token.span.close()),
+            });
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        let n = p.path.segments.len();
+        if n >= 2 {
+            let last = p.path.segments[n - 1].ident.to_string();
+            if (last == "POST" || last == "PATCH") && p.path.segments[n - 2].ident == "Method" {
+                let at = p.path.segments[n - 1].ident.span();
+                self.outbound
+                    .push((format!("outbound {last}"), self.sp.loc(at)));
+            }
+        }
+        syn::visit::visit_expr_path(self, p);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        if p.segments.len() >= 2 && p.leading_colon.is_none() || p.leading_colon.is_some() {
+            let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+            if segs.len() >= 2 {
+                if let Some(library) = retry_library(&segs) {
+                    let first = p
+                        .segments
+                        .first()
+                        .map_or_else(Span::call_site, |s| s.ident.span());
+                    let last = p.segments.last().map_or(first, |s| s.ident.span());
+                    self.lib_uses.push(LibUse {
+                        module: self.module.to_vec(),
+                        root: segs[0].clone(),
+                        library,
+                        location: self.sp.range(first, last),
+                    });
+                }
+            }
+        }
+        syn::visit::visit_path(self, p);
+    }
+
+    fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
+        if !self.keyed && mentions_idempotency(&i.to_string()) {
+            self.keyed = true;
+        }
+    }
+
+    fn visit_lit_str(&mut self, l: &'ast syn::LitStr) {
+        if !self.keyed && mentions_idempotency(&l.value()) {
+            self.keyed = true;
+        }
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        let name = m
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        if !COMMON_MACROS.contains(&name.as_str()) {
+            let at = m
+                .path
+                .segments
+                .last()
+                .map_or_else(Span::call_site, |s| s.ident.span());
+            self.macro_calls.push(MacroCall {
+                name,
+                location: self.sp.loc(at),
+            });
+        }
+        syn::visit::visit_macro(self, m);
+    }
+
+    fn visit_item(&mut self, _: &'ast Item) {}
+}

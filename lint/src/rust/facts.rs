@@ -1,0 +1,232 @@
+//! Facts of one file before cross-file resolution: names are still paths as written.
+
+use std::sync::Arc;
+
+use idemgate_rules::model::rust::{Framework, KeySource, PolicyArgs, RetrySite};
+use idemgate_rules::model::Exemption;
+use idemgate_rules::Location;
+
+/// Facts extracted from one file, before cross-file resolution (boxed: files travel through
+/// the parallel parse by value).
+#[derive(Debug, Default)]
+pub struct RustFile(pub(crate) Box<FileFacts>);
+
+/// What [`RustFile`] holds.
+#[derive(Debug, Default)]
+pub struct FileFacts {
+    pub rel: Arc<str>,
+    /// Identifies the crate the file belongs to (its folder above `src/`, or the file itself).
+    pub crate_key: String,
+    /// The file's module path inside its crate.
+    pub module: Vec<String>,
+    pub fns: Vec<FnDecl>,
+    pub uses: Vec<UseDecl>,
+    /// Child modules declared in this file: (parent module, name).
+    pub mods: Vec<(Vec<String>, String)>,
+    pub routes: Vec<RawRoute>,
+    pub edges: Vec<RouterEdge>,
+    pub services: Vec<ServiceRef>,
+    pub retry_sites: Vec<RetrySite>,
+    pub lib_uses: Vec<LibUse>,
+    pub policies: Vec<RawPolicy>,
+    pub effects: Vec<EffectFn>,
+    pub key_sources: Vec<KeySource>,
+    pub exemptions: Vec<Exemption>,
+    /// `macro_rules!` macros whose body registers routes.
+    pub routing_macros: Vec<String>,
+    pub macro_calls: Vec<MacroCall>,
+}
+
+/// A function (or method, with its `owner` type) declared in the file.
+#[derive(Debug, Clone)]
+pub struct FnDecl {
+    pub module: Vec<String>,
+    pub owner: Option<String>,
+    pub name: String,
+    pub location: Location,
+    pub idempotent: bool,
+}
+
+/// One name bound by a `use` (or every name, for a glob).
+#[derive(Debug, Clone)]
+pub struct UseDecl {
+    pub module: Vec<String>,
+    /// The bound name; empty for a glob.
+    pub name: String,
+    pub path: Vec<String>,
+    pub glob: bool,
+}
+
+/// What serves a route, as written.
+#[derive(Debug, Clone)]
+pub enum RawHandler {
+    /// A path to resolve (`create`, `orders::create`, `Self::create`).
+    Path(Vec<String>),
+    /// The function carrying the routing attribute.
+    Direct {
+        path: String,
+        location: Location,
+        idempotent: bool,
+    },
+    Closure,
+    Unresolved {
+        text: String,
+        reason: String,
+    },
+}
+
+/// A route as registered in this file.
+#[derive(Debug, Clone)]
+pub struct RawRoute {
+    pub module: Vec<String>,
+    /// The function the registration is written in (crate-relative path), if any.
+    pub router_fn: Option<String>,
+    pub method: String,
+    pub path: Option<String>,
+    pub framework: Framework,
+    pub registration: Location,
+    pub handler: RawHandler,
+    /// Names found in the middleware expressions applied to this route.
+    pub layers: Vec<String>,
+}
+
+/// A router built in another function and mounted here (`.nest(p, orders::router())`,
+/// `.configure(orders::config)`, `.merge(api())`).
+#[derive(Debug, Clone)]
+pub struct RouterEdge {
+    pub module: Vec<String>,
+    pub parent_fn: Option<String>,
+    pub child: Vec<String>,
+    pub prefix: String,
+    pub layers: Vec<String>,
+}
+
+/// `.service(handler)` / `routes![handler]`: mounts an attribute-routed handler.
+#[derive(Debug, Clone)]
+pub struct ServiceRef {
+    pub module: Vec<String>,
+    pub parent_fn: Option<String>,
+    pub handler: Vec<String>,
+    pub prefix: String,
+    pub layers: Vec<String>,
+}
+
+/// A path that names a retry crate.
+#[derive(Debug, Clone)]
+pub struct LibUse {
+    pub module: Vec<String>,
+    /// The first segment (`backoff`, `tower`) — a local module of that name shadows it.
+    pub root: String,
+    pub library: String,
+    pub location: Location,
+}
+
+/// A call as written inside a function, for linking policies to callees.
+#[derive(Debug, Clone)]
+pub enum CallTarget {
+    Path(Vec<String>),
+    SelfMethod(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub target: CallTarget,
+    pub location: Location,
+}
+
+/// A `#[retry_policy]` function before its calls are resolved.
+#[derive(Debug, Clone)]
+pub struct RawPolicy {
+    pub module: Vec<String>,
+    pub owner: Option<String>,
+    pub path: String,
+    pub location: Location,
+    pub attribute: Location,
+    pub args: PolicyArgs,
+    pub idempotent: bool,
+    pub calls: Vec<Call>,
+    /// Outbound POST/PATCH sent by the function itself.
+    pub outbound: Vec<(String, Location)>,
+    /// The function puts an idempotency key on its requests.
+    pub keyed: bool,
+}
+
+/// A function that sends an outbound POST/PATCH.
+#[derive(Debug, Clone)]
+pub struct EffectFn {
+    pub path: String,
+    pub what: String,
+    pub keyed: bool,
+    pub idempotent: bool,
+}
+
+/// A macro invocation that might produce routes.
+#[derive(Debug, Clone)]
+pub struct MacroCall {
+    pub name: String,
+    pub location: Location,
+}
+
+/// Crate key and module path of a file, from its relative path: the crate is the folder above
+/// the last `src/`; files outside a `src/` folder (and `src/bin/*.rs`) are crates of their own.
+pub fn crate_and_module(rel: &str) -> (String, Vec<String>) {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let Some(src) = parts.iter().rposition(|p| *p == "src") else {
+        return (rel.to_string(), Vec::new());
+    };
+    let rest = &parts[src + 1..];
+    if rest.first() == Some(&"bin") {
+        return (rel.to_string(), Vec::new());
+    }
+    let crate_key = parts[..src].join("/");
+    let mut module: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+    if let Some(last) = module.pop() {
+        let stem = last.strip_suffix(".rs").unwrap_or(&last).to_string();
+        let is_root = module.is_empty() && (stem == "lib" || stem == "main");
+        if !is_root && stem != "mod" {
+            module.push(stem);
+        }
+    }
+    (crate_key, module)
+}
+
+/// `crate::a::b::name` from a module path and a name.
+pub fn item_path(module: &[String], owner: Option<&str>, name: &str) -> String {
+    let mut s = String::from("crate");
+    for m in module {
+        s.push_str("::");
+        s.push_str(m);
+    }
+    if let Some(o) = owner {
+        s.push_str("::");
+        s.push_str(o);
+    }
+    s.push_str("::");
+    s.push_str(name);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crate_and_module_from_paths() {
+        assert_eq!(
+            crate_and_module("svc/src/api/orders.rs"),
+            (
+                "svc".to_string(),
+                vec!["api".to_string(), "orders".to_string()]
+            )
+        );
+        assert_eq!(
+            crate_and_module("src/api/mod.rs"),
+            (String::new(), vec!["api".to_string()])
+        );
+        assert_eq!(crate_and_module("src/main.rs"), (String::new(), vec![]));
+        assert_eq!(
+            crate_and_module("fixtures/x.rs"),
+            ("fixtures/x.rs".to_string(), vec![])
+        );
+    }
+}

@@ -1,0 +1,929 @@
+//! Inside one function body: hand-rolled retries (loops and recursion), their caps and delays,
+//! outbound side effects, idempotency-key headers fed by fresh values, calls, and paths into
+//! retry crates.
+//!
+//! A loop is a retry only when a fallible call's *failure* sends it round again while its
+//! *success* leaves: `match call() { Ok(v) => return Ok(v), Err(_) => sleep(..) }`,
+//! `if let Ok(v) = call() { break v }`, `while let Err(_) = call()`, `while r.is_err()`,
+//! `let Ok(v) = call() else { continue }`. Loops that propagate errors with `?`, poll a value
+//! until it is ready, drain a stream, tick an interval or pace sends go round after a success
+//! too, so they are not retries.
+
+use std::collections::HashMap;
+
+use idemgate_rules::model::rust::{Delay, RetryKind, RetrySite};
+use idemgate_rules::Location;
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{BinOp, Block, Expr, Pat, Stmt};
+
+use super::span::Spanner;
+
+/// Crates whose direct use RETRY004 reports (as named in paths).
+pub const RETRY_CRATES: &[&str] = &[
+    "backoff",
+    "backon",
+    "tokio_retry",
+    "tokio_retry2",
+    "again",
+    "retry",
+    "reqwest_retry",
+];
+
+pub fn peel(mut e: &Expr) -> &Expr {
+    loop {
+        match e {
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Group(g) => e = &g.expr,
+            Expr::Reference(r) => e = &r.expr,
+            Expr::Await(a) => e = &a.base,
+            _ => return e,
+        }
+    }
+}
+
+fn variant(pat: &Pat, name: &str) -> bool {
+    match pat {
+        Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == name),
+        Pat::Paren(p) => variant(&p.pat, name),
+        Pat::Or(o) => o.cases.iter().any(|c| variant(c, name)),
+        _ => false,
+    }
+}
+
+fn catch_all(pat: &Pat) -> bool {
+    match pat {
+        Pat::Wild(_) => true,
+        Pat::Ident(i) => i.subpat.is_none(),
+        _ => false,
+    }
+}
+
+fn is_call(e: &Expr) -> bool {
+    matches!(peel(e), Expr::Call(_) | Expr::MethodCall(_))
+}
+
+/// Local `let` bindings and assignments of a function: name → expressions bound to it.
+#[derive(Default)]
+pub struct Locals<'ast> {
+    pub bound: HashMap<String, Vec<&'ast Expr>>,
+    /// `x = e`, `x *= e`, … : name → (operator, rhs).
+    pub assigned: HashMap<String, Vec<(Option<BinOp>, &'ast Expr)>>,
+}
+
+impl<'ast> Locals<'ast> {
+    pub fn collect(block: &'ast Block) -> Self {
+        let mut l = Locals::default();
+        l.visit_block(block);
+        l
+    }
+}
+
+fn single_ident(e: &Expr) -> Option<String> {
+    match peel(e) {
+        Expr::Path(p) if p.path.segments.len() == 1 && p.qself.is_none() => {
+            p.path.segments.first().map(|s| s.ident.to_string())
+        }
+        Expr::Field(f) => single_ident(&f.base).map(|b| match &f.member {
+            syn::Member::Named(n) => format!("{b}.{n}"),
+            syn::Member::Unnamed(i) => format!("{b}.{}", i.index),
+        }),
+        _ => None,
+    }
+}
+
+fn pat_ident(p: &Pat) -> Option<String> {
+    match p {
+        Pat::Ident(i) => Some(i.ident.to_string()),
+        Pat::Type(t) => pat_ident(&t.pat),
+        _ => None,
+    }
+}
+
+impl<'ast> Visit<'ast> for Locals<'ast> {
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let (Some(name), Some(init)) = (pat_ident(&l.pat), &l.init) {
+            self.bound.entry(name).or_default().push(&init.expr);
+        }
+        syn::visit::visit_local(self, l);
+    }
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        if let Some(name) = single_ident(&a.left) {
+            self.assigned
+                .entry(name)
+                .or_default()
+                .push((None, &a.right));
+        }
+        syn::visit::visit_expr_assign(self, a);
+    }
+    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+        if matches!(
+            b.op,
+            BinOp::MulAssign(_)
+                | BinOp::ShlAssign(_)
+                | BinOp::AddAssign(_)
+                | BinOp::SubAssign(_)
+                | BinOp::DivAssign(_)
+        ) {
+            if let Some(name) = single_ident(&b.left) {
+                self.assigned
+                    .entry(name)
+                    .or_default()
+                    .push((Some(b.op), &b.right));
+            }
+        }
+        syn::visit::visit_expr_binary(self, b);
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// The call a scrutinee stands for: the call itself, or the call bound to a local.
+fn call_of<'ast>(e: &'ast Expr, locals: &Locals<'ast>) -> Option<&'ast Expr> {
+    let e = peel(e);
+    if is_call(e) {
+        return Some(e);
+    }
+    let name = single_ident(e)?;
+    let from_let = locals.bound.get(&name).into_iter().flatten();
+    let from_assign = locals
+        .assigned
+        .get(&name)
+        .into_iter()
+        .flatten()
+        .filter(|(op, _)| op.is_none())
+        .map(|(_, e)| e);
+    from_let
+        .chain(from_assign)
+        .map(|e| peel(e))
+        .find(|e| is_call(e) && !matches!(e, Expr::Try(_)))
+}
+
+/// Leaves the enclosing loop (or function) on every path.
+fn always_exits(e: &Expr) -> bool {
+    match e {
+        Expr::Return(_) | Expr::Break(_) => true,
+        Expr::Paren(p) => always_exits(&p.expr),
+        Expr::Group(g) => always_exits(&g.expr),
+        Expr::Block(b) => block_exits(&b.block),
+        Expr::Unsafe(b) => block_exits(&b.block),
+        Expr::If(i) => match &i.else_branch {
+            Some((_, els)) => block_exits(&i.then_branch) && always_exits(els),
+            None => false,
+        },
+        Expr::Match(m) => !m.arms.is_empty() && m.arms.iter().all(|a| always_exits(&a.body)),
+        Expr::Macro(m) => diverging_macro(&m.mac),
+        Expr::Try(t) => {
+            matches!(peel(&t.expr), Expr::Call(c) if matches!(peel(&c.func), Expr::Path(p) if p.path.is_ident("Err")))
+        }
+        _ => false,
+    }
+}
+
+fn diverging_macro(m: &syn::Macro) -> bool {
+    m.path.segments.last().is_some_and(|s| {
+        matches!(
+            s.ident.to_string().as_str(),
+            "panic" | "unreachable" | "bail" | "todo" | "unimplemented"
+        )
+    })
+}
+
+fn block_exits(b: &Block) -> bool {
+    b.stmts.iter().any(stmt_exits)
+}
+
+fn stmt_exits(s: &Stmt) -> bool {
+    match s {
+        Stmt::Expr(e, _) => always_exits(e),
+        Stmt::Macro(m) => diverging_macro(&m.mac),
+        _ => false,
+    }
+}
+
+fn continues(e: &Expr) -> bool {
+    match e {
+        Expr::Continue(_) => true,
+        Expr::Block(b) => b
+            .block
+            .stmts
+            .iter()
+            .any(|s| matches!(s, Stmt::Expr(e, _) if continues(e))),
+        Expr::Paren(p) => continues(&p.expr),
+        _ => false,
+    }
+}
+
+/// Identifiers, comparisons and arithmetic inside an expression (macros included).
+#[derive(Default)]
+pub struct Words {
+    pub idents: Vec<(String, Span)>,
+    pub strings: Vec<String>,
+    pub compare: bool,
+    pub arith: bool,
+    pub growth: bool,
+}
+
+impl Words {
+    pub fn of(e: &Expr) -> Words {
+        let mut w = Words::default();
+        w.visit_expr(e);
+        w
+    }
+    fn has(&self, words: &[&str]) -> bool {
+        self.idents.iter().any(|(i, _)| words.contains(&i.as_str()))
+    }
+}
+
+impl<'ast> Visit<'ast> for Words {
+    fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
+        let s = i.to_string();
+        if matches!(
+            s.as_str(),
+            "pow"
+                | "saturating_pow"
+                | "checked_pow"
+                | "saturating_mul"
+                | "checked_mul"
+                | "mul_f64"
+                | "mul_f32"
+                | "wrapping_mul"
+        ) {
+            self.growth = true;
+        }
+        self.idents.push((s, i.span()));
+    }
+    fn visit_lit_str(&mut self, l: &'ast syn::LitStr) {
+        self.strings.push(l.value());
+    }
+    fn visit_bin_op(&mut self, op: &'ast BinOp) {
+        match op {
+            BinOp::Lt(_)
+            | BinOp::Le(_)
+            | BinOp::Gt(_)
+            | BinOp::Ge(_)
+            | BinOp::Eq(_)
+            | BinOp::Ne(_) => self.compare = true,
+            BinOp::Mul(_) | BinOp::Shl(_) | BinOp::MulAssign(_) | BinOp::ShlAssign(_) => {
+                self.growth = true
+            }
+            BinOp::Add(_) | BinOp::Sub(_) | BinOp::AddAssign(_) | BinOp::SubAssign(_) => {
+                self.arith = true
+            }
+            _ => {}
+        }
+    }
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        super::attrs::idents(m.tokens.clone(), &mut self.idents);
+        for tt in m.tokens.clone() {
+            if let proc_macro2::TokenTree::Literal(l) = tt {
+                if let Ok(s) = syn::parse_str::<syn::LitStr>(&l.to_string()) {
+                    self.strings.push(s.value());
+                }
+            }
+        }
+        syn::visit::visit_macro(self, m);
+    }
+}
+
+const TIME_WORDS: &[&str] = &[
+    "elapsed",
+    "deadline",
+    "Instant",
+    "now",
+    "timeout",
+    "duration_since",
+    "checked_duration_since",
+    "remaining",
+    "expired",
+    "expires_at",
+];
+const JITTER_WORDS: &[&str] = &[
+    "rand",
+    "thread_rng",
+    "rng",
+    "gen_range",
+    "random",
+    "random_range",
+    "fastrand",
+    "jitter",
+    "Jitter",
+    "full_jitter",
+    "with_jitter",
+    "OsRng",
+    "SmallRng",
+    "StdRng",
+    "Rng",
+    "sample",
+    "gen",
+];
+
+/// Bounds found in conditions: (attempt cap, time cap).
+#[derive(Default)]
+struct Caps {
+    attempt: bool,
+    time: bool,
+}
+
+impl Caps {
+    fn note_cond(&mut self, e: &Expr) {
+        let w = Words::of(e);
+        if w.has(TIME_WORDS) {
+            self.time = true;
+        } else if w.compare {
+            self.attempt = true;
+        }
+    }
+}
+
+/// Conditions that guard an exit, inside a loop body (nested loops and closures excluded).
+struct CondScan<'c> {
+    caps: &'c mut Caps,
+    sleeps: Vec<&'c Expr>,
+}
+
+impl<'ast> Visit<'ast> for CondScan<'ast> {
+    fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+        if !matches!(peel(&i.cond), Expr::Let(_)) {
+            let exits = contains_exit_block(&i.then_branch)
+                || i.else_branch
+                    .as_ref()
+                    .is_some_and(|(_, e)| contains_exit(e));
+            if exits {
+                self.caps.note_cond(&i.cond);
+            }
+        }
+        syn::visit::visit_expr_if(self, i);
+    }
+    fn visit_arm(&mut self, a: &'ast syn::Arm) {
+        if let Some((_, g)) = &a.guard {
+            self.caps.note_cond(g);
+        }
+        syn::visit::visit_arm(self, a);
+    }
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if is_sleep_fn(&c.func) {
+            if let Some(a) = c.args.first() {
+                self.sleeps.push(a);
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
+        if mc.method == "sleep" {
+            if let Some(a) = mc.args.first() {
+                self.sleeps.push(a);
+            }
+        }
+        syn::visit::visit_expr_method_call(self, mc);
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+fn is_sleep_fn(func: &Expr) -> bool {
+    let Expr::Path(p) = peel(func) else {
+        return false;
+    };
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let last = segs.last().map(String::as_str).unwrap_or("");
+    matches!(
+        last,
+        "sleep" | "sleep_until" | "delay_for" | "delay_until" | "sleep_ms"
+    ) || (last == "after" && segs.iter().any(|s| s == "Timer"))
+        || (last == "new" && segs.iter().any(|s| s == "Delay"))
+}
+
+fn contains_exit(e: &Expr) -> bool {
+    struct X {
+        found: bool,
+        loops: usize,
+    }
+    impl<'ast> Visit<'ast> for X {
+        fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+            self.found = true;
+        }
+        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+            if self.loops == 0 {
+                self.found = true;
+            }
+        }
+        fn visit_expr_try(&mut self, t: &'ast syn::ExprTry) {
+            self.found = true;
+            syn::visit::visit_expr_try(self, t);
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            if diverging_macro(m) {
+                self.found = true;
+            }
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.loops += 1;
+            syn::visit::visit_expr_loop(self, l);
+            self.loops -= 1;
+        }
+        fn visit_expr_while(&mut self, l: &'ast syn::ExprWhile) {
+            self.loops += 1;
+            syn::visit::visit_expr_while(self, l);
+            self.loops -= 1;
+        }
+        fn visit_expr_for_loop(&mut self, l: &'ast syn::ExprForLoop) {
+            self.loops += 1;
+            syn::visit::visit_expr_for_loop(self, l);
+            self.loops -= 1;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut x = X {
+        found: false,
+        loops: 0,
+    };
+    x.visit_expr(e);
+    x.found
+}
+
+fn contains_exit_block(b: &Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        Stmt::Expr(e, _) => contains_exit(e),
+        Stmt::Local(l) => l.init.as_ref().is_some_and(|i| contains_exit(&i.expr)),
+        Stmt::Macro(m) => diverging_macro(&m.mac),
+        Stmt::Item(_) => false,
+    })
+}
+
+/// Finds, in a loop body, a fallible call whose failure goes round again and whose success
+/// leaves the loop.
+struct RetryShape<'ast, 'l> {
+    locals: &'l Locals<'ast>,
+    top_exit: bool,
+    found: Option<&'ast Expr>,
+}
+
+impl<'ast> RetryShape<'ast, '_> {
+    fn stmts(&mut self, stmts: &'ast [Stmt]) {
+        for s in stmts {
+            if self.found.is_some() {
+                return;
+            }
+            match s {
+                Stmt::Local(l) => {
+                    if let Some(init) = &l.init {
+                        if let Some((_, div)) = &init.diverge {
+                            // let Ok(v) = call() else { continue };
+                            if variant(&l.pat, "Ok") && continues(div) && self.top_exit {
+                                self.found = call_of(&init.expr, self.locals);
+                            }
+                        }
+                        self.expr(&init.expr);
+                    }
+                }
+                Stmt::Expr(e, _) => self.expr(e),
+                _ => {}
+            }
+        }
+    }
+
+    fn expr(&mut self, e: &'ast Expr) {
+        if self.found.is_some() {
+            return;
+        }
+        match e {
+            Expr::Match(m) => {
+                if let Some(call) = call_of(&m.expr, self.locals) {
+                    let ok_exit = m.arms.iter().any(|a| {
+                        variant(&a.pat, "Ok") && a.guard.is_none() && always_exits(&a.body)
+                    });
+                    let err_goes_round = m.arms.iter().any(|a| {
+                        (variant(&a.pat, "Err") || catch_all(&a.pat))
+                            && (a.guard.is_some() || !always_exits(&a.body))
+                    });
+                    let err_continue = m.arms.iter().any(|a| {
+                        (variant(&a.pat, "Err") || catch_all(&a.pat)) && continues(&a.body)
+                    });
+                    let has_ok = m.arms.iter().any(|a| variant(&a.pat, "Ok"));
+                    if has_ok && err_goes_round && (ok_exit || (err_continue && self.top_exit)) {
+                        self.found = Some(call);
+                        return;
+                    }
+                }
+                for a in &m.arms {
+                    self.expr(&a.body);
+                }
+            }
+            Expr::If(i) => {
+                let els = i.else_branch.as_ref().map(|(_, e)| &**e);
+                let else_exits = els.is_some_and(always_exits);
+                match peel(&i.cond) {
+                    Expr::Let(l) => {
+                        if let Some(call) = call_of(&l.expr, self.locals) {
+                            let then_exits = block_exits(&i.then_branch);
+                            let then_continues = i
+                                .then_branch
+                                .stmts
+                                .iter()
+                                .any(|s| matches!(s, Stmt::Expr(e, _) if continues(e)));
+                            if (variant(&l.pat, "Ok") && then_exits && !else_exits)
+                                || (variant(&l.pat, "Err") && !then_exits && else_exits)
+                                || (variant(&l.pat, "Err") && then_continues && self.top_exit)
+                            {
+                                self.found = Some(call);
+                                return;
+                            }
+                        }
+                    }
+                    Expr::MethodCall(mc) if mc.method == "is_ok" || mc.method == "is_err" => {
+                        if let Some(call) = call_of(&mc.receiver, self.locals) {
+                            let then_exits = block_exits(&i.then_branch);
+                            let then_continues = i
+                                .then_branch
+                                .stmts
+                                .iter()
+                                .any(|s| matches!(s, Stmt::Expr(e, _) if continues(e)));
+                            let ok = mc.method == "is_ok";
+                            if (ok && then_exits && !else_exits)
+                                || (!ok && !then_exits && else_exits)
+                                || (!ok && then_continues && self.top_exit)
+                            {
+                                self.found = Some(call);
+                                return;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                self.stmts(&i.then_branch.stmts);
+                if let Some(e) = els {
+                    self.expr(e);
+                }
+            }
+            Expr::Block(b) => self.stmts(&b.block.stmts),
+            Expr::Unsafe(b) => self.stmts(&b.block.stmts),
+            Expr::Paren(p) => self.expr(&p.expr),
+            _ => {}
+        }
+    }
+}
+
+/// Names bound by a `for` pattern.
+fn pat_names(p: &Pat, out: &mut Vec<String>) {
+    struct N<'o>(&'o mut Vec<String>);
+    impl<'ast> Visit<'ast> for N<'_> {
+        fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+            self.0.push(i.ident.to_string());
+            syn::visit::visit_pat_ident(self, i);
+        }
+    }
+    N(out).visit_pat(p);
+}
+
+/// What a function's loops and recursion tell about retries.
+pub struct RetryScan<'ast, 'a, 'b> {
+    pub sp: &'a Spanner<'b>,
+    pub text: &'b str,
+    pub function: &'a str,
+    pub fn_name: &'a str,
+    pub is_method: bool,
+    pub locals: &'a Locals<'ast>,
+    pub sites: Vec<RetrySite>,
+    fail: Option<&'ast Expr>,
+    cond_cap: bool,
+    fail_sleep: Option<&'ast Expr>,
+}
+
+impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
+    pub fn new(
+        sp: &'a Spanner<'b>,
+        text: &'b str,
+        function: &'a str,
+        fn_name: &'a str,
+        is_method: bool,
+        locals: &'a Locals<'ast>,
+    ) -> Self {
+        RetryScan {
+            sp,
+            text,
+            function,
+            fn_name,
+            is_method,
+            locals,
+            sites: Vec::new(),
+            fail: None,
+            cond_cap: false,
+            fail_sleep: None,
+        }
+    }
+
+    fn call_text(&self, e: &Expr) -> (String, Location) {
+        let loc = self.sp.loc(e.span());
+        let src = self
+            .text
+            .get(loc.offset..loc.offset + loc.len)
+            .unwrap_or("");
+        let head = src.split('(').next().unwrap_or(src);
+        let text: String = head.split_whitespace().collect::<Vec<_>>().join("");
+        let text = if text.chars().count() > 60 {
+            text.chars().take(60).collect::<String>() + "…"
+        } else {
+            text
+        };
+        (text, loc)
+    }
+
+    /// Classifies the wait between attempts from the sleep's argument.
+    fn delay(&self, arg: &Expr) -> Delay {
+        let mut w = Words::of(arg);
+        let mut growth = w.growth;
+        let mut seen: Vec<String> = Vec::new();
+        let mut frontier: Vec<String> = w.idents.iter().map(|(i, _)| i.clone()).collect();
+        for _ in 0..3 {
+            let mut next = Vec::new();
+            for name in frontier {
+                if seen.contains(&name) {
+                    continue;
+                }
+                seen.push(name.clone());
+                for e in self.locals.bound.get(&name).into_iter().flatten() {
+                    let x = Words::of(e);
+                    growth |= x.growth;
+                    next.extend(x.idents.iter().map(|(i, _)| i.clone()));
+                    w.idents.extend(x.idents);
+                }
+                for (op, e) in self.locals.assigned.get(&name).into_iter().flatten() {
+                    let x = Words::of(e);
+                    growth |= x.growth
+                        || x.arith
+                        || matches!(
+                            op,
+                            Some(BinOp::MulAssign(_) | BinOp::ShlAssign(_) | BinOp::AddAssign(_))
+                        );
+                    next.extend(x.idents.iter().map(|(i, _)| i.clone()));
+                    w.idents.extend(x.idents);
+                }
+            }
+            frontier = next;
+        }
+        if w.has(JITTER_WORDS) {
+            Delay::Jittered
+        } else if growth {
+            Delay::Deterministic
+        } else {
+            Delay::Constant
+        }
+    }
+
+    fn loop_site(
+        &mut self,
+        kw: Span,
+        cond: Option<&'ast Expr>,
+        for_loop: Option<(&'ast Pat, &'ast Expr)>,
+        body: &'ast Block,
+    ) {
+        let top_exit = block_exits(body);
+        let mut found: Option<&'ast Expr> = None;
+        if let Some(c) = cond {
+            match peel(c) {
+                Expr::Let(l) if variant(&l.pat, "Err") => {
+                    found = call_of(&l.expr, self.locals);
+                }
+                Expr::MethodCall(mc) if mc.method == "is_err" => {
+                    found = call_of(&mc.receiver, self.locals)
+                }
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => {
+                    if let Expr::MethodCall(mc) = peel(&u.expr) {
+                        if mc.method == "is_ok" {
+                            found = call_of(&mc.receiver, self.locals);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if found.is_none() {
+            let mut shape = RetryShape {
+                locals: self.locals,
+                top_exit,
+                found: None,
+            };
+            shape.stmts(&body.stmts);
+            found = shape.found;
+        }
+        let Some(call) = found else {
+            return;
+        };
+        let mut caps = Caps::default();
+        if let Some((pat, iter)) = for_loop {
+            // a retry re-invokes the same call; a call fed by the loop variable is a new one
+            let mut names = Vec::new();
+            pat_names(pat, &mut names);
+            let w = Words::of(call);
+            if w.idents.iter().any(|(i, _)| names.contains(i)) {
+                return;
+            }
+            caps.attempt = match peel(iter) {
+                Expr::Range(r) => r.end.is_some(),
+                Expr::Call(c) => {
+                    !matches!(peel(&c.func), Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "repeat"))
+                }
+                _ => true,
+            };
+        }
+        if let Some(c) = cond {
+            if !matches!(peel(c), Expr::Let(_)) {
+                caps.note_cond(c);
+                // `while r.is_err()` alone bounds nothing
+                let w = Words::of(c);
+                if !w.compare && !w.has(TIME_WORDS) {
+                    caps.attempt = false;
+                }
+            }
+        }
+        let mut scan = CondScan {
+            caps: &mut caps,
+            sleeps: Vec::new(),
+        };
+        scan.visit_block(body);
+        let sleeps = std::mem::take(&mut scan.sleeps);
+        let (delay, delay_location) = match sleeps.first() {
+            Some(arg) => (self.delay(arg), Some(self.sp.loc(arg.span()))),
+            None => (Delay::None, None),
+        };
+        let (call_text, call_location) = self.call_text(call);
+        self.sites.push(RetrySite {
+            kind: RetryKind::Loop,
+            location: self.sp.loc(kw),
+            function: self.function.to_string(),
+            call: call_text,
+            call_location,
+            attempt_cap: caps.attempt,
+            time_cap: caps.time,
+            delay,
+            delay_location,
+        });
+    }
+
+    fn in_failure(&mut self, call: Option<&'ast Expr>, cap: bool, f: impl FnOnce(&mut Self)) {
+        let saved = (self.fail, self.cond_cap, self.fail_sleep);
+        if call.is_some() {
+            self.fail = call;
+        }
+        self.cond_cap |= cap;
+        f(self);
+        self.fail = saved.0;
+        self.cond_cap = saved.1;
+        self.fail_sleep = saved.2;
+    }
+}
+
+impl<'ast> Visit<'ast> for RetryScan<'ast, '_, '_> {
+    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+        self.loop_site(l.loop_token.span, None, None, &l.body);
+        syn::visit::visit_expr_loop(self, l);
+    }
+    fn visit_expr_while(&mut self, l: &'ast syn::ExprWhile) {
+        self.loop_site(l.while_token.span, Some(&l.cond), None, &l.body);
+        syn::visit::visit_expr_while(self, l);
+    }
+    fn visit_expr_for_loop(&mut self, l: &'ast syn::ExprForLoop) {
+        self.loop_site(l.for_token.span, None, Some((&l.pat, &l.expr)), &l.body);
+        syn::visit::visit_expr_for_loop(self, l);
+    }
+    fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+        self.visit_expr(&m.expr);
+        let call = call_of(&m.expr, self.locals);
+        let has_ok = m.arms.iter().any(|a| variant(&a.pat, "Ok"));
+        for a in &m.arms {
+            let failing = variant(&a.pat, "Err") || (has_ok && catch_all(&a.pat));
+            let cap = a.guard.as_ref().is_some_and(|(_, g)| {
+                let w = Words::of(g);
+                w.compare || w.has(TIME_WORDS)
+            });
+            if let Some((_, g)) = &a.guard {
+                self.visit_expr(g);
+            }
+            let c = if failing { call } else { None };
+            self.in_failure(c, cap, |s| s.visit_expr(&a.body));
+        }
+    }
+    fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+        self.visit_expr(&i.cond);
+        let (then_fail, else_fail) = match peel(&i.cond) {
+            Expr::Let(l) if variant(&l.pat, "Err") => (call_of(&l.expr, self.locals), None),
+            Expr::Let(l) if variant(&l.pat, "Ok") => (None, call_of(&l.expr, self.locals)),
+            Expr::MethodCall(mc) if mc.method == "is_err" => {
+                (call_of(&mc.receiver, self.locals), None)
+            }
+            Expr::MethodCall(mc) if mc.method == "is_ok" => {
+                (None, call_of(&mc.receiver, self.locals))
+            }
+            _ => (None, None),
+        };
+        let cap = !matches!(peel(&i.cond), Expr::Let(_)) && {
+            let w = Words::of(&i.cond);
+            w.compare || w.has(TIME_WORDS)
+        };
+        self.in_failure(then_fail, cap, |s| s.visit_block(&i.then_branch));
+        if let Some((_, e)) = &i.else_branch {
+            self.in_failure(else_fail, cap, |s| s.visit_expr(e));
+        }
+    }
+    fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
+        let m = mc.method.to_string();
+        if matches!(m.as_str(), "or_else" | "unwrap_or_else" | "or_else_async") {
+            self.visit_expr(&mc.receiver);
+            let call = if is_call(&mc.receiver) {
+                Some(peel(&mc.receiver))
+            } else {
+                None
+            };
+            for a in &mc.args {
+                self.in_failure(call, false, |s| s.visit_expr(a));
+            }
+            return;
+        }
+        if m == "sleep" && self.fail.is_some() && self.fail_sleep.is_none() {
+            self.fail_sleep = mc.args.first();
+        }
+        if self.fail.is_some()
+            && self.is_method
+            && mc.method == self.fn_name
+            && matches!(peel(&mc.receiver), Expr::Path(p) if p.path.is_ident("self"))
+        {
+            self.recursion_site_mc(mc);
+        }
+        syn::visit::visit_expr_method_call(self, mc);
+    }
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if is_sleep_fn(&c.func) && self.fail.is_some() && self.fail_sleep.is_none() {
+            self.fail_sleep = c.args.first();
+        }
+        if self.fail.is_some() {
+            if let Expr::Path(_) = peel(&c.func) {
+                if self.is_self_call_parts(&c.func) {
+                    self.recursion_site_call(c);
+                }
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+impl<'ast> RetryScan<'ast, '_, '_> {
+    fn is_self_call_parts(&self, func: &Expr) -> bool {
+        match peel(func) {
+            Expr::Path(p) => {
+                let segs: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                segs.last().is_some_and(|l| l == self.fn_name)
+                    && ((segs.len() == 1 && !self.is_method)
+                        || (segs.len() == 2 && segs[0] == "Self"))
+            }
+            _ => false,
+        }
+    }
+
+    fn recursion_site_call(&mut self, c: &'ast syn::ExprCall) {
+        let Some(call) = self.fail else {
+            return;
+        };
+        let arith = c.args.iter().any(|a| Words::of(a).arith);
+        self.push_recursion(c.func.span(), c.paren_token.span.close(), call, arith);
+    }
+
+    fn recursion_site_mc(&mut self, mc: &'ast syn::ExprMethodCall) {
+        let Some(call) = self.fail else {
+            return;
+        };
+        let arith = mc.args.iter().any(|a| Words::of(a).arith);
+        self.push_recursion(mc.receiver.span(), mc.paren_token.span.close(), call, arith);
+    }
+
+    fn push_recursion(&mut self, start: Span, end: Span, call: &'ast Expr, arith: bool) {
+        let (delay, delay_location) = match self.fail_sleep {
+            Some(arg) => (self.delay(arg), Some(self.sp.loc(arg.span()))),
+            None => (Delay::None, None),
+        };
+        let (call_text, call_location) = self.call_text(call);
+        self.sites.push(RetrySite {
+            kind: RetryKind::Recursion,
+            location: self.sp.range(start, end),
+            function: self.function.to_string(),
+            call: call_text,
+            call_location,
+            attempt_cap: self.cond_cap || arith,
+            time_cap: false,
+            delay,
+            delay_location,
+        });
+    }
+}

@@ -1,0 +1,619 @@
+//! Route registrations written as router-building code: axum `.route(p, post(h))` (with
+//! method chains, `.nest`, `.merge`, `.layer`, `.route_layer`), actix-web
+//! `web::resource(p).route(web::post().to(h))`, `.route(p, web::post().to(h))`, `web::scope`,
+//! `.service`, `.configure`, `.wrap`, bare `post().to(h)` after a glob import, poem
+//! `Route::new().at(p, post(h))` and `.with`, rocket `.mount(base, routes![…])`.
+//!
+//! A chain is read from its innermost receiver outwards, which is the order axum applies
+//! layers in: `.layer(L)` covers the routes registered before it; `.wrap(M)`/`.with(M)` cover
+//! the whole chain.
+
+use idemgate_rules::model::rust::Framework;
+use idemgate_rules::Location;
+use syn::visit::Visit;
+use syn::{Expr, ExprMethodCall};
+
+use super::attrs::METHODS;
+use super::facts::{RawHandler, RawRoute, RouterEdge, ServiceRef};
+use super::span::Spanner;
+
+/// Chain methods that make a method-call chain a router under construction.
+const ROUTING: &[&str] = &[
+    "route",
+    "at",
+    "nest",
+    "nest_service",
+    "service",
+    "configure",
+    "merge",
+    "mount",
+    "route_layer",
+];
+
+pub struct Routes<'a, 'b> {
+    pub sp: &'a Spanner<'b>,
+    pub module: &'a [String],
+    pub router_fn: Option<&'a str>,
+    pub routes: Vec<RawRoute>,
+    pub edges: Vec<RouterEdge>,
+    pub services: Vec<ServiceRef>,
+    /// `.layer(L)`/`.wrap(M)` applied to a router held in a variable: (byte offset, names).
+    var_layers: Vec<(usize, Vec<String>)>,
+}
+
+#[derive(Default)]
+struct Local {
+    routes: Vec<RawRoute>,
+    edges: Vec<RouterEdge>,
+    services: Vec<ServiceRef>,
+}
+
+impl Local {
+    fn add_layers(&mut self, names: &[String]) {
+        for r in &mut self.routes {
+            r.layers.extend(names.iter().cloned());
+        }
+        for e in &mut self.edges {
+            e.layers.extend(names.iter().cloned());
+        }
+        for s in &mut self.services {
+            s.layers.extend(names.iter().cloned());
+        }
+    }
+
+    fn extend(&mut self, other: Local) {
+        self.routes.extend(other.routes);
+        self.edges.extend(other.edges);
+        self.services.extend(other.services);
+    }
+}
+
+fn peel(mut e: &Expr) -> &Expr {
+    loop {
+        match e {
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Group(g) => e = &g.expr,
+            Expr::Reference(r) => e = &r.expr,
+            _ => return e,
+        }
+    }
+}
+
+fn path_segments(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
+fn lit_str(e: &Expr) -> Option<String> {
+    match peel(e) {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
+        _ => None,
+    }
+}
+
+fn join(prefix: &Option<String>, p: Option<String>) -> Option<String> {
+    let prefix = prefix.as_ref()?;
+    let p = p?;
+    let mut s = prefix.trim_end_matches('/').to_string();
+    if !p.is_empty() && !p.starts_with('/') {
+        s.push('/');
+    }
+    s.push_str(&p);
+    if s.is_empty() {
+        s.push('/');
+    }
+    Some(s)
+}
+
+/// Identifiers naming a middleware (every path segment in the expression).
+fn layer_names(args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
+            if self.0.len() < 32 {
+                self.0.push(i.to_string());
+            }
+        }
+    }
+    let mut n = Names(Vec::new());
+    for a in args {
+        n.visit_expr(a);
+    }
+    n.0
+}
+
+fn is_routing_chain(mc: &ExprMethodCall) -> bool {
+    let mut cur: &Expr = &mc.receiver;
+    if ROUTING.contains(&mc.method.to_string().as_str()) {
+        return true;
+    }
+    loop {
+        match peel(cur) {
+            Expr::MethodCall(m) => {
+                if ROUTING.contains(&m.method.to_string().as_str()) {
+                    return true;
+                }
+                cur = &m.receiver;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// The root of a method-call chain, if it is a plain variable (`app`, `cfg`).
+fn chain_root_is_var(mc: &ExprMethodCall) -> bool {
+    let mut cur: &Expr = &mc.receiver;
+    loop {
+        match peel(cur) {
+            Expr::MethodCall(m) => cur = &m.receiver,
+            Expr::Path(p) => {
+                return p.path.segments.len() == 1 && p.path.leading_colon.is_none();
+            }
+            _ => return false,
+        }
+    }
+}
+
+impl<'a, 'b> Routes<'a, 'b> {
+    pub fn new(sp: &'a Spanner<'b>, module: &'a [String], router_fn: Option<&'a str>) -> Self {
+        Routes {
+            sp,
+            module,
+            router_fn,
+            routes: Vec::new(),
+            edges: Vec::new(),
+            services: Vec::new(),
+            var_layers: Vec::new(),
+        }
+    }
+
+    /// Applies layers put on a router variable to what the function registered before them.
+    pub fn finish(&mut self) {
+        for (offset, names) in std::mem::take(&mut self.var_layers) {
+            for r in &mut self.routes {
+                if r.registration.offset < offset {
+                    r.layers.extend(names.iter().cloned());
+                }
+            }
+            for e in &mut self.edges {
+                e.layers.extend(names.iter().cloned());
+            }
+            for s in &mut self.services {
+                s.layers.extend(names.iter().cloned());
+            }
+        }
+    }
+
+    fn chain(&mut self, e: &Expr, prefix: Option<String>, depth: usize) -> Local {
+        let mut local = Local::default();
+        if depth > 64 {
+            return local;
+        }
+        let mut segs: Vec<&ExprMethodCall> = Vec::new();
+        let mut cur = peel(e);
+        while let Expr::MethodCall(mc) = cur {
+            segs.push(mc);
+            cur = peel(&mc.receiver);
+        }
+        segs.reverse();
+        let mut prefix = prefix;
+        let mut resource: Option<Option<String>> = None;
+        match cur {
+            Expr::Call(c) => {
+                if let Expr::Path(p) = peel(&c.func) {
+                    let segsp = path_segments(&p.path);
+                    let last = segsp.last().map(String::as_str).unwrap_or("");
+                    match last {
+                        "scope" => {
+                            prefix = join(&prefix, c.args.first().and_then(lit_str));
+                        }
+                        "resource" => {
+                            resource = Some(join(&prefix, c.args.first().and_then(lit_str)));
+                        }
+                        "new" | "default" | "build" | "custom" => {}
+                        _ => {
+                            if !segsp.is_empty() {
+                                local.edges.push(RouterEdge {
+                                    module: self.module.to_vec(),
+                                    parent_fn: self.router_fn.map(String::from),
+                                    child: segsp,
+                                    prefix: prefix.clone().unwrap_or_default(),
+                                    layers: Vec::new(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            Expr::Macro(m) => {
+                let name = path_segments(&m.mac.path).join("::");
+                self.unresolved_macro(
+                    &mut local,
+                    &name,
+                    self.sp.loc(
+                        m.mac
+                            .path
+                            .segments
+                            .first()
+                            .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span()),
+                    ),
+                );
+            }
+            _ => {}
+        }
+        let mut wraps: Vec<String> = Vec::new();
+        for mc in segs {
+            let m = mc.method.to_string();
+            let args: Vec<&Expr> = mc.args.iter().collect();
+            let reg = self.sp.range(mc.method.span(), mc.paren_token.span.close());
+            match (m.as_str(), args.len()) {
+                ("route", 2) => {
+                    let path = join(&prefix, lit_str(args[0]));
+                    self.method_router(args[1], path, &reg, Framework::Axum, &mut local);
+                }
+                ("route", 1) if resource.is_some() => {
+                    let path = resource.clone().flatten();
+                    self.method_router(args[0], path, &reg, Framework::ActixWeb, &mut local);
+                }
+                ("at", 2) => {
+                    let path = join(&prefix, lit_str(args[0]));
+                    self.method_router(args[1], path, &reg, Framework::Poem, &mut local);
+                }
+                ("nest" | "nest_service", 2) => {
+                    let p = join(&prefix, lit_str(args[0]));
+                    self.mount(args[1], p, depth, &mut local);
+                }
+                ("merge", 1) => self.mount(args[0], prefix.clone(), depth, &mut local),
+                ("service", 1) => self.service(args[0], prefix.clone(), depth, &mut local),
+                ("configure", 1) => {
+                    if let Expr::Path(p) = peel(args[0]) {
+                        local.edges.push(RouterEdge {
+                            module: self.module.to_vec(),
+                            parent_fn: self.router_fn.map(String::from),
+                            child: path_segments(&p.path),
+                            prefix: prefix.clone().unwrap_or_default(),
+                            layers: Vec::new(),
+                        });
+                    }
+                }
+                ("mount", 2) => {
+                    let p = join(&prefix, lit_str(args[0]));
+                    if let Expr::Macro(mac) = peel(args[1]) {
+                        let parsed = mac.mac.parse_body_with(
+                            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                        );
+                        if let Ok(paths) = parsed {
+                            for path in paths {
+                                local.services.push(ServiceRef {
+                                    module: self.module.to_vec(),
+                                    parent_fn: self.router_fn.map(String::from),
+                                    handler: path_segments(&path),
+                                    prefix: p.clone().unwrap_or_default(),
+                                    layers: Vec::new(),
+                                });
+                            }
+                        }
+                    } else {
+                        self.mount(args[1], p, depth, &mut local);
+                    }
+                }
+                ("layer" | "route_layer", 1) => {
+                    let names = layer_names(&mc.args);
+                    local.add_layers(&names);
+                }
+                ("wrap" | "with" | "attach", 1) => wraps.extend(layer_names(&mc.args)),
+                _ => {}
+            }
+        }
+        local.add_layers(&wraps);
+        local
+    }
+
+    fn unresolved_macro(&self, local: &mut Local, name: &str, at: Location) {
+        local.routes.push(RawRoute {
+            module: self.module.to_vec(),
+            router_fn: self.router_fn.map(String::from),
+            method: String::new(),
+            path: None,
+            framework: Framework::Axum,
+            registration: at,
+            handler: RawHandler::Unresolved {
+                text: format!("{name}!"),
+                reason: format!("routes produced by the macro `{name}!` are not expanded"),
+            },
+            layers: Vec::new(),
+        });
+    }
+
+    /// A nested router: inline chain, a call to a router-building function, or a variable.
+    fn mount(&mut self, e: &Expr, prefix: Option<String>, depth: usize, local: &mut Local) {
+        match peel(e) {
+            Expr::MethodCall(_) => {
+                let sub = self.chain(e, prefix, depth + 1);
+                local.extend(sub);
+            }
+            Expr::Call(c) => {
+                if let Expr::Path(p) = peel(&c.func) {
+                    let segs = path_segments(&p.path);
+                    let last = segs.last().map(String::as_str).unwrap_or("");
+                    if matches!(last, "scope" | "resource") {
+                        let sub = self.chain(e, prefix, depth + 1);
+                        local.extend(sub);
+                    } else if !matches!(last, "new" | "default") {
+                        local.edges.push(RouterEdge {
+                            module: self.module.to_vec(),
+                            parent_fn: self.router_fn.map(String::from),
+                            child: segs,
+                            prefix: prefix.unwrap_or_default(),
+                            layers: Vec::new(),
+                        });
+                    }
+                }
+            }
+            Expr::Macro(m) => {
+                let name = path_segments(&m.mac.path).join("::");
+                let at = self.sp.loc(
+                    m.mac
+                        .path
+                        .segments
+                        .first()
+                        .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span()),
+                );
+                self.unresolved_macro(local, &name, at);
+            }
+            _ => {}
+        }
+    }
+
+    /// actix `.service(x)`: a scope/resource chain, an attribute-routed handler, or a call.
+    fn service(&mut self, e: &Expr, prefix: Option<String>, depth: usize, local: &mut Local) {
+        match peel(e) {
+            Expr::Path(p) => local.services.push(ServiceRef {
+                module: self.module.to_vec(),
+                parent_fn: self.router_fn.map(String::from),
+                handler: path_segments(&p.path),
+                prefix: prefix.unwrap_or_default(),
+                layers: Vec::new(),
+            }),
+            _ => self.mount(e, prefix, depth, local),
+        }
+    }
+
+    fn method_router(
+        &mut self,
+        e: &Expr,
+        path: Option<String>,
+        reg: &Location,
+        fw: Framework,
+        local: &mut Local,
+    ) {
+        let mut found: Vec<(String, RawHandler, Vec<String>, Framework)> = Vec::new();
+        self.mr(e, fw, &mut found, 0);
+        for (method, handler, layers, fw) in found {
+            local.routes.push(RawRoute {
+                module: self.module.to_vec(),
+                router_fn: self.router_fn.map(String::from),
+                method,
+                path: path.clone(),
+                framework: fw,
+                registration: reg.clone(),
+                handler,
+                layers,
+            });
+        }
+    }
+
+    fn mr(
+        &self,
+        e: &Expr,
+        fw: Framework,
+        out: &mut Vec<(String, RawHandler, Vec<String>, Framework)>,
+        depth: usize,
+    ) {
+        if depth > 64 {
+            return;
+        }
+        match peel(e) {
+            Expr::Call(c) => {
+                let Expr::Path(p) = peel(&c.func) else {
+                    return;
+                };
+                let segs = path_segments(&p.path);
+                let last = segs.last().map(String::as_str).unwrap_or("");
+                if METHODS.contains(&last) && c.args.len() == 1 {
+                    if let Some(h) = c.args.first() {
+                        out.push((last.to_ascii_uppercase(), handler(h), Vec::new(), fw));
+                    }
+                } else if last == "on" && c.args.len() == 2 {
+                    for m in methods_named(&c.args[0]) {
+                        out.push((m, handler(&c.args[1]), Vec::new(), fw));
+                    }
+                } else if let Some(m) = last.strip_suffix("_service") {
+                    if METHODS.contains(&m) {
+                        out.push((
+                            m.to_ascii_uppercase(),
+                            RawHandler::Unresolved {
+                                text: format!("{last}(…)"),
+                                reason: "a tower service, not a handler function".into(),
+                            },
+                            Vec::new(),
+                            fw,
+                        ));
+                    }
+                }
+            }
+            Expr::MethodCall(mc) => {
+                let m = mc.method.to_string();
+                if m == "to" && mc.args.len() == 1 {
+                    // actix: web::post().to(h), post().to(h), web::method(Method::POST).to(h)
+                    let methods = actix_methods(&mc.receiver);
+                    if let Some(h) = mc.args.first() {
+                        for method in methods {
+                            out.push((method, handler(h), Vec::new(), Framework::ActixWeb));
+                        }
+                    }
+                } else if METHODS.contains(&m.as_str()) && mc.args.len() == 1 {
+                    self.mr(&mc.receiver, fw, out, depth + 1);
+                    if let Some(h) = mc.args.first() {
+                        out.push((m.to_ascii_uppercase(), handler(h), Vec::new(), fw));
+                    }
+                } else if m == "on" && mc.args.len() == 2 {
+                    self.mr(&mc.receiver, fw, out, depth + 1);
+                    for method in methods_named(&mc.args[0]) {
+                        out.push((method, handler(&mc.args[1]), Vec::new(), fw));
+                    }
+                } else if matches!(m.as_str(), "layer" | "route_layer" | "with") {
+                    let before = out.len();
+                    self.mr(&mc.receiver, fw, out, depth + 1);
+                    let names = layer_names(&mc.args);
+                    for x in out.iter_mut().skip(before) {
+                        x.2.extend(names.iter().cloned());
+                    }
+                } else {
+                    self.mr(&mc.receiver, fw, out, depth + 1);
+                }
+            }
+            Expr::Macro(m) => {
+                let name = path_segments(&m.mac.path).join("::");
+                out.push((
+                    String::new(),
+                    RawHandler::Unresolved {
+                        text: format!("{name}!(…)"),
+                        reason: format!("routes produced by the macro `{name}!` are not expanded"),
+                    },
+                    Vec::new(),
+                    fw,
+                ));
+            }
+            Expr::Path(p) => {
+                out.push((
+                    String::new(),
+                    RawHandler::Unresolved {
+                        text: path_segments(&p.path).join("::"),
+                        reason: "the method router is built elsewhere".into(),
+                    },
+                    Vec::new(),
+                    fw,
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `MethodFilter::POST`, `Method::PATCH` → the methods named.
+fn methods_named(e: &Expr) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
+            let s = i.to_string();
+            if METHODS.contains(&s.to_ascii_lowercase().as_str())
+                && s.chars().all(|c| c.is_ascii_uppercase())
+            {
+                self.0.push(s);
+            }
+        }
+        fn visit_lit_str(&mut self, l: &'ast syn::LitStr) {
+            let s = l.value().to_ascii_uppercase();
+            if METHODS.contains(&s.to_ascii_lowercase().as_str()) {
+                self.0.push(s);
+            }
+        }
+    }
+    let mut n = Names(Vec::new());
+    n.visit_expr(e);
+    n.0
+}
+
+/// The methods of an actix route builder: `web::post()`, `post()`, `web::method(Method::POST)`,
+/// `web::route().method(Method::POST)`, `web::route().guard(guard::Post())`.
+fn actix_methods(e: &Expr) -> Vec<String> {
+    match peel(e) {
+        Expr::Call(c) => {
+            let Expr::Path(p) = peel(&c.func) else {
+                return Vec::new();
+            };
+            let segs = path_segments(&p.path);
+            let last = segs.last().map(String::as_str).unwrap_or("");
+            if METHODS.contains(&last) && c.args.is_empty() {
+                vec![last.to_ascii_uppercase()]
+            } else if last == "method" {
+                c.args.first().map(methods_named).unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        }
+        Expr::MethodCall(mc) => {
+            let m = mc.method.to_string();
+            if m == "method" {
+                mc.args.first().map(methods_named).unwrap_or_default()
+            } else if m == "guard" {
+                let mut v = actix_methods(&mc.receiver);
+                for a in &mc.args {
+                    struct G(Vec<String>);
+                    impl<'ast> Visit<'ast> for G {
+                        fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
+                            let s = i.to_string().to_ascii_lowercase();
+                            if METHODS.contains(&s.as_str()) {
+                                self.0.push(s.to_ascii_uppercase());
+                            }
+                        }
+                    }
+                    let mut g = G(Vec::new());
+                    g.visit_expr(a);
+                    v.extend(g.0);
+                }
+                v
+            } else {
+                actix_methods(&mc.receiver)
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// What a handler expression is.
+pub fn handler(e: &Expr) -> RawHandler {
+    match peel(e) {
+        Expr::Path(p) => RawHandler::Path(path_segments(&p.path)),
+        Expr::Closure(_) | Expr::Async(_) => RawHandler::Closure,
+        Expr::Macro(m) => {
+            let name = path_segments(&m.mac.path).join("::");
+            RawHandler::Unresolved {
+                text: format!("{name}!(…)"),
+                reason: format!("routes produced by the macro `{name}!` are not expanded"),
+            }
+        }
+        _ => RawHandler::Unresolved {
+            text: "an expression".into(),
+            reason: "the handler is computed, not named".into(),
+        },
+    }
+}
+
+impl<'ast> Visit<'ast> for Routes<'_, '_> {
+    fn visit_expr_method_call(&mut self, mc: &'ast ExprMethodCall) {
+        if is_routing_chain(mc) {
+            let local = self.chain(&Expr::MethodCall(mc.clone()), Some(String::new()), 0);
+            self.routes.extend(local.routes);
+            self.edges.extend(local.edges);
+            self.services.extend(local.services);
+            // closures inside registrations may hold loops etc., but no more routes
+            return;
+        }
+        let m = mc.method.to_string();
+        if matches!(m.as_str(), "layer" | "wrap" | "with" | "route_layer") && chain_root_is_var(mc)
+        {
+            let names = layer_names(&mc.args);
+            let offset = self.sp.loc(mc.method.span()).offset;
+            self.var_layers.push((offset, names));
+        }
+        syn::visit::visit_expr_method_call(self, mc);
+    }
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {
+        // nested items are visited on their own
+    }
+}
