@@ -1,0 +1,85 @@
+//! `IdempotencyLayer` on a whole router, over real HTTP: POST is protected, GET passes
+//! through, the caller comes from a `Principal` set by an auth middleware.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use idemgate::http::{Idempotency, IdempotencyLayer, Principal};
+
+async fn authenticate(mut request: Request, next: Next) -> Response {
+    let user = request
+        .headers()
+        .get("x-user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(user) = user {
+        request.extensions_mut().insert(Principal::new(user));
+    }
+    next.run(request).await
+}
+
+async fn start_job(State(runs): State<Arc<AtomicU32>>, principal: Principal) -> String {
+    let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+    format!("job {n} for {}", principal.as_str())
+}
+
+async fn count(State(runs): State<Arc<AtomicU32>>) -> String {
+    runs.load(Ordering::SeqCst).to_string()
+}
+
+async fn serve() -> (String, Arc<AtomicU32>) {
+    let runs = Arc::new(AtomicU32::new(0));
+    let app = Router::new()
+        .route("/jobs", post(start_job).get(count))
+        .with_state(Arc::clone(&runs))
+        .layer(IdempotencyLayer::new(Idempotency::new().operation("jobs")))
+        .layer(middleware::from_fn(authenticate));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, runs)
+}
+
+#[tokio::test]
+async fn the_layer_protects_post_and_lets_get_through() {
+    let (base, runs) = serve().await;
+    let client = reqwest::Client::new();
+    let post = |user: &'static str, key: Option<&'static str>| {
+        let mut request = client.post(format!("{base}/jobs")).header("x-user", user);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send()
+    };
+
+    let first = post("ann", Some("job-1")).await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.text().await.unwrap(), "job 1 for ann");
+    let again = post("ann", Some("job-1")).await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.text().await.unwrap(), "job 1 for ann");
+
+    // Another principal with the same key runs its own job.
+    let bob = post("bob", Some("job-1")).await.unwrap();
+    assert_eq!(bob.text().await.unwrap(), "job 2 for bob");
+
+    assert_eq!(post("ann", None).await.unwrap().status(), 400);
+    let anonymous = client
+        .post(format!("{base}/jobs"))
+        .header("Idempotency-Key", "job-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let get = client.get(format!("{base}/jobs")).send().await.unwrap();
+    assert_eq!(get.status(), 200, "GET needs no key");
+    assert_eq!(get.text().await.unwrap(), "2");
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
