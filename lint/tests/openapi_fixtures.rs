@@ -167,7 +167,7 @@ fn split_specs_and_refs() {
             .unwrap_or_default()
     };
     assert!(msg(19).contains("not fetched"), "{}", msg(19));
-    assert!(msg(24).contains("leaves the scanned root"), "{}", msg(24));
+    assert!(msg(24).contains("leaves the folder being scanned"), "{}", msg(24));
     assert!(msg(29).contains("`file:` URL"), "{}", msg(29));
     assert!(msg(34).contains("there is no `Nope`"), "{}", msg(34));
     assert!(msg(39).contains("cannot read"), "{}", msg(39));

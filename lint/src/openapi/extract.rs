@@ -327,13 +327,14 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                     node: p,
                     key: None,
                 };
-                let via = p.ref_target().map(|(t, e)| {
-                    (t.to_string(), self.loc(file, e.value.start, e.value.end))
-                });
-                let Some(param) = self.files.deref(raw, self.diag) else {
+                let Some((param, definition)) = self.files.deref_named(raw, self.diag) else {
                     op.unresolved_refs.push(self.node_loc(file, p));
                     continue;
                 };
+                let via = p.ref_target().and_then(|(_, e)| {
+                    let at = self.loc(file, e.value.start, e.value.end);
+                    definition.map(|d| (d, at))
+                });
                 let name = param.node.get("name").and_then(|n| n.as_text());
                 let place = param.node.get("in").and_then(|n| n.as_text());
                 let (Some(name), Some(place)) = (name, place) else {
@@ -404,8 +405,7 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                     node: &r.value,
                     key: Some((r.key_start, r.key_end)),
                 };
-                let is_ref = r.value.ref_target().map(|(t, _)| t.to_string());
-                let resolved = self.files.deref(raw, self.diag);
+                let resolved = self.files.deref_named(raw, self.diag);
                 let mut response = Response {
                     code: r.key.to_string(),
                     location: code_loc,
@@ -414,7 +414,7 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                     has_retry_after: true,
                 };
                 match resolved {
-                    Some(def) => {
+                    Some((def, is_ref)) => {
                         response.has_retry_after = def
                             .node
                             .get("headers")

@@ -141,7 +141,24 @@ fn error_at(rel: &Arc<str>, text: &str, e: &ParseError) -> FileError {
 }
 
 /// Parses a document; `Ok(None)` when the file is not an OpenAPI document.
+///
+/// The parsers are written not to panic on any input; should one still do so (a bug, perhaps in
+/// a dependency), the file is reported as not checked instead of ending the whole run.
 pub fn parse(file: &SourceFile, settings: &OpenApiSettings) -> Result<Option<Document>, FileError> {
+    let run = std::panic::AssertUnwindSafe(|| parse_document(file, settings));
+    std::panic::catch_unwind(run).unwrap_or_else(|_| {
+        Err(FileError {
+            file: file.rel().clone(),
+            location: None,
+            message: "internal error while parsing this OpenAPI document (please report it)".into(),
+        })
+    })
+}
+
+fn parse_document(
+    file: &SourceFile,
+    settings: &OpenApiSettings,
+) -> Result<Option<Document>, FileError> {
     let rel = file.rel().clone();
     let text = file.text.as_str();
     if text.len() as u64 > settings.max_file_size {
@@ -286,7 +303,62 @@ pub fn link(docs: Vec<Document>, ctx: &Context, model: &mut Model) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::source::{FileKind, SourcePath};
+
+    fn settings() -> OpenApiSettings {
+        OpenApiSettings {
+            root: PathBuf::from("/nonexistent-root"),
+            paths: None,
+            max_file_size: 1 << 20,
+            max_depth: 64,
+            max_alias_nodes: 10_000,
+        }
+    }
+
+    fn source(name: &str, text: &str) -> SourceFile {
+        SourceFile {
+            path: SourcePath {
+                rel: Arc::from(name),
+                abs: PathBuf::from("/nonexistent-root").join(name),
+                kind: FileKind::OpenApiCandidate,
+                explicit: true,
+            },
+            text: text.to_string(),
+        }
+    }
+
+    /// Every prefix and many single-byte corruptions of real fixtures parse to a document or
+    /// an error, never a panic (checked without the `catch_unwind` net).
+    #[test]
+    fn truncated_and_corrupted_inputs_never_panic() {
+        let inputs = [
+            ("a.yaml", include_str!("../../../fixtures/openapi/oas001/v30.yaml")),
+            ("a.yaml", include_str!("../../../fixtures/openapi/exemptions/api.yaml")),
+            ("a.json", include_str!("../../../fixtures/openapi/oas004/v30.json")),
+            ("a.json", include_str!("../../../fixtures/openapi/oas002/v2.json")),
+        ];
+        let noise = [b'{', b'}', b'[', b']', b':', b',', b'"', b'\'', b'&', b'*', b'\n', b' ', b'-', b'#', b'!', b'|', b'>', b'\\', b'%', b'@'];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for (name, text) in inputs {
+            for cut in (0..text.len()).filter(|i| text.is_char_boundary(*i)) {
+                let _ = parse_document(&source(name, &text[..cut]), &settings());
+            }
+            let bytes = text.as_bytes();
+            for _ in 0..1_000 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = (seed as usize) % bytes.len();
+                let mut b = bytes.to_vec();
+                b[at] = noise[(seed >> 32) as usize % noise.len()];
+                if let Ok(t) = String::from_utf8(b) {
+                    let _ = parse_document(&source(name, &t), &settings());
+                }
+            }
+        }
+    }
 
     #[test]
     fn sniffs_roots() {

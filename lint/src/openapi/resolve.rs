@@ -117,8 +117,20 @@ impl<'a> Files<'a> {
     /// Follows `$ref`s from `at` until a node that is not a reference. `None` when a reference
     /// cannot be resolved (the reason is in `diag`, or the file is wanted); a cycle is an error.
     pub fn deref<'f>(&'f self, at: At<'f, 'a>, diag: &mut Diagnostics) -> Option<At<'f, 'a>> {
+        self.deref_named(at, diag).map(|(at, _)| at)
+    }
+
+    /// [`Files::deref`], also naming the definition reached, as `file#pointer` relative to the
+    /// scan root (a stable identity for findings), when at least one `$ref` was followed.
+    pub fn deref_named<'f>(
+        &'f self,
+        at: At<'f, 'a>,
+        diag: &mut Diagnostics,
+    ) -> Option<(At<'f, 'a>, Option<String>)> {
         let mut cur = at;
+        let mut name = None;
         let mut visited: Vec<(usize, u32, u32)> = Vec::new();
+        let mut chain: Vec<String> = Vec::new();
         while let Some((target, entry)) = cur.node.ref_target() {
             let here = (cur.file, entry.value.start, entry.value.end);
             if visited.contains(&here) || visited.len() >= MAX_HOPS {
@@ -128,15 +140,23 @@ impl<'a> Files<'a> {
                     first.0,
                     (first.1, first.2),
                     format!(
-                        "`$ref` cycle: `{target}` leads back to itself, so the value it stands for is never defined"
+                        "`$ref` cycle: {}; the value it stands for is never defined",
+                        chain
+                            .iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(" → ")
                     ),
                 );
                 return None;
             }
             visited.push(here);
+            chain.push(target.to_string());
             cur = self.resolve(cur.file, target, entry, diag)?;
+            let fragment = target.find('#').map_or("", |i| &target[i + 1..]);
+            name = Some(format!("{}#{}", self.rel(cur.file), percent_decode(fragment)));
         }
-        Some(cur)
+        Some((cur, name))
     }
 
     /// Resolves one `$ref` string written in `file` (at `entry`, the `$ref` member).
@@ -204,8 +224,7 @@ impl<'a> Files<'a> {
                     file,
                     span,
                     format!(
-                        "`$ref` `{target}` leaves the scanned root `{}`; refused",
-                        self.allowed_root.display()
+                        "`$ref` `{target}` leaves the folder being scanned; refused (only files under the scan root are read)"
                     ),
                 );
                 return None;
