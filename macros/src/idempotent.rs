@@ -27,6 +27,8 @@ const VALID: &[&str] = &[
     "natural_key",
     "conditional",
     "ttl",
+    "lease",
+    "wait",
     "scope",
     "store",
     "fingerprint",
@@ -51,6 +53,8 @@ enum Scope {
 struct Config {
     strategy: Option<(Strategy, Span)>,
     ttl: Option<DurationArg>,
+    lease: Option<DurationArg>,
+    wait: Option<DurationArg>,
     scope: Option<Scope>,
     store: Option<Expr>,
     fingerprint: Option<Expr>,
@@ -93,6 +97,8 @@ fn parse_config(args: TokenStream, errors: &mut Errors) -> syn::Result<Config> {
     let mut config = Config {
         strategy: None,
         ttl: None,
+        lease: None,
+        wait: None,
         scope: None,
         store: None,
         fingerprint: None,
@@ -155,6 +161,14 @@ fn parse_config(args: TokenStream, errors: &mut Errors) -> syn::Result<Config> {
             }
             "ttl" => {
                 config.ttl = duration_value(arg, "\"24h\"", errors);
+                None
+            }
+            "lease" => {
+                config.lease = duration_value(arg, "\"60s\"", errors);
+                None
+            }
+            "wait" => {
+                config.wait = duration_value(arg, "\"2s\"", errors);
                 None
             }
             "scope" => {
@@ -262,16 +276,28 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         }
     }
     if let Strategy::Conditional = strategy {
-        for (present, what) in [
-            (config.ttl.is_some(), "ttl"),
-            (config.store.is_some(), "store"),
-            (config.fingerprint.is_some(), "fingerprint"),
-        ] {
-            if present {
+        let durations = [
+            (&config.ttl, "ttl"),
+            (&config.lease, "lease"),
+            (&config.wait, "wait"),
+        ];
+        for (duration, what) in durations {
+            if let Some(duration) = duration {
                 errors.push(syn::Error::new(
-                    Span::call_site(),
+                    duration.span,
                     format!("`{what}` has no effect with `conditional`: no key is stored"),
                 ));
+            }
+        }
+        for (expr, what) in [
+            (&config.store, "store"),
+            (&config.fingerprint, "fingerprint"),
+        ] {
+            if let Some(expr) = expr {
+                errors.spanned(
+                    expr,
+                    format!("`{what}` has no effect with `conditional`: no key is stored"),
+                );
             }
         }
     }
@@ -285,17 +311,27 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 }
 
 fn options(config: &Config) -> TokenStream {
-    match &config.ttl {
-        Some(ttl) => {
-            let ttl = ttl.tokens();
-            quote! {{
-                let mut __idemgate_options = ::idemgate::idempotency::Options::default();
-                __idemgate_options.retention = #ttl;
-                __idemgate_options
-            }}
-        }
-        None => quote! { ::idemgate::idempotency::Options::default() },
+    let mut fields = Vec::new();
+    if let Some(ttl) = &config.ttl {
+        let ttl = ttl.tokens();
+        fields.push(quote! { __idemgate_options.retention = #ttl; });
     }
+    if let Some(lease) = &config.lease {
+        let lease = lease.tokens();
+        fields.push(quote! { __idemgate_options.lease = #lease; });
+    }
+    if let Some(wait) = &config.wait {
+        let wait = wait.tokens();
+        fields.push(quote! { __idemgate_options.wait = ::core::option::Option::Some(#wait); });
+    }
+    if fields.is_empty() {
+        return quote! { ::idemgate::idempotency::Options::new() };
+    }
+    quote! {{
+        let mut __idemgate_options = ::idemgate::idempotency::Options::new();
+        #(#fields)*
+        __idemgate_options
+    }}
 }
 
 /// Plain async fn: `idempotency::run(store, scoped key, fingerprint, options, body)`.
@@ -422,6 +458,14 @@ fn handler_expansion(config: &Config, header: &LitStr, func: ItemFn) -> TokenStr
     if let Some(ttl) = &config.ttl {
         let ttl = ttl.tokens();
         builder.extend(quote! { .retention(#ttl) });
+    }
+    if let Some(lease) = &config.lease {
+        let lease = lease.tokens();
+        builder.extend(quote! { .lease(#lease) });
+    }
+    if let Some(wait) = &config.wait {
+        let wait = wait.tokens();
+        builder.extend(quote! { .wait(#wait) });
     }
     if let Some(store) = &config.store {
         builder.extend(quote! { .store(#store) });

@@ -45,8 +45,10 @@ pub fn retry_policy(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[idempotent(conditional)]
 /// ```
 ///
-/// Arguments: one strategy (`key`, `natural_key`, `conditional`), `ttl` (retention),
-/// `scope` (tenant/principal), `store` (an expression dereferencing to an
+/// Arguments: one strategy (`key`, `natural_key`, `conditional`), `ttl` (retention, 24h),
+/// `lease` (how long an execution holds the key before a crashed one is taken over, 60s),
+/// `wait` (opt-in: a concurrent duplicate waits this long for the result instead of failing
+/// with `InFlight` / 409), `scope` (tenant/principal), `store` (an expression dereferencing to an
 /// `IdempotencyStore`; default: the process-wide `MemoryStore`), `fingerprint` (plain fns:
 /// bytes that identify the payload). Keys built from fresh values (`Uuid::new_v4()`, `rand`,
 /// `now()`) are compile errors.

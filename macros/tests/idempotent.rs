@@ -215,3 +215,18 @@ where
     }
     out
 }
+
+static WAITED: AtomicU32 = AtomicU32::new(0);
+
+#[idempotent(key = id, wait = "2s", lease = "30s")]
+async fn waits_for_the_first(id: &str) -> Result<u32, String> {
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    Ok(WAITED.fetch_add(1, Ordering::SeqCst) + 1)
+}
+
+#[tokio::test]
+async fn opt_in_wait_gives_duplicates_the_first_result() {
+    let results = futures_join_all((0..8).map(|_| waits_for_the_first("wait-1"))).await;
+    assert!(results.iter().all(|r| *r == Ok(1)), "{results:?}");
+    assert_eq!(WAITED.load(Ordering::SeqCst), 1);
+}

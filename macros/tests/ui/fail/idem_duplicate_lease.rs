@@ -1,0 +1,9 @@
+use idemgate_macros::idempotent;
+
+#[idempotent(key = order_id, lease = "60s", lease = "60s")]
+async fn send(order_id: &str) -> Result<u32, String> {
+    let _ = order_id;
+    Ok(1)
+}
+
+fn main() {}

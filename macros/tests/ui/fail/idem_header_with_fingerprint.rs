@@ -1,0 +1,8 @@
+use idemgate_macros::idempotent;
+
+#[idempotent(key = header("Idempotency-Key"), fingerprint = b"x")]
+async fn create(body: String) -> String {
+    body
+}
+
+fn main() {}
