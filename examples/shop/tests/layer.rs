@@ -29,6 +29,19 @@ async fn start_job(State(runs): State<Arc<AtomicU32>>, principal: Principal) -> 
     format!("job {n} for {}", principal.as_str())
 }
 
+/// Fails with 503 on its first run, then succeeds.
+async fn flaky_job(State(runs): State<Arc<AtomicU32>>) -> (axum::http::StatusCode, String) {
+    let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == 1 {
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "try again".to_owned(),
+        )
+    } else {
+        (axum::http::StatusCode::CREATED, format!("run {n}"))
+    }
+}
+
 async fn count(State(runs): State<Arc<AtomicU32>>) -> String {
     runs.load(Ordering::SeqCst).to_string()
 }
@@ -37,6 +50,7 @@ async fn serve() -> (String, Arc<AtomicU32>) {
     let runs = Arc::new(AtomicU32::new(0));
     let app = Router::new()
         .route("/jobs", post(start_job).get(count))
+        .route("/flaky", post(flaky_job))
         .with_state(Arc::clone(&runs))
         .layer(IdempotencyLayer::new(Idempotency::new().operation("jobs")))
         .layer(middleware::from_fn(authenticate));
@@ -81,5 +95,28 @@ async fn the_layer_protects_post_and_lets_get_through() {
     let get = client.get(format!("{base}/jobs")).send().await.unwrap();
     assert_eq!(get.status(), 200, "GET needs no key");
     assert_eq!(get.text().await.unwrap(), "2");
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn server_errors_are_not_stored_so_the_retry_executes() {
+    let (base, runs) = serve().await;
+    let client = reqwest::Client::new();
+    let send = || {
+        client
+            .post(format!("{base}/flaky"))
+            .header("x-user", "ann")
+            .header("Idempotency-Key", "flaky-1")
+            .send()
+    };
+    let failed = send().await.unwrap();
+    assert_eq!(failed.status(), 503);
+    let retried = send().await.unwrap();
+    assert_eq!(retried.status(), 201);
+    assert!(retried.headers().get("idempotent-replayed").is_none());
+    assert_eq!(retried.text().await.unwrap(), "run 2");
+    let replayed = send().await.unwrap();
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+    assert_eq!(replayed.text().await.unwrap(), "run 2");
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
