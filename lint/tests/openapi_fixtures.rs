@@ -157,6 +157,11 @@ fn exemptions_and_strategy_none() {
 }
 
 #[test]
+fn config_exemptions_by_operation_id_and_path() {
+    assert_fixture("config-exemptions");
+}
+
+#[test]
 fn split_specs_and_refs() {
     let out = assert_fixture("split");
     let msg = |line: u32| {

@@ -154,6 +154,7 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, ParseError>
                         return Err(ParseError::new(start as usize, "mapping key without value"));
                     }
                     let end = entries.last().map_or(end, |e| e.value.end.max(start));
+                    let entries = apply_merge_keys(entries);
                     Some((
                         Node {
                             start,
@@ -218,6 +219,39 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, ParseError>
         end: 0,
         value: Value::Null,
     })
+}
+
+/// YAML merge keys (`<<: *base`, `<<: [*a, *b]`), which hand-written specs use to share
+/// parameters and responses: keys written in the mapping win, then earlier merged maps.
+fn apply_merge_keys(entries: Vec<Entry<'_>>) -> Vec<Entry<'_>> {
+    if !entries.iter().any(|e| e.key == "<<") {
+        return entries;
+    }
+    let mut own = Vec::with_capacity(entries.len());
+    let mut merged = Vec::new();
+    for e in entries {
+        if e.key != "<<" {
+            own.push(e);
+            continue;
+        }
+        match e.value.value {
+            Value::Map(m) => merged.extend(m),
+            Value::Seq(items) => {
+                for item in items {
+                    if let Value::Map(m) = item.value {
+                        merged.extend(m);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for m in merged {
+        if !own.iter().any(|e: &Entry<'_>| e.key == m.key) {
+            own.push(m);
+        }
+    }
+    own
 }
 
 fn push_frame(stack: &mut [Frame<'_>], limits: &Limits, start: u32) -> Result<(), ParseError> {
@@ -308,6 +342,17 @@ mod tests {
         let text = "x: &a {k: v}\ny: *a\n";
         let root = parse(text, &LIMITS).unwrap();
         assert_eq!(root.get("y").unwrap().get("k").unwrap().as_str(), Some("v"));
+    }
+
+    #[test]
+    fn merge_keys() {
+        let text = "base: &b {in: header, name: X}\nother: &o {schema: s, name: Y}\np:\n  <<: [*b, *o]\n  name: Idempotency-Key\n";
+        let root = parse(text, &LIMITS).unwrap();
+        let p = root.get("p").unwrap();
+        assert_eq!(p.get("name").unwrap().as_str(), Some("Idempotency-Key"));
+        assert_eq!(p.get("in").unwrap().as_str(), Some("header"));
+        assert_eq!(p.get("schema").unwrap().as_str(), Some("s"));
+        assert_eq!(p.entries().len(), 3);
     }
 
     #[test]
