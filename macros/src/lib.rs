@@ -52,6 +52,15 @@ pub fn retry_policy(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `IdempotencyStore`; default: the process-wide `MemoryStore`), `fingerprint` (plain fns:
 /// bytes that identify the payload). Keys built from fresh values (`Uuid::new_v4()`, `rand`,
 /// `now()`) are compile errors.
+///
+/// On a plain fn the key is scoped by `scope` (none: the fn alone) and the fn's path; only
+/// `Ok` values are stored (an `Err` releases the key so a retry executes); store failures,
+/// invalid keys and in-flight duplicates reach the caller as `E::from(idemgate::Error)`.
+/// On an axum handler (`key = header(..)`, feature `axum`) the protocol of
+/// `idemgate::http::Idempotency` applies: 409 in flight, replay with
+/// `Idempotent-Replayed: true`, 422 on another payload, 400 without a valid key, 503 when the
+/// store is down. `natural_key` is for plain fns; `conditional` leaves the item unchanged (the
+/// compare-and-set is the fn's own) and is read by the gate.
 #[proc_macro_attribute]
 pub fn idempotent(args: TokenStream, item: TokenStream) -> TokenStream {
     with_item_on_error(idempotent::expand, args, item)
