@@ -218,5 +218,6 @@ fn billion_laughs_is_bounded_and_fast() {
     let out = check(&[file], &Settings::defaults(dir)).unwrap();
     assert_eq!(out.findings.len(), 1);
     assert_eq!(out.findings[0].rule, "GATE001");
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    // Well under a second in release; generous for a debug build on a busy CI machine.
+    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
 }

@@ -48,5 +48,7 @@ fn stripe_has_184_operations_missing_idempotency() {
 fn adyen_has_2_operations_missing_idempotency() {
     if let Some((n, hits)) = count("adyen-CheckoutService-v71.yaml", "OAS001") {
         assert_eq!(n, 2, "{hits:#?}");
+        assert!(hits[0].starts_with("890:5 PATCH /paymentLinks/{linkId}"), "{hits:#?}");
+        assert!(hits[1].starts_with("2253:5 POST /validateShopperId"), "{hits:#?}");
     }
 }
