@@ -102,20 +102,9 @@ pub fn extract(files: &Files<'_>, version: SpecVersion, diag: &mut Diagnostics) 
         }
     }
     Extracted {
-        strategy: root_decl.map(|d| merge(&[Some(&d)]).unwrap_or_else(|| unspecified(&d))),
+        strategy: root_decl.as_ref().and_then(|d| merge(&[Some(d)])),
         operations,
         exemptions: w.exemptions,
-    }
-}
-
-fn unspecified(d: &Declared) -> Strategy {
-    Strategy {
-        kind: StrategyKind::Unspecified,
-        location: d.location.clone(),
-        level: d.level,
-        header: d.header.clone(),
-        reason: d.reason.clone(),
-        retention: d.retention.clone(),
     }
 }
 
@@ -356,9 +345,18 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                     }
                     "formdata" if op.body_key.is_none() && is_body_key_name(&name) => {
                         let e = param.node.entry("name");
-                        op.body_key = e.map(|e| BodyKey {
-                            name: name.to_string(),
-                            location: self.node_loc(param.file, &e.value),
+                        op.body_key = e.map(|e| {
+                            let location = self.node_loc(param.file, &e.value);
+                            let (types, max_length) = schema_facts(param.node);
+                            BodyKey {
+                                name: name.to_string(),
+                                schema: KeySchema {
+                                    location: location.clone(),
+                                    types,
+                                    max_length,
+                                },
+                                location,
+                            }
                         });
                     }
                     _ => {}
@@ -518,9 +516,24 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
             visited.push((s.file, s.node.start));
             if let Some(props) = s.node.get("properties") {
                 if let Some(e) = props.entries().iter().find(|e| is_body_key_name(&e.key)) {
+                    let location = self.key_loc(s.file, e);
+                    let raw = At {
+                        file: s.file,
+                        node: &e.value,
+                        key: None,
+                    };
+                    let (types, max_length) = self
+                        .files
+                        .deref(raw, self.diag)
+                        .map_or((Vec::new(), None), |p| schema_facts(p.node));
                     return Some(BodyKey {
                         name: e.key.to_string(),
-                        location: self.key_loc(s.file, e),
+                        schema: KeySchema {
+                            location: location.clone(),
+                            types,
+                            max_length,
+                        },
+                        location,
                     });
                 }
             }

@@ -154,8 +154,10 @@ impl KeySchema {
 #[derive(Debug, Clone)]
 pub struct BodyKey {
     pub name: String,
-    /// The property key.
+    /// The property key (or, for a 2.0 `formData` parameter, its name).
     pub location: Location,
+    /// The property's schema; its `location` is the property key.
+    pub schema: KeySchema,
 }
 
 /// The kinds of `x-idempotency.strategy`.

@@ -1,14 +1,29 @@
-//! OAS006 idempotency-key-schema: the idempotency key parameter is not a string with a maxLength.
+//! OAS006 idempotency-key-schema: the idempotency key is not a string with a maxLength.
 
+use crate::model::openapi::KeySchema;
 use crate::{Context, Finding, Model, Rule, RuleMeta, Severity};
+
+/// What is wrong with a key's schema, if anything.
+fn problem(s: &KeySchema) -> Option<String> {
+    if s.types.is_empty() {
+        Some("declares no type".to_string())
+    } else if !s.is_string() {
+        Some(format!("is typed `{}`, not `string`", s.types.join(", ")))
+    } else if s.max_length.is_none() {
+        Some("has no `maxLength`".to_string())
+    } else {
+        None
+    }
+}
 
 pub static META: RuleMeta = RuleMeta {
     id: "OAS006",
     name: "idempotency-key-schema",
     default_severity: Severity::Warning,
-    summary: "the idempotency key parameter is not a string with a maxLength",
+    summary: "the idempotency key is not a string with a maxLength",
     docs: r#"## Why
-Idempotency keys are stored server-side for the retention window. A key without a length bound
+The key is the header parameter, or the request-body property (`idempotency_key`,
+`idempotencyKey`) when the API takes it in the body. Idempotency keys are stored server-side for the retention window. A key without a length bound
 lets a client make the store hold arbitrarily large keys (and breaks stores with key-size limits,
 such as Redis cluster setups behind a proxy); a key typed as a number or left untyped invites
 clients to send counters or timestamps, which are not unique per logical request. Declare the
@@ -40,15 +55,24 @@ impl Rule for IdempotencyKeySchema {
 
     fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
         for op in &model.openapi.operations {
+            if let Some(b) = &op.body_key {
+                if let Some(problem) = problem(&b.schema) {
+                    out.push(
+                        Finding::new(
+                            &META,
+                            b.schema.location.clone(),
+                            format!("idempotency key property `{}` {problem}", b.name),
+                        )
+                        .label("declare `type: string` with a `maxLength`")
+                        .related(op.location.clone(), format!("in {}", op.display_name()))
+                        .help("declare the key as `{type: string, maxLength: 255}`")
+                        .key(op.key()),
+                    );
+                }
+            }
             for h in &op.key_headers {
                 let s = &h.schema;
-                let problem = if s.types.is_empty() {
-                    "declares no type".to_string()
-                } else if !s.is_string() {
-                    format!("is typed `{}`, not `string`", s.types.join(", "))
-                } else if s.max_length.is_none() {
-                    "has no `maxLength`".to_string()
-                } else {
+                let Some(problem) = problem(s) else {
                     continue;
                 };
                 // Reported at the definition: a shared component is one finding.
