@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::retry::{Classification, Retryability};
-use crate::stripe::{self, Padded, STRIPES};
+use crate::stripe::SlotCounters;
 use crate::Error;
 
 const BUCKETS: usize = 10;
@@ -112,10 +112,8 @@ pub struct Breaker {
     name: &'static str,
     config: BreakerConfig,
     state: AtomicU8,
-    /// Successes per bucket, striped per thread.
-    successes: Box<[Padded<[AtomicU64; BUCKETS]>]>,
-    /// The bucket successes currently go to.
-    current: AtomicUsize,
+    /// Successes per bucket (monotonic, striped per thread).
+    successes: SlotCounters<BUCKETS>,
     slow: Mutex<Slow>,
     watch: watch::Sender<State>,
 }
@@ -124,6 +122,8 @@ pub struct Breaker {
 struct Slow {
     bucket_start: Instant,
     failures: [u64; BUCKETS],
+    /// Raw success count of each bucket when it was last reset.
+    success_offset: [u64; BUCKETS],
     /// When the trip condition was first seen holding (reset when seen not holding).
     breach_since: Option<Instant>,
     opened_at: Instant,
@@ -140,26 +140,34 @@ struct Slow {
 #[must_use = "report the outcome with Permit::record"]
 pub struct Permit<'a> {
     breaker: &'a Breaker,
-    probe: Option<u64>,
+    /// Set for half-open probes only, so a closed-state permit has no drop work.
+    probe: Option<Probe<'a>>,
+}
+
+#[derive(Debug)]
+struct Probe<'a> {
+    breaker: &'a Breaker,
+    generation: u64,
+    reported: bool,
 }
 
 impl Permit<'_> {
     /// Reports the call's outcome: `failed = true` counts against the dependency.
-    #[inline]
-    pub fn record(mut self, failed: bool) {
-        match self.probe.take() {
+    #[inline(always)]
+    pub fn record(self, failed: bool) {
+        match self.probe {
             None if !failed => self.breaker.on_success(),
             None => self.breaker.on_failure(),
-            Some(gen) => self.breaker.on_probe(gen, failed),
+            Some(probe) => self.breaker.on_probe_result(probe, failed),
         }
     }
 }
 
-impl Drop for Permit<'_> {
+impl Drop for Probe<'_> {
     fn drop(&mut self) {
-        if let Some(gen) = self.probe.take() {
+        if !self.reported {
             let mut slow = self.breaker.lock();
-            if slow.generation == gen {
+            if slow.generation == self.generation {
                 slow.probes_admitted = slow.probes_admitted.saturating_sub(1);
             }
         }
@@ -175,11 +183,11 @@ impl Breaker {
             name,
             config,
             state: AtomicU8::new(State::Closed.to_u8()),
-            successes: (0..STRIPES).map(|_| Padded(Default::default())).collect(),
-            current: AtomicUsize::new(0),
+            successes: SlotCounters::new(),
             slow: Mutex::new(Slow {
                 bucket_start: now,
                 failures: [0; BUCKETS],
+                success_offset: [0; BUCKETS],
                 breach_since: None,
                 opened_at: now,
                 generation: 0,
@@ -288,7 +296,7 @@ impl Breaker {
             State::Closed => Ok(Permit { breaker: self, probe: None }),
             State::HalfOpen if slow.probes_admitted < self.config.half_open_probes.max(1) => {
                 slow.probes_admitted += 1;
-                Ok(Permit { breaker: self, probe: Some(slow.generation) })
+                Ok(Permit { breaker: self, probe: Some(Probe { breaker: self, generation: slow.generation, reported: false }) })
             }
             _ => {
                 ::metrics::counter!(crate::metrics::BREAKER_REJECTED, "breaker" => self.name).increment(1);
@@ -299,12 +307,16 @@ impl Breaker {
 
     #[inline]
     fn on_success(&self) {
-        let bucket = self.current.load(Ordering::Relaxed);
-        if let Some(c) = self.successes[stripe::current()].0.get(bucket) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
+        self.successes.add(1);
     }
 
+    fn reset_bucket(&self, slow: &mut Slow, bucket: usize) {
+        slow.failures[bucket] = 0;
+        slow.success_offset[bucket] = self.successes.raw(bucket);
+    }
+
+    #[cold]
+    #[inline(never)]
     fn on_failure(&self) {
         let now = Instant::now();
         let mut slow = self.lock();
@@ -314,7 +326,9 @@ impl Breaker {
         let bucket = self.rotate(&mut slow, now);
         slow.failures[bucket] += 1;
         let failures: u64 = slow.failures.iter().sum();
-        let successes: u64 = self.successes.iter().flat_map(|s| s.0.iter()).map(|a| a.load(Ordering::Relaxed)).sum();
+        let successes: u64 = (0..BUCKETS)
+            .map(|b| self.successes.raw(b).wrapping_sub(slow.success_offset[b]))
+            .fold(0u64, u64::wrapping_add);
         let total = failures + successes;
         let breached = total >= u64::from(self.config.min_requests)
             && failures as f64 >= self.config.failure_threshold * total as f64;
@@ -327,6 +341,13 @@ impl Breaker {
         if now.saturating_duration_since(since) >= hold {
             self.transition(&mut slow, State::Open, now);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn on_probe_result(&self, mut probe: Probe<'_>, failed: bool) {
+        probe.reported = true;
+        self.on_probe(probe.generation, failed);
     }
 
     fn on_probe(&self, generation: u64, failed: bool) {
@@ -369,11 +390,8 @@ impl Breaker {
                 tracing::info!(target: "idemgate", breaker = self.name, "circuit breaker half-open");
             }
             State::Closed => {
-                slow.failures = [0; BUCKETS];
-                for s in self.successes.iter() {
-                    for c in s.0.iter() {
-                        c.store(0, Ordering::Relaxed);
-                    }
+                for b in 0..BUCKETS {
+                    self.reset_bucket(slow, b);
                 }
                 slow.bucket_start = now;
                 tracing::info!(target: "idemgate", breaker = self.name, "circuit breaker closed");
@@ -387,22 +405,18 @@ impl Breaker {
     /// Slides the window to `now`; returns the current bucket.
     fn rotate(&self, slow: &mut Slow, now: Instant) -> usize {
         let bucket_len = (self.config.window / BUCKETS as u32).max(Duration::from_millis(1));
-        let current = self.current.load(Ordering::Relaxed);
+        let current = self.successes.current();
         let age = now.saturating_duration_since(slow.bucket_start);
         if age < bucket_len {
             return current;
         }
         let steps = (age.as_nanos() / bucket_len.as_nanos()).min(u128::from(u32::MAX)) as u32;
         for k in 1..=steps.min(BUCKETS as u32) as usize {
-            let b = (current + k) % BUCKETS;
-            slow.failures[b] = 0;
-            for s in self.successes.iter() {
-                s.0[b].store(0, Ordering::Relaxed);
-            }
+            self.reset_bucket(slow, (current + k) % BUCKETS);
         }
         let next = (current + steps as usize % BUCKETS) % BUCKETS;
         slow.bucket_start += bucket_len * steps;
-        self.current.store(next, Ordering::Relaxed);
+        self.successes.set_current(next);
         next
     }
 }

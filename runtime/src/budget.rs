@@ -24,13 +24,12 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::stripe::{self, Padded, STRIPES};
+use crate::stripe::SlotCounters;
 use crate::Error;
 
 /// Fixed-point scale: one token is `SCALE` units.
@@ -68,11 +67,9 @@ pub struct RetryBudget {
     name: &'static str,
     config: BudgetConfig,
     /// Units deposited per call.
-    deposit_units: i64,
-    /// Per-thread stripes, each holding the net units of every slot.
-    stripes: Box<[Padded<[AtomicI64; SLOTS]>]>,
-    /// The slot deposits currently go to.
-    current: AtomicUsize,
+    deposit_units: u64,
+    /// Units deposited, per time slot (monotonic, striped per thread).
+    deposits: SlotCounters<SLOTS>,
     slow: Mutex<Slow>,
 }
 
@@ -80,6 +77,10 @@ pub struct RetryBudget {
 struct Slow {
     /// When the current slot started.
     slot_start: Instant,
+    /// Raw deposit count of each slot when it was last reset.
+    offset: [u64; SLOTS],
+    /// Withdrawals (negative) and carried-over deposits (positive) per slot.
+    adjust: [i64; SLOTS],
     /// Floor tokens (refilled at `min_per_sec`, at most `min_per_sec`).
     floor_tokens: f64,
     floor_at: Instant,
@@ -93,11 +94,12 @@ impl RetryBudget {
         Self {
             name,
             config,
-            deposit_units: (ratio * SCALE as f64).round() as i64,
-            stripes: (0..STRIPES).map(|_| Padded(Default::default())).collect(),
-            current: AtomicUsize::new(0),
+            deposit_units: (ratio * SCALE as f64).round() as u64,
+            deposits: SlotCounters::new(),
             slow: Mutex::new(Slow {
                 slot_start: now,
+                offset: [0; SLOTS],
+                adjust: [0; SLOTS],
                 floor_tokens: f64::from(config.min_per_sec),
                 floor_at: now,
             }),
@@ -117,10 +119,7 @@ impl RetryBudget {
     /// Records one logical call: adds `ratio` tokens. Lock-free, clock-free.
     #[inline]
     pub fn deposit(&self) {
-        let slot = self.current.load(Ordering::Relaxed);
-        if let Some(s) = self.stripes[stripe::current()].0.get(slot) {
-            s.fetch_add(self.deposit_units, Ordering::Relaxed);
-        }
+        self.deposits.add(self.deposit_units);
     }
 
     /// Takes one token for a retry; `false` means the budget is exhausted: do not retry.
@@ -128,15 +127,15 @@ impl RetryBudget {
         let now = Instant::now();
         let mut slow = self.slow.lock().unwrap_or_else(PoisonError::into_inner);
         let current = self.rotate(&mut slow, now);
-        if self.balance_units() >= SCALE {
+        if self.balance_units(&slow) >= SCALE {
             // Spend the oldest tokens first, so no slot goes negative (a debt in a slot that
             // expires would otherwise vanish and let expired-later deposits be spent twice).
             let mut need = SCALE;
             for i in 1..=SLOTS {
                 let slot = (current + i) % SLOTS;
-                let take = self.slot_units(slot).clamp(0, need);
+                let take = self.slot_units(&slow, slot).clamp(0, need);
                 if take > 0 {
-                    self.stripes[0].0[slot].fetch_sub(take, Ordering::Relaxed);
+                    slow.adjust[slot] -= take;
                     need -= take;
                 }
                 if need == 0 {
@@ -162,56 +161,51 @@ impl RetryBudget {
         let now = Instant::now();
         let mut slow = self.slow.lock().unwrap_or_else(PoisonError::into_inner);
         self.rotate(&mut slow, now);
-        self.balance_units() as f64 / SCALE as f64
+        self.balance_units(&slow) as f64 / SCALE as f64
     }
 
-    fn balance_units(&self) -> i64 {
-        self.stripes
-            .iter()
-            .flat_map(|s| s.0.iter())
-            .map(|a| a.load(Ordering::Relaxed))
-            .sum()
+    fn balance_units(&self, slow: &Slow) -> i64 {
+        (0..SLOTS).map(|slot| self.slot_units(slow, slot)).sum()
     }
 
-    fn slot_units(&self, slot: usize) -> i64 {
-        self.stripes.iter().map(|s| s.0[slot].load(Ordering::Relaxed)).sum()
+    fn slot_units(&self, slow: &Slow, slot: usize) -> i64 {
+        self.deposits.raw(slot).wrapping_sub(slow.offset[slot]) as i64 + slow.adjust[slot]
     }
 
-    fn clear_slot(&self, slot: usize) {
-        for s in self.stripes.iter() {
-            s.0[slot].store(0, Ordering::Relaxed);
-        }
+    fn clear_slot(&self, slow: &mut Slow, slot: usize) {
+        slow.offset[slot] = self.deposits.raw(slot);
+        slow.adjust[slot] = 0;
     }
 
     /// Slides the window to `now`; returns the current slot.
     fn rotate(&self, slow: &mut Slow, now: Instant) -> usize {
         let slot_len = (self.config.ttl / SLOTS as u32).max(Duration::from_millis(1));
-        let current = self.current.load(Ordering::Relaxed);
+        let current = self.deposits.current();
         let age = now.saturating_duration_since(slow.slot_start);
         if age < slot_len {
             return current;
         }
         let steps = (age.as_nanos() / slot_len.as_nanos()).min(u128::from(u32::MAX)) as u32;
         let k = steps as usize;
-        let units = self.slot_units(current).max(0);
+        let units = self.slot_units(slow, current).max(0);
         for i in 1..=k.min(SLOTS) {
-            self.clear_slot((current + i) % SLOTS);
+            self.clear_slot(slow, (current + i) % SLOTS);
         }
         if k >= 2 {
             // Deposits carry no timestamp (no clock on the success path), so the current slot
             // holds everything since it started, `k` slot lengths ago. Assume a steady
             // arrival rate: spread it over those `k` slots and drop the share that is
             // already past the TTL. Never creates tokens.
-            self.clear_slot(current);
+            self.clear_slot(slow, current);
             let live = k.min(SLOTS - 1);
             let per = units / k as i64;
             for j in 0..live {
-                self.stripes[0].0[(current + k - 1 - j) % SLOTS].fetch_add(per, Ordering::Relaxed);
+                slow.adjust[(current + k - 1 - j) % SLOTS] += per;
             }
         }
         let next = (current + k % SLOTS) % SLOTS;
         slow.slot_start += slot_len.saturating_mul(steps);
-        self.current.store(next, Ordering::Relaxed);
+        self.deposits.set_current(next);
         next
     }
 }

@@ -385,29 +385,34 @@ impl RetryPolicy {
     ///
     /// `op` is called once per attempt and must produce a fresh future. The result is the
     /// first success or the last error; with a breaker, a call refused up front is
-    /// `Err(Error::CircuitOpen.into())`.
-    pub async fn run<T, E, F, Fut>(&self, operation: &'static str, op: F) -> Result<T, E>
+    /// `Err(Error::CircuitOpen.into())`. (An `async fn` in effect: it returns the future.)
+    pub fn run<'a, T, E, F, Fut>(&'a self, operation: &'static str, op: F) -> impl Future<Output = Result<T, E>> + 'a
     where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        E: Retryable + From<Error>,
+        F: FnMut() -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a,
+        E: Retryable + From<Error> + 'a,
+        T: 'a,
     {
-        self.run_outcome(operation, |r: &Result<T, E>| r.as_ref().err().map(Retryable::retryability), op)
-            .await
+        self.run_outcome(operation, classify_err::<T, E>, op)
     }
 
     /// Runs `op`, classifying errors with `classify` (a `retry_on` predicate returning `bool`
     /// or [`Retryability`]) instead of [`Retryable`].
-    pub async fn run_classified<T, E, F, Fut, C, R>(&self, operation: &'static str, classify: C, op: F) -> Result<T, E>
+    pub fn run_classified<'a, T, E, F, Fut, C, R>(
+        &'a self,
+        operation: &'static str,
+        classify: C,
+        op: F,
+    ) -> impl Future<Output = Result<T, E>> + 'a
     where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        C: Fn(&E) -> R,
+        F: FnMut() -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a,
+        C: Fn(&E) -> R + 'a,
         R: Classification,
-        E: From<Error>,
+        E: From<Error> + 'a,
+        T: 'a,
     {
-        self.run_outcome(operation, |r: &Result<T, E>| r.as_ref().err().map(|e| classify(e).into_retryability()), op)
-            .await
+        self.run_outcome(operation, move |r: &Result<T, E>| r.as_ref().err().map(|e| classify(e).into_retryability()), op)
     }
 
     /// Runs `op`, classifying whole results: `None` is a success, `Some(_)` a failure — so an
@@ -420,7 +425,15 @@ impl RetryPolicy {
         C: FnMut(&Result<T, E>) -> Option<Retryability>,
         E: From<Error>,
     {
-        let handles = self.handles(operation);
+        let owned: Box<Handles>;
+        let handles = match self.cached(operation) {
+            Some(h) => h,
+            None => {
+                // The same policy value serves several operations: correct, only slower.
+                owned = Box::new(self.lookup(operation));
+                &owned
+            }
+        };
         if let Some(b) = &handles.budget {
             b.deposit();
         }
@@ -445,19 +458,18 @@ impl RetryPolicy {
                 handles.metrics.attempts.increment(1);
                 result
             }
-            Some(v) => Box::pin(self.retry_slow(&handles, operation, result, v, classify, op)).await,
+            Some(v) => Box::pin(self.retry_slow(handles, operation, result, v, classify, op)).await,
         }
     }
 
+    /// The handles cached for `operation`, if this policy's cache is for it.
     #[inline]
-    fn handles(&self, operation: &'static str) -> HandlesRef<'_> {
-        let cached = self.cache.get_or_init(|| self.lookup(operation));
-        if std::ptr::eq(cached.operation, operation) || cached.operation == operation {
-            HandlesRef::Cached(cached)
-        } else {
-            // The same policy value serves several operations: correct, only slower.
-            HandlesRef::Owned(Box::new(self.lookup(operation)))
-        }
+    fn cached(&self, operation: &'static str) -> Option<&Handles> {
+        let cached = match self.cache.get() {
+            Some(h) => h,
+            None => self.cache.get_or_init(|| self.lookup(operation)),
+        };
+        (std::ptr::eq(cached.operation, operation) || cached.operation == operation).then_some(cached)
     }
 
     fn lookup(&self, operation: &'static str) -> Handles {
@@ -570,19 +582,8 @@ impl RetryPolicy {
     }
 }
 
-enum HandlesRef<'a> {
-    Cached(&'a Handles),
-    Owned(Box<Handles>),
-}
-
-impl std::ops::Deref for HandlesRef<'_> {
-    type Target = Handles;
-    fn deref(&self) -> &Handles {
-        match self {
-            HandlesRef::Cached(h) => h,
-            HandlesRef::Owned(h) => h,
-        }
-    }
+fn classify_err<T, E: Retryable>(r: &Result<T, E>) -> Option<Retryability> {
+    r.as_ref().err().map(Retryable::retryability)
 }
 
 fn count_call(operation: &'static str, outcome: &'static str) {
