@@ -162,6 +162,12 @@ fn config_exemptions_by_operation_id_and_path() {
 }
 
 #[test]
+fn other_yaml_and_json_files_are_skipped() {
+    let out = assert_fixture("not-openapi");
+    assert!(out.findings.is_empty());
+}
+
+#[test]
 fn split_specs_and_refs() {
     let out = assert_fixture("split");
     let msg = |line: u32| {
