@@ -94,6 +94,7 @@ mod tests {
                 "{}: summary starts upper-case",
                 m.id
             );
+            assert!(!m.docs.contains("TODO"), "{}: docs unfinished", m.id);
             for section in ["## Why", "## Bad", "## Good"] {
                 assert!(m.docs.contains(section), "{}: docs lack {section}", m.id);
             }

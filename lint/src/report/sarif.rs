@@ -59,6 +59,19 @@ fn full_description(docs: &str) -> String {
         .to_string()
 }
 
+/// The family a rule belongs to, from its id prefix: a SARIF tag code scanning can filter on.
+fn category(id: &str) -> &'static str {
+    if id.starts_with("IDEM") {
+        "idempotency"
+    } else if id.starts_with("RETRY") {
+        "retry"
+    } else if id.starts_with("OAS") {
+        "openapi"
+    } else {
+        "gate"
+    }
+}
+
 fn sentence(summary: &str) -> String {
     let mut chars = summary.chars();
     match chars.next() {
@@ -83,7 +96,7 @@ pub fn render(outcome: &Outcome) -> String {
                 },
                 "helpUri": format!("{INFORMATION_URI}/blob/main/docs/rules.md#{}", m.id.to_ascii_lowercase()),
                 "defaultConfiguration": { "level": level(m.default_severity) },
-                "properties": { "tags": [m.name.split('-').next().unwrap_or("idemgate")] },
+                "properties": { "tags": [category(m.id)] },
             })
         })
         .collect();
