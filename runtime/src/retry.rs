@@ -435,7 +435,10 @@ impl RetryPolicy {
             }
         };
         if let Some(b) = &handles.budget {
-            b.deposit();
+            // One deposit per logical call: a nested policy's call is part of the outer one.
+            if !in_attempt() {
+                b.deposit();
+            }
         }
         let permit = match &handles.breaker {
             Some(b) => match b.acquire() {
