@@ -81,7 +81,7 @@ impl Settings {
                 paths: None,
                 max_file_size: DEFAULT_MAX_FILE_SIZE,
                 max_depth: 256,
-                max_alias_nodes: 1_000_000,
+                max_alias_nodes: 250_000,
             },
             root,
             source: None,
@@ -144,6 +144,8 @@ struct OpenApiFile {
     max_depth: Option<Spanned<usize>>,
     #[serde(alias = "max_file_size")]
     max_file_size: Option<Spanned<u64>>,
+    #[serde(alias = "max_alias_nodes")]
+    max_alias_nodes: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -376,6 +378,9 @@ pub fn from_text(
     }
     if let Some(d) = file.openapi.max_depth {
         s.openapi.max_depth = *d.get_ref();
+    }
+    if let Some(n) = file.openapi.max_alias_nodes {
+        s.openapi.max_alias_nodes = *n.get_ref();
     }
     if let Some(n) = file.openapi.max_file_size {
         s.openapi.max_file_size = *n.get_ref();

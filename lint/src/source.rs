@@ -92,13 +92,29 @@ impl SourceFile {
     }
 }
 
-/// `path` relative to `root`, `/`-separated; the path itself when it is outside the root.
+/// `path` relative to `root`, `/`-separated; the full path when it is outside the root.
 pub fn relative(root: &Path, path: &Path) -> Arc<str> {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    let s: Vec<String> = rel
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    Arc::from(s.join("/"))
+    match path.strip_prefix(root) {
+        Ok(rel) => {
+            let parts: Vec<String> = rel
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            Arc::from(parts.join("/"))
+        }
+        Err(_) => Arc::from(path.to_string_lossy().replace('\\', "/")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        let root = Path::new("/repo");
+        assert_eq!(&*relative(root, Path::new("/repo/src/a.rs")), "src/a.rs");
+        assert_eq!(&*relative(root, Path::new("/elsewhere/b.rs")), "/elsewhere/b.rs");
+    }
 }

@@ -44,6 +44,19 @@ impl LineIndex {
         self.line_starts.len()
     }
 
+    /// The 0-based line holding byte `offset` (the last line for offsets past the end).
+    pub fn line_of(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// The byte offset where 0-based `line` starts, `None` past the last line.
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line).copied()
+    }
+
     /// 1-based line and 1-based character column of a byte offset (clamped to the text).
     pub fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
         let offset = clamp_to_char_boundary(text, offset);

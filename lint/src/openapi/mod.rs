@@ -303,7 +303,7 @@ pub fn link(docs: Vec<Document>, ctx: &Context, model: &mut Model) {
                 model.exemptions.push(e);
             }
         }
-        model.file_errors.extend(doc.errors);
+        model.reference_errors.extend(doc.errors);
     }
 }
 

@@ -7,17 +7,69 @@ use std::fmt;
 use std::sync::Arc;
 
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, SourceCode, SourceSpan, SpanContents,
 };
 
 use super::counts;
 use crate::engine::Outcome;
-use idemgate_rules::{Finding, Severity};
+use idemgate_rules::{Finding, LineIndex, Severity};
 
 struct Rendered<'a> {
     finding: &'a Finding,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<IndexedSource>,
     help: Option<String>,
+}
+
+/// A file's text with its line index. miette's own `SourceCode` for strings scans from the start
+/// of the file for every span; on a 4 MB spec with hundreds of findings that is quadratic.
+/// This looks the lines up instead.
+struct IndexedSource {
+    name: Arc<str>,
+    text: Arc<str>,
+    index: Arc<LineIndex>,
+}
+
+impl SourceCode for IndexedSource {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let bytes = self.text.as_bytes();
+        let start = span.offset();
+        let end = start + span.len();
+        if end > bytes.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let first_line = self.index.line_of(start);
+        let last_line = self.index.line_of(end.saturating_sub(1).max(start));
+        let (data_start, line, column) = if context_lines_before == 0 {
+            let line_start = self.index.line_start(first_line).unwrap_or(0);
+            (start, first_line, start - line_start)
+        } else {
+            let l = first_line.saturating_sub(context_lines_before);
+            (self.index.line_start(l).unwrap_or(0), l, 0)
+        };
+        let data_end = if context_lines_after == 0 {
+            end
+        } else {
+            self.index
+                .line_start(last_line + context_lines_after + 1)
+                .unwrap_or(bytes.len())
+        };
+        let data_end = data_end.max(data_start);
+        let line_count = self.index.line_of(data_end);
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_string(),
+            &bytes[data_start..data_end],
+            (data_start, data_end - data_start).into(),
+            line,
+            column,
+            line_count,
+        )))
+    }
 }
 
 impl fmt::Debug for Rendered<'_> {
@@ -94,23 +146,26 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(100)
         .with_links(false);
-    let mut sources: HashMap<Arc<str>, Option<Arc<str>>> = HashMap::new();
+    let mut sources: HashMap<Arc<str>, Option<(Arc<str>, Arc<LineIndex>)>> = HashMap::new();
     let mut out = String::new();
     for f in &outcome.findings {
         let text = sources
             .entry(f.location.file.clone())
             .or_insert_with(|| {
-                std::fs::read_to_string(outcome.root.join(&*f.location.file))
-                    .ok()
-                    .map(Arc::from)
+                let text: Arc<str> =
+                    Arc::from(std::fs::read_to_string(outcome.root.join(&*f.location.file)).ok()?);
+                let index = Arc::new(LineIndex::new(&text));
+                Some((text, index))
             })
             .clone();
         // A span past the end (the file changed since the scan) would make miette fail to
         // render; show the finding without a snippet then.
         let source = text
-            .filter(|t| f.location.offset + f.location.len <= t.len())
-            .map(|t| {
-NamedSource::new(f.location.file.to_string(), t)
+            .filter(|(t, _)| f.location.offset + f.location.len <= t.len())
+            .map(|(text, index)| IndexedSource {
+                name: f.location.file.clone(),
+                text,
+                index,
             });
         let mut help = f.help.clone();
         let elsewhere: Vec<String> = f

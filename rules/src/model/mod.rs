@@ -17,6 +17,8 @@ pub struct Model {
     pub exemptions: Vec<Exemption>,
     /// Files the gate could not read or parse; reported, never fatal to the run.
     pub file_errors: Vec<FileError>,
+    /// Problems inside files that were otherwise checked (an unresolvable `$ref`, say).
+    pub reference_errors: Vec<FileError>,
 }
 
 /// Where an exemption came from; decides how it is reported and what it covers.

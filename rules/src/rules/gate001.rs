@@ -1,5 +1,6 @@
 //! GATE001 unparsable-file: a file could not be read or parsed, so it was not checked.
 
+use crate::model::FileError;
 use crate::{Context, Finding, Location, Model, Rule, RuleMeta, Severity};
 
 pub static META: RuleMeta = RuleMeta {
@@ -35,25 +36,32 @@ impl Rule for UnparsableFile {
 
     fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
         for e in &model.file_errors {
-            let location = e.location.clone().unwrap_or_else(|| Location {
-                file: e.file.clone(),
-                line: 1,
-                column: 1,
-                end_line: 1,
-                end_column: 1,
-                offset: 0,
-                len: 0,
-            });
             out.push(
-                Finding::new(
-                    &META,
-                    location,
-                    format!("{} was not checked: {}", e.file, e.message),
-                )
-                .label("cannot parse")
-                .help("fix the file, or exclude it with `exclude = [\"…\"]` in idemgate.toml")
-                .key(e.file.to_string()),
+                Finding::new(&META, location_of(e), format!("{} was not checked: {}", e.file, e.message))
+                    .label("cannot parse")
+                    .help("fix the file, or exclude it with `exclude = [\"…\"]` in idemgate.toml")
+                    .key(e.file.to_string()),
+            );
+        }
+        for e in &model.reference_errors {
+            out.push(
+                Finding::new(&META, location_of(e), e.message.clone())
+                    .label("not followed")
+                    .help("the rest of the document was checked; what this reference points to was not")
+                    .key(format!("{}:{}", e.file, e.message)),
             );
         }
     }
+}
+
+fn location_of(e: &FileError) -> Location {
+    e.location.clone().unwrap_or_else(|| Location {
+        file: e.file.clone(),
+        line: 1,
+        column: 1,
+        end_line: 1,
+        end_column: 1,
+        offset: 0,
+        len: 0,
+    })
 }
