@@ -21,6 +21,9 @@ struct Rendered<'a> {
     help: Option<String>,
 }
 
+/// A file's text and its line index, loaded once per file.
+type Loaded = (Arc<str>, Arc<LineIndex>);
+
 /// A file's text with its line index. miette's own `SourceCode` for strings scans from the start
 /// of the file for every span; on a 4 MB spec with hundreds of findings that is quadratic.
 /// This looks the lines up instead.
@@ -146,7 +149,7 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(100)
         .with_links(false);
-    let mut sources: HashMap<Arc<str>, Option<(Arc<str>, Arc<LineIndex>)>> = HashMap::new();
+    let mut sources: HashMap<Arc<str>, Option<Loaded>> = HashMap::new();
     let mut out = String::new();
     for f in &outcome.findings {
         let text = sources
