@@ -204,3 +204,23 @@ async fn nested_policies_do_not_multiply() {
         "3 outer attempts x 1 inner attempt, not 9"
     );
 }
+
+/// `#[idempotent]` outside `#[retry_policy]`: the key is claimed once, the body retried inside,
+/// and a later call with the key replays without running anything.
+#[idemgate::idempotent(key = format!("stacked:{id}"))]
+#[retry_policy(max_attempts = 3, base = "1ms", budget = "none")]
+async fn stacked(calls: &'static AtomicU32, id: u32) -> Result<u32, CallError> {
+    attempt(calls, 2, CallError::Unavailable)
+}
+
+#[tokio::test(start_paused = true)]
+async fn idempotent_around_retry_policy() {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    assert_eq!(stacked(&CALLS, 1).await, Ok(2));
+    assert_eq!(stacked(&CALLS, 1).await, Ok(2), "replayed");
+    assert_eq!(
+        CALLS.load(Ordering::SeqCst),
+        2,
+        "one failed attempt, one success, no more"
+    );
+}
