@@ -415,6 +415,38 @@ impl RetryPolicy {
         self.run_outcome(operation, move |r: &Result<T, E>| r.as_ref().err().map(|e| classify(e).into_retryability()), op)
     }
 
+    /// Like [`run`](RetryPolicy::run), but when the breaker refuses the call up front,
+    /// `fallback` answers instead (a cached value, a degraded response). A retry refused by
+    /// the breaker still ends with the last error.
+    pub async fn run_or_fallback<T, E, F, Fut, FB, FbFut>(&self, operation: &'static str, mut op: F, fallback: FB) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Retryable,
+        FB: FnOnce(Error) -> FbFut,
+        FbFut: Future<Output = Result<T, E>>,
+    {
+        let outcome = self
+            .run_outcome(
+                operation,
+                |r: &Result<T, Refusable<E>>| match r {
+                    Ok(_) => None,
+                    Err(Refusable::Op(e)) => Some(e.retryability()),
+                    Err(Refusable::Refused(_)) => Some(Retryability::Permanent),
+                },
+                || {
+                    let attempt = op();
+                    async move { attempt.await.map_err(Refusable::Op) }
+                },
+            )
+            .await;
+        match outcome {
+            Ok(v) => Ok(v),
+            Err(Refusable::Op(e)) => Err(e),
+            Err(Refusable::Refused(e)) => fallback(e).await,
+        }
+    }
+
     /// Runs `op`, classifying whole results: `None` is a success, `Some(_)` a failure — so an
     /// `Ok` response with status 503 can be retried (and counted by the breaker). When
     /// retries end on such an `Ok`, that `Ok` is returned.
@@ -582,6 +614,18 @@ impl RetryPolicy {
         };
         *previous = d;
         d
+    }
+}
+
+/// An operation's error, or idemgate's refusal to run it.
+enum Refusable<E> {
+    Op(E),
+    Refused(Error),
+}
+
+impl<E> From<Error> for Refusable<E> {
+    fn from(e: Error) -> Self {
+        Refusable::Refused(e)
     }
 }
 
@@ -808,6 +852,35 @@ mod tests {
         let r = no_budget().breaker("t.open").run("t.breaker", flaky(&calls, vec![])).await;
         assert_eq!(r, Err(TestErr::Gate("circuit breaker `t.open` is open".into())));
         assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fallback_answers_when_the_breaker_refuses() {
+        let b = breaker::configure("t.fallback", crate::breaker::BreakerConfig { min_requests: 1, consecutive_windows: 1, ..Default::default() }).unwrap();
+        let p = no_budget().breaker("t.fallback");
+        let calls = AtomicU32::new(0);
+        let r = p.run_or_fallback("t.fb", flaky(&calls, vec![]), |_| async { Ok(0) }).await;
+        assert_eq!(r, Ok(1), "closed: the operation answers");
+        b.acquire().unwrap().record(true);
+        let r = p.run_or_fallback("t.fb", flaky(&calls, vec![]), |e| async move {
+            assert!(matches!(e, Error::CircuitOpen { name: "t.fallback" }));
+            Ok(0)
+        })
+        .await;
+        assert_eq!(r, Ok(0), "open: the fallback answers");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nested_calls_deposit_once() {
+        static OUTER: RetryPolicy = RetryPolicy::new().budget("t.nested_deposit");
+        static INNER: RetryPolicy = RetryPolicy::new().budget("t.nested_deposit");
+        let b = budget::configure("t.nested_deposit", BudgetConfig { ratio: 1.0, min_per_sec: 0, ttl: Duration::from_secs(10) }).unwrap();
+        for _ in 0..3 {
+            let r: Result<u32, TestErr> = OUTER.run("t.nd_outer", || INNER.run("t.nd_inner", || async { Ok(1) })).await;
+            assert_eq!(r, Ok(1));
+        }
+        assert_eq!(b.balance(), 3.0, "one deposit per logical call, not per layer");
     }
 
     #[tokio::test(start_paused = true)]
