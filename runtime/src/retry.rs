@@ -206,6 +206,10 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// The longest sleep a retry ever waits, even when a `Retry-After` asks for more and there is
+/// no `max_elapsed`: past it, the retrying ends with the last error.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
 /// A retry policy: build it in a `static` (every builder is `const`) and call [`run`].
 ///
 /// Defaults: 4 attempts, base 200 ms, cap 5 s, max elapsed 10 s, full jitter, the `"default"`
@@ -538,7 +542,7 @@ impl RetryPolicy {
                 break 'retry "nested";
             }
             let first_failure = Instant::now();
-            let deadline = self.max_elapsed.map(|d| first_failure + d);
+            let deadline = self.max_elapsed.and_then(|d| first_failure.checked_add(d));
             let mut previous = self.base;
             let mut longest_attempt = Duration::ZERO;
             loop {
@@ -554,9 +558,12 @@ impl RetryPolicy {
                 if let Retryability::Throttled { retry_after: Some(ra) } = verdict {
                     delay = delay.max(ra);
                 }
-                let now = Instant::now();
+                if delay > MAX_RETRY_AFTER {
+                    break 'retry "deadline";
+                }
                 if let Some(deadline) = deadline {
-                    if now + delay + longest_attempt > deadline {
+                    let end = Instant::now().checked_add(delay).and_then(|t| t.checked_add(longest_attempt));
+                    if end.is_none_or(|end| end > deadline) {
                         break 'retry "deadline";
                     }
                 }
@@ -801,6 +808,20 @@ mod tests {
             .await;
         assert_eq!(r, Err(TestErr::Throttled(Some(Duration::from_secs(60)))));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn absurd_retry_after_ends_retrying_without_overflow() {
+        let calls = AtomicU32::new(0);
+        let huge = Duration::from_secs(u64::MAX);
+        let r = no_budget().run("t.huge", flaky(&calls, vec![TestErr::Throttled(Some(huge))])).await;
+        assert_eq!(r, Err(TestErr::Throttled(Some(huge))));
+        let r = no_budget().no_max_elapsed().run("t.huge2", flaky(&calls, vec![TestErr::Throttled(Some(huge))])).await;
+        assert_eq!(r, Err(TestErr::Throttled(Some(huge))));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let p = no_budget().max_elapsed(Duration::MAX);
+        let r = p.run("t.huge3", flaky(&calls, vec![TestErr::Transient])).await;
+        assert!(r.is_ok());
     }
 
     #[tokio::test(start_paused = true)]
