@@ -16,7 +16,9 @@ pub const MAX_CHAIN: u32 = 10_000;
 
 /// Why an item must be parsed in full.
 pub mod flag {
-    pub const LOOP: u32 = 1;
+    /// A failure pattern (`Err(..) =>`, `if let Ok(..)`, `.is_err()`, …) inside a loop.
+    pub const LOOP_FAIL: u32 = 1;
+    /// A failure pattern anywhere.
     pub const FAIL: u32 = 1 << 1;
     pub const SELF_CALL: u32 = 1 << 2;
     pub const ATTR: u32 = 1 << 3;
@@ -65,7 +67,8 @@ impl ItemChunk {
         if matches!(self.kind, ItemKind::ModDecl) {
             return f & (ATTR | COMMENT) != 0;
         }
-        (f & (LOOP | SELF_CALL) != 0 && f & FAIL != 0)
+        f & LOOP_FAIL != 0
+            || (f & SELF_CALL != 0 && f & FAIL != 0)
             || f & (ATTR | ROUTER | KEY | RETRY_LIB | OUTBOUND | MACRO_RULES | COMMENT) != 0
     }
 }
@@ -132,6 +135,17 @@ struct Scanner<'a> {
     attr_depth: Option<usize>,
     pending_comment: bool,
     last_punct: u8,
+    /// The punctuation right before the current identifier.
+    prev_punct: u8,
+    /// A loop keyword was seen and its body is not open yet.
+    pending_loop: bool,
+    /// Depths of the open loop bodies.
+    loop_depths: Vec<usize>,
+    /// The token before the current one was `let`.
+    prev_let: bool,
+    prev_let_now: bool,
+    /// `Ok(`/`Err(` opened at this depth: a pattern if `=>`, `if` or `|` follows the `)`.
+    variant_at: Option<usize>,
 }
 
 fn err<T>(offset: usize, message: impl Into<String>) -> Result<T, ScanError> {
@@ -156,6 +170,12 @@ impl<'a> Scanner<'a> {
             attr_depth: None,
             pending_comment: false,
             last_punct: 0,
+            prev_punct: 0,
+            pending_loop: false,
+            loop_depths: Vec::new(),
+            prev_let: false,
+            prev_let_now: false,
+            variant_at: None,
         }
     }
 
@@ -211,6 +231,10 @@ impl<'a> Scanner<'a> {
                     self.i += 1;
                     self.last_punct = c;
                     if c == b'{' {
+                        if self.pending_loop {
+                            self.pending_loop = false;
+                            self.loop_depths.push(self.depth());
+                        }
                         self.open_brace();
                     }
                 }
@@ -222,13 +246,15 @@ impl<'a> Scanner<'a> {
                     };
                     match self.opens.pop() {
                         Some((o, _)) if o == want => {}
-                        Some((o, at)) => return err(
-                            self.i,
-                            format!(
+                        Some((o, at)) => {
+                            return err(
+                                self.i,
+                                format!(
                                 "mismatched closing delimiter `{}` (opened with `{}` at byte {at})",
                                 c as char, o as char
                             ),
-                        ),
+                            )
+                        }
                         None => {
                             return err(
                                 self.i,
@@ -237,6 +263,22 @@ impl<'a> Scanner<'a> {
                         }
                     }
                     self.chain.pop();
+                    if self.loop_depths.last().is_some_and(|&d| d > self.depth()) {
+                        self.loop_depths.pop();
+                    }
+                    if self.variant_at == Some(self.depth()) {
+                        self.variant_at = None;
+                        let rest = self.b[self.i + 1..]
+                            .iter()
+                            .position(|c| !c.is_ascii_whitespace());
+                        let rest = rest.map_or(&self.b[0..0], |p| &self.b[self.i + 1 + p..]);
+                        if rest.starts_with(b"=>")
+                            || rest.starts_with(b"if ")
+                            || (rest.starts_with(b"|") && !rest.starts_with(b"||"))
+                        {
+                            self.fail_pattern();
+                        }
+                    }
                     if self.attr_depth.is_some_and(|d| d > self.depth()) {
                         self.attr_depth = None;
                     }
@@ -305,8 +347,16 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    fn fail_pattern(&mut self) {
+        self.item.flags |= flag::FAIL;
+        if self.pending_loop || !self.loop_depths.is_empty() {
+            self.item.flags |= flag::LOOP_FAIL;
+        }
+    }
+
     /// A token begins: at item level with no item open, an item starts here.
     fn token_start(&mut self) {
+        self.prev_let_now = std::mem::take(&mut self.prev_let);
         if self.item.start.is_none() && self.depth() == self.item_level() {
             self.item.start = Some(self.i);
             if std::mem::take(&mut self.pending_comment) {
@@ -515,6 +565,7 @@ impl<'a> Scanner<'a> {
         self.count()?;
         self.i = j;
         let after_bang = self.b.get(j) == Some(&b'!');
+        self.prev_punct = self.last_punct;
         self.last_punct = 0;
         self.on_word(word, start, j, after_bang);
         Ok(())
@@ -522,6 +573,8 @@ impl<'a> Scanner<'a> {
 
     fn on_word(&mut self, word: &str, start: usize, end: usize, bang: bool) {
         use flag::*;
+        // `.route(`, `web::resource(`: a method or path call, not a variable named `to`
+        let called = matches!(self.prev_punct, b'.' | b':') && self.b.get(end) == Some(&b'(');
         let at_level = self.depth() == self.item_level();
         let it = &mut self.item;
         if it.want_fn_name {
@@ -623,11 +676,24 @@ impl<'a> Scanner<'a> {
         if resets {
             self.reset_chain();
         }
+        match word {
+            "loop" | "while" | "for" if !at_level => self.pending_loop = true,
+            "let" => self.prev_let = true,
+            "Ok" | "Err" => {
+                if self.prev_let_now {
+                    self.fail_pattern();
+                } else if self.b.get(end) == Some(&b'(') {
+                    self.variant_at = Some(self.depth());
+                }
+            }
+            "is_err" | "is_ok" => self.fail_pattern(),
+            // failure handlers that matter to recursion only
+            "or_else" | "unwrap_or_else" => self.item.flags |= flag::FAIL,
+            _ => {}
+        }
         let it = &mut self.item;
         let in_attr = self.attr_depth.is_some();
         it.flags |= match word {
-            "loop" | "while" | "for" if !at_level => LOOP,
-            "Err" | "Ok" | "is_err" | "is_ok" | "ok" | "err" | "or_else" | "unwrap_or_else" => FAIL,
             "idempotent" | "retry_policy" | "exempt" | "idemgate" | "oai" | "OpenApi" => ATTR,
             "get" | "put" | "delete" | "head" | "options" | "trace" | "route" | "path"
             | "handler"
@@ -642,9 +708,13 @@ impl<'a> Scanner<'a> {
                     OUTBOUND
                 }
             }
-            "route" | "route_layer" | "nest" | "at" | "resource" | "scope" | "configure"
-            | "service" | "wrap" | "layer" | "to" | "merge" | "mount" | "Router" | "App"
-            | "Route" | "with" => ROUTER,
+            "route" | "route_layer" | "nest" | "nest_service" | "at" | "resource" | "scope"
+            | "configure" | "service" | "wrap" | "layer" | "to" | "merge" | "mount" | "with"
+                if called =>
+            {
+                ROUTER
+            }
+            "Router" | "Route" | "App" if self.b.get(end) == Some(&b':') => ROUTER,
             "backoff"
             | "backon"
             | "tokio_retry"
@@ -710,6 +780,8 @@ impl<'a> Scanner<'a> {
     }
 
     fn end_item(&mut self, end: usize) {
+        self.pending_loop = false;
+        self.variant_at = None;
         let it = std::mem::take(&mut self.item);
         let Some(start) = it.start else {
             return;
