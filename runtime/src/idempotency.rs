@@ -12,6 +12,20 @@
 //!
 //! Stores implement the object-safe [`IdempotencyStore`]; [`MemoryStore`] is the embedded
 //! default ([`default_store`]).
+//!
+//! ```
+//! use idemgate::idempotency::{self, Fingerprint, Options, Outcome, ScopedKey};
+//! # #[derive(Debug)] struct PaymentError;
+//! # impl From<idemgate::Error> for PaymentError { fn from(_: idemgate::Error) -> Self { PaymentError } }
+//! # async fn charge(_: &str) -> Result<String, PaymentError> { Ok("ch_1".into()) }
+//! # async fn demo(tenant: &str, key: &str, body: &[u8]) -> Result<String, PaymentError> {
+//! let key = ScopedKey::new(tenant, "payments.charge", key)?;
+//! let store = idempotency::default_store();
+//! let outcome = idempotency::run(&*store, &key, Fingerprint::of(body), &Options::new(), || charge("order-42")).await?;
+//! if let Outcome::Replayed(_) = &outcome { /* HTTP: Idempotent-Replayed: true */ }
+//! Ok(outcome.into_inner())
+//! # }
+//! ```
 
 mod memory;
 
@@ -292,6 +306,7 @@ where
         Claimed::Lease(lease) => lease,
         Claimed::Replay(bytes) => {
             let value = serde_json::from_slice(&bytes).map_err(Error::Serialization)?;
+            tracing::debug!(target: "idemgate", key = %key, "idempotent replay");
             ::metrics::counter!(crate::metrics::IDEMPOTENCY_REPLAYS, "operation" => operation).increment(1);
             return Ok(Outcome::Replayed(value));
         }
@@ -335,6 +350,7 @@ async fn begin(store: &dyn IdempotencyStore, key: &ScopedKey, fp: Fingerprint, o
             Ok(Begin::Proceed(lease)) => return Ok(Claimed::Lease(lease)),
             Ok(Begin::Replay(bytes)) => return Ok(Claimed::Replay(bytes)),
             Ok(Begin::Mismatch) => {
+                tracing::debug!(target: "idemgate", key = %key, "idempotency key reused with another payload");
                 ::metrics::counter!(crate::metrics::IDEMPOTENCY_MISMATCHES, "operation" => operation.to_owned()).increment(1);
                 return Err(Error::Mismatch);
             }
@@ -346,6 +362,7 @@ async fn begin(store: &dyn IdempotencyStore, key: &ScopedKey, fp: Fingerprint, o
                         pause = (pause * 2).min(Duration::from_millis(100));
                     }
                     _ => {
+                        tracing::debug!(target: "idemgate", key = %key, "idempotency key in flight");
                         ::metrics::counter!(crate::metrics::IDEMPOTENCY_CONFLICTS, "operation" => operation.to_owned()).increment(1);
                         return Err(Error::InFlight);
                     }

@@ -995,6 +995,23 @@ mod tests {
     }
 
     #[test]
+    fn futures_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        static P: RetryPolicy = RetryPolicy::new().breaker("t.send");
+        let f = P.run("t.send", || async { Ok::<u32, TestErr>(1) });
+        assert_send(&f);
+        let f = P.run_classified("t.send", |_: &TestErr| true, || async { Ok::<u32, TestErr>(1) });
+        assert_send(&f);
+        let f = P.run_or_fallback("t.send", || async { Ok::<u32, TestErr>(1) }, |_| async { Ok(0) });
+        assert_send(&f);
+        let store = crate::idempotency::MemoryStore::new();
+        let key = crate::idempotency::ScopedKey::new("s", "o", "k").unwrap();
+        let opts = crate::idempotency::Options::new();
+        let f = crate::idempotency::run::<u32, TestErr, _, _>(&store, &key, crate::idempotency::Fingerprint::of(b""), &opts, || async { Ok(1) });
+        assert_send(&f);
+    }
+
+    #[test]
     fn policies_are_const() {
         static P: RetryPolicy = RetryPolicy::new().max_attempts(0).breaker("b").budget("x");
         assert_eq!(P.attempts_limit(), 1);
