@@ -233,7 +233,8 @@ pub fn exempt(attr: &Attribute) -> Option<(Vec<String>, Option<String>)> {
         match a.key.as_deref() {
             Some("reason") => reason = a.string(),
             None => {
-                if let Some(id) = a.ident().or_else(|| a.string()) {
+                // `reason` without a value is a missing reason, not a rule id
+                if let Some(id) = a.ident().or_else(|| a.string()).filter(|i| i != "reason") {
                     ids.push(id);
                 }
             }

@@ -570,6 +570,42 @@ impl<'ast> RetryShape<'ast, '_> {
     }
 }
 
+/// Calls on in-process primitives: a compare-and-swap loop or a `try_recv`/`try_lock` poll
+/// goes round on contention, not on a failed remote call.
+fn local_primitive(call: &Expr) -> bool {
+    let name = match peel(call) {
+        Expr::MethodCall(mc) => mc.method.to_string(),
+        Expr::Call(c) => match peel(&c.func) {
+            Expr::Path(p) => p
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default(),
+            _ => return false,
+        },
+        _ => return false,
+    };
+    matches!(
+        name.as_str(),
+        "compare_exchange"
+            | "compare_exchange_weak"
+            | "compare_and_swap"
+            | "fetch_update"
+            | "try_lock"
+            | "try_read"
+            | "try_write"
+            | "try_recv"
+            | "try_send"
+            | "try_acquire"
+            | "try_acquire_owned"
+            | "try_borrow"
+            | "try_borrow_mut"
+            | "try_wait"
+            | "try_reserve"
+    )
+}
+
 /// Names bound by a `for` pattern.
 fn pat_names(p: &Pat, out: &mut Vec<String>) {
     struct N<'o>(&'o mut Vec<String>);
@@ -716,6 +752,9 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         let Some(call) = found else {
             return;
         };
+        if local_primitive(call) {
+            return;
+        }
         let mut caps = Caps::default();
         if let Some((pat, iter)) = for_loop {
             // a retry re-invokes the same call; a call fed by the loop variable is a new one

@@ -368,9 +368,15 @@ impl<'a> Scanner<'a> {
     fn line_comment(&mut self) {
         let start = self.i;
         let end = memchr(b'\n', &self.b[start..]).map_or(self.b.len(), |p| start + p);
-        let body = &self.text[start..end];
-        if let Some(p) = body.find("idemgate:") {
-            let rest = body[p + "idemgate:".len()..].trim();
+        // `// idemgate: allow(…)`: the comment starts with it; doc comments never count
+        let body = self.text.get(start + 2..end).unwrap_or("");
+        let is_doc = body.starts_with('/') || body.starts_with('!');
+        if let Some(rest) = body
+            .trim_start()
+            .strip_prefix("idemgate:")
+            .filter(|_| !is_doc)
+        {
+            let rest = rest.trim();
             if rest.starts_with("allow") {
                 self.comments.push(AllowComment {
                     start,
