@@ -581,6 +581,21 @@ impl Extractor<'_, '_> {
         let mut routes = Routes::new(self.sp, &self.module, Some(&path));
         routes.visit_block(block);
         routes.finish();
+        if let Some(owner) = owner {
+            // `Self::create` inside `impl Api` is `Api::create`
+            let fix = |segs: &mut Vec<String>| {
+                if segs.first().is_some_and(|s| s == "Self") {
+                    segs[0] = owner.to_string();
+                }
+            };
+            for r in &mut routes.routes {
+                if let RawHandler::Path(segs) = &mut r.handler {
+                    fix(segs);
+                }
+            }
+            routes.edges.iter_mut().for_each(|e| fix(&mut e.child));
+            routes.services.iter_mut().for_each(|s| fix(&mut s.handler));
+        }
         self.out.routes.extend(routes.routes);
         self.out.edges.extend(routes.edges);
         self.out.services.extend(routes.services);

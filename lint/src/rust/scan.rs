@@ -28,6 +28,8 @@ pub mod flag {
     pub const OUTBOUND: u32 = 1 << 7;
     pub const MACRO_RULES: u32 = 1 << 8;
     pub const COMMENT: u32 = 1 << 9;
+    /// `#[test]`, `#[tokio::test]`, `#[cfg(test)]`: test code is not checked.
+    pub const TEST: u32 = 1 << 10;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +63,9 @@ impl ItemChunk {
     pub fn deep(&self) -> bool {
         use flag::*;
         let f = self.flags;
+        if f & TEST != 0 {
+            return false;
+        }
         if matches!(self.kind, ItemKind::Use | ItemKind::ModInline) {
             return true;
         }
@@ -137,6 +142,8 @@ struct Scanner<'a> {
     last_punct: u8,
     /// The punctuation right before the current identifier.
     prev_punct: u8,
+    /// `not` seen in the current attribute (`#[cfg(not(test))]` is not test code).
+    attr_not: bool,
     /// A loop keyword was seen and its body is not open yet.
     pending_loop: bool,
     /// Depths of the open loop bodies.
@@ -171,6 +178,7 @@ impl<'a> Scanner<'a> {
             pending_comment: false,
             last_punct: 0,
             prev_punct: 0,
+            attr_not: false,
             pending_loop: false,
             loop_depths: Vec::new(),
             prev_let: false,
@@ -217,6 +225,7 @@ impl<'a> Scanner<'a> {
                     self.count()?;
                     if c == b'[' && self.last_punct == b'#' && self.attr_depth.is_none() {
                         self.attr_depth = Some(self.depth() + 1);
+                        self.attr_not = false;
                     }
                     self.opens.push((c, self.i));
                     if self.depth() > MAX_DEPTH {
@@ -311,6 +320,10 @@ impl<'a> Scanner<'a> {
                 _ => {
                     self.token_start();
                     self.count()?;
+                    if c == b'>' && self.last_punct == b'=' {
+                        // a match arm ends: `=>` separates like `,`
+                        self.reset_chain();
+                    }
                     self.i += 1;
                     self.last_punct = c;
                 }
@@ -697,8 +710,16 @@ impl<'a> Scanner<'a> {
             "or_else" | "unwrap_or_else" => self.item.flags |= flag::FAIL,
             _ => {}
         }
-        let it = &mut self.item;
         let in_attr = self.attr_depth.is_some();
+        // an attribute of the item itself, not of something inside its body
+        if self.attr_depth == Some(self.item_level() + 1) {
+            match word {
+                "not" => self.attr_not = true,
+                "test" if !self.attr_not => self.item.flags |= TEST,
+                _ => {}
+            }
+        }
+        let it = &mut self.item;
         it.flags |= match word {
             "idempotent" | "retry_policy" | "exempt" | "idemgate" | "oai" | "OpenApi" => ATTR,
             "get" | "put" | "delete" | "head" | "options" | "trace" | "route" | "path"
@@ -749,7 +770,7 @@ impl<'a> Scanner<'a> {
         let d = self.depth();
         if d == self.item_level() + 1
             && self.item.head == Some("mod")
-            && self.item.flags & (flag::ATTR | flag::COMMENT) == 0
+            && self.item.flags & (flag::ATTR | flag::COMMENT | flag::TEST) == 0
         {
             if let Some((s, e)) = self.item.name {
                 let name = self.text[s..e].to_string();
