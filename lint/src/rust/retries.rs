@@ -496,9 +496,11 @@ impl<'ast> RetryShape<'ast, '_> {
         match e {
             Expr::Match(m) => {
                 if let Some(call) = call_of(&m.expr, self.locals) {
-                    let ok_exit = m.arms.iter().any(|a| {
-                        variant(&a.pat, "Ok") && a.guard.is_none() && always_exits(&a.body)
-                    });
+                    // `Ok(r) if r.status().is_success() => return Ok(r)` leaves on success too
+                    let ok_exit = m
+                        .arms
+                        .iter()
+                        .any(|a| variant(&a.pat, "Ok") && always_exits(&a.body));
                     let err_goes_round = m.arms.iter().any(|a| {
                         (variant(&a.pat, "Err") || catch_all(&a.pat))
                             && (a.guard.is_some() || !always_exits(&a.body))
