@@ -670,6 +670,7 @@ fn random_between(lo: Duration, hi: Duration) -> Duration {
 }
 
 /// Whether the caller runs inside a retry policy's attempt (so it must not retry itself).
+#[inline]
 pub fn in_attempt() -> bool {
     DEPTH.with(Cell::get) > 0
 }
@@ -692,20 +693,24 @@ impl<F: Future> Future for InAttempt<F> {
     }
 }
 
-struct DepthGuard;
+/// Raises the depth for one poll and puts the previous value back (a plain store, so
+/// consecutive calls do not chain read-modify-writes).
+struct DepthGuard(u32);
 
 impl DepthGuard {
     #[inline]
     fn enter() -> Self {
-        DEPTH.with(|d| d.set(d.get() + 1));
-        DepthGuard
+        let previous = DEPTH.with(Cell::get);
+        DEPTH.with(|d| d.set(previous.saturating_add(1)));
+        DepthGuard(previous)
     }
 }
 
 impl Drop for DepthGuard {
     #[inline]
     fn drop(&mut self) {
-        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        let previous = self.0;
+        DEPTH.with(|d| d.set(previous));
     }
 }
 
