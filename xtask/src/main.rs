@@ -119,6 +119,7 @@ fn run_gate(gate: &Path, dir: &Path, threads: usize) -> Result<f64, String> {
         .args(["--format", "json", "--output", "/dev/null", "--threads"])
         .arg(threads.to_string())
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .status()
         .map_err(|e| format!("cannot run {}: {e}", gate.display()))?;
     let secs = start.elapsed().as_secs_f64();
