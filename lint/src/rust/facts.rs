@@ -175,7 +175,13 @@ pub fn crate_and_module(rel: &str) -> (String, Vec<String>) {
         return (rel.to_string(), Vec::new());
     };
     let rest = &parts[src + 1..];
-    if rest.first() == Some(&"bin") {
+    // `src/bin/x.rs`, and `examples/`, `tests/`, `benches/` of a crate found below a folder
+    // that happens to be called `src`, are crates of their own
+    if rest.first() == Some(&"bin")
+        || rest[..rest.len().saturating_sub(1)]
+            .iter()
+            .any(|p| matches!(*p, "examples" | "tests" | "benches"))
+    {
         return (rel.to_string(), Vec::new());
     }
     let crate_key = parts[..src].join("/");

@@ -588,24 +588,143 @@ fn local_primitive(call: &Expr) -> bool {
         },
         _ => return false,
     };
-    matches!(
-        name.as_str(),
-        "compare_exchange"
-            | "compare_exchange_weak"
-            | "compare_and_swap"
-            | "fetch_update"
-            | "try_lock"
-            | "try_read"
-            | "try_write"
-            | "try_recv"
-            | "try_send"
-            | "try_acquire"
-            | "try_acquire_owned"
-            | "try_borrow"
-            | "try_borrow_mut"
-            | "try_wait"
-            | "try_reserve"
-    )
+    // compare-and-swap, `try_*` polls, conversions and parsers: they go round on contention
+    // or to consume input, not on a failed remote call
+    name.starts_with("try_")
+        || name.starts_with("poll_")
+        || name.contains("compare_exchange")
+        || matches!(
+            name.as_str(),
+            "compare_and_swap"
+                | "fetch_update"
+                | "from_utf8"
+                | "from_str"
+                | "parse"
+                | "binary_search"
+                | "binary_search_by"
+                | "catch_unwind"
+        )
+}
+
+/// Variables the loop body rebinds, assigns or lends mutably: a call that reads them gets new
+/// input each time round, so going round is iterating, not retrying.
+fn changed_in(body: &Block, call: &Expr) -> Vec<String> {
+    struct C(Vec<String>);
+    impl<'ast> Visit<'ast> for C {
+        fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
+            // `buf.reserve(n)` may change `buf`
+            if let Some(n) = root_ident(&mc.receiver) {
+                self.0.push(format!("recv:{n}"));
+            }
+            syn::visit::visit_expr_method_call(self, mc);
+        }
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            let mut names = Vec::new();
+            pat_names(&l.pat, &mut names);
+            self.0.extend(names);
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            if let Some(n) = root_ident(&a.left) {
+                self.0.push(n);
+            }
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            let compound = matches!(
+                b.op,
+                BinOp::AddAssign(_)
+                    | BinOp::SubAssign(_)
+                    | BinOp::MulAssign(_)
+                    | BinOp::DivAssign(_)
+                    | BinOp::RemAssign(_)
+                    | BinOp::ShlAssign(_)
+                    | BinOp::ShrAssign(_)
+                    | BinOp::BitOrAssign(_)
+                    | BinOp::BitAndAssign(_)
+                    | BinOp::BitXorAssign(_)
+            );
+            if compound {
+                if let Some(n) = root_ident(&b.left) {
+                    self.0.push(n);
+                }
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
+            if r.mutability.is_some() {
+                if let Some(n) = root_ident(&r.expr) {
+                    self.0.push(n);
+                }
+            }
+            syn::visit::visit_expr_reference(self, r);
+        }
+        fn visit_arm(&mut self, a: &'ast syn::Arm) {
+            let mut names = Vec::new();
+            pat_names(&a.pat, &mut names);
+            self.0.extend(names);
+            syn::visit::visit_arm(self, a);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut c = C(Vec::new());
+    c.visit_block(body);
+    // receivers of method calls outside the retried call itself count as changed
+    let mut own = C(Vec::new());
+    own.visit_expr(call);
+    let mut out = Vec::new();
+    let mut own_recv: Vec<String> = own
+        .0
+        .into_iter()
+        .filter(|n| n.starts_with("recv:"))
+        .collect();
+    for n in c.0 {
+        match n.strip_prefix("recv:") {
+            Some(r) => {
+                if let Some(i) = own_recv.iter().position(|o| *o == n) {
+                    own_recv.swap_remove(i);
+                } else if r != "self" {
+                    out.push(r.to_string());
+                }
+            }
+            None => out.push(n),
+        }
+    }
+    out
+}
+
+/// `a` for `a`, `a.b.c`, `a[i]`, `*a`.
+fn root_ident(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Path(p) if p.path.segments.len() == 1 => {
+            p.path.segments.first().map(|s| s.ident.to_string())
+        }
+        Expr::Field(f) => root_ident(&f.base),
+        Expr::Index(i) => root_ident(&i.expr),
+        Expr::Unary(u) => root_ident(&u.expr),
+        Expr::Paren(p) => root_ident(&p.expr),
+        _ => None,
+    }
+}
+
+/// Local variables a call reads (single-segment paths), `self` excluded.
+fn call_inputs(call: &Expr) -> Vec<String> {
+    struct V(Vec<String>);
+    impl<'ast> Visit<'ast> for V {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if p.path.segments.len() == 1 && p.qself.is_none() {
+                if let Some(s) = p.path.segments.first() {
+                    if s.ident != "self" {
+                        self.0.push(s.ident.to_string());
+                    }
+                }
+            }
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut v = V(Vec::new());
+    v.visit_expr(call);
+    v.0
 }
 
 /// Names bound by a `for` pattern.
@@ -664,6 +783,7 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
             .get(loc.offset..loc.offset + loc.len)
             .unwrap_or("");
         let head = src.split('(').next().unwrap_or(src);
+        let head = if head.trim().is_empty() { src } else { head };
         let text: String = head.split_whitespace().collect::<Vec<_>>().join("");
         let text = if text.chars().count() > 60 {
             text.chars().take(60).collect::<String>() + "…"
@@ -755,6 +875,14 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
             return;
         };
         if local_primitive(call) {
+            return;
+        }
+        let mut changed = changed_in(body, call);
+        if let Some(Expr::Let(l)) = cond.map(peel) {
+            // `while let Some(x) = it.next()`: `x` is new every time round
+            pat_names(&l.pat, &mut changed);
+        }
+        if call_inputs(call).iter().any(|i| changed.contains(i)) {
             return;
         }
         let mut caps = Caps::default();
