@@ -488,6 +488,10 @@ impl<'a> Scanner<'a> {
 
     fn check_string(&mut self, from: usize, to: usize) {
         let s = &self.b[from..to];
+        if matches!(s, b"POST" | b"PATCH" | b"post" | b"patch") {
+            // `.method("POST")`
+            self.item.flags |= flag::OUTBOUND;
+        }
         if s.len() >= 10 && (contains(s, b"dempotency") || contains(s, b"DEMPOTENCY")) {
             self.item.flags |= flag::KEY;
         }
