@@ -5,6 +5,7 @@
 //! - `idemgate_full`: the same call under a `RetryPolicy` with a named budget, a named breaker
 //!   and metrics on (the `metrics` facade with no recorder installed, as in a process that
 //!   has not set one up; handles are registered once per policy);
+//! - `idemgate_retry_only`: the executor without budget and breaker (a breakdown);
 //! - `backon`: backon's `Retryable::retry` with its default exponential builder;
 //! - `tower_budget`: tower's `Retry` service with a policy depositing into / withdrawing from
 //!   `TpsBudget`, the way tower documents it;
@@ -57,6 +58,14 @@ async fn dep(x: u64) -> Result<u64, BenchErr> {
 
 static POLICY: RetryPolicy = RetryPolicy::new().budget("bench").breaker("bench");
 
+/// The executor alone (no budget, no breaker): what `idemgate_full` adds on top of it is the
+/// budget deposit and the breaker's admission and success count.
+static RETRY_ONLY: RetryPolicy = RetryPolicy::new().no_budget();
+
+async fn idemgate_retry_only() -> Result<u64, BenchErr> {
+    RETRY_ONLY.run("bench.retry_only", || dep(black_box(1))).await
+}
+
 async fn idemgate_full() -> Result<u64, BenchErr> {
     POLICY.run("bench.call", || dep(black_box(1))).await
 }
@@ -96,6 +105,7 @@ fn benches(c: &mut Criterion) {
 
     g.bench_function("plain", |b| b.to_async(&rt).iter(|| async { black_box(dep(black_box(1)).await) }));
     g.bench_function("idemgate_full", |b| b.to_async(&rt).iter(|| async { black_box(idemgate_full().await) }));
+    g.bench_function("idemgate_retry_only", |b| b.to_async(&rt).iter(|| async { black_box(idemgate_retry_only().await) }));
     bench_idemgate_macro(&mut g, &rt);
     g.bench_function("backon", |b| b.to_async(&rt).iter(|| async { black_box(backon_call().await) }));
 

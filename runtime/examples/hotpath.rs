@@ -24,7 +24,9 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let which = args.get(1).cloned().unwrap_or_else(|| "min".into());
     let n: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
-    if which == "min" {
+    if which == "sizes" {
+        sizes();
+    } else if which == "min" {
         report(n);
     } else {
         println!("{which}: {:.2} ns/call", run(&which, n));
@@ -78,4 +80,12 @@ fn run(which: &str, n: u64) -> f64 {
             bench!((|| dep(black_box(1))).retry(ExponentialBuilder::default()))
         }
     }
+}
+
+#[allow(dead_code)]
+fn sizes() {
+    use backon::{ExponentialBuilder, Retryable as _};
+    println!("run future: {} bytes", std::mem::size_of_val(&FULL.run("op", || dep(black_box(1)))));
+    println!("backon future: {} bytes", std::mem::size_of_val(&(|| dep(black_box(1))).retry(ExponentialBuilder::default())));
+    println!("dep future: {} bytes", std::mem::size_of_val(&dep(1)));
 }

@@ -144,8 +144,9 @@ pub struct Permit<'a> {
     probe: Option<Probe<'a>>,
 }
 
+/// A half-open probe slot; dropping it unreported gives the slot back.
 #[derive(Debug)]
-struct Probe<'a> {
+pub(crate) struct Probe<'a> {
     breaker: &'a Breaker,
     generation: u64,
     reported: bool,
@@ -160,6 +161,13 @@ impl Permit<'_> {
             None => self.breaker.on_failure(),
             Some(probe) => self.breaker.on_probe_result(probe, failed),
         }
+    }
+}
+
+impl Probe<'_> {
+    /// Reports the probe's outcome.
+    pub(crate) fn record(self, failed: bool) {
+        self.breaker.on_probe_result(self, failed);
     }
 }
 
@@ -228,6 +236,26 @@ impl Breaker {
             return Ok(Permit { breaker: self, probe: None });
         }
         self.acquire_slow()
+    }
+
+    /// Admission for the retry executor: `Ok(None)` when closed (report with
+    /// [`Breaker::record_closed`]; nothing to carry across the call), a probe when half-open.
+    #[inline]
+    pub(crate) fn admit(&self) -> Result<Option<Probe<'_>>, Error> {
+        if self.state.load(Ordering::Acquire) == State::Closed.to_u8() {
+            return Ok(None);
+        }
+        self.acquire_slow().map(|p| p.probe)
+    }
+
+    /// Reports the outcome of a call admitted while closed.
+    #[inline]
+    pub(crate) fn record_closed(&self, failed: bool) {
+        if failed {
+            self.on_failure();
+        } else {
+            self.on_success();
+        }
     }
 
     /// Runs `fut` through the breaker, counting `Err` values whose [`Retryable`]

@@ -48,7 +48,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
-use crate::breaker::{self, Breaker};
+use crate::breaker::{self, Breaker, Probe};
 use crate::budget::{self, RetryBudget};
 use crate::Error;
 
@@ -225,7 +225,7 @@ pub struct RetryPolicy {
     budget: Option<&'static str>,
     breaker: Option<&'static str>,
     /// Registry handles and metric handles, looked up on the first call.
-    cache: OnceLock<Handles>,
+    cache: OnceLock<&'static Handles>,
 }
 
 impl std::fmt::Debug for RetryPolicy {
@@ -267,32 +267,32 @@ struct Handles {
     operation: &'static str,
     budget: Option<Arc<RetryBudget>>,
     breaker: Option<Arc<Breaker>>,
-    metrics: Arc<OpMetrics>,
-}
-
-/// Metric handles the success path uses, registered once per operation.
-struct OpMetrics {
+    /// Metric handles the success path uses.
     success: Counter,
     attempts: Counter,
 }
 
-impl OpMetrics {
-    fn get(operation: &'static str) -> Arc<OpMetrics> {
-        static REGISTRY: OnceLock<RwLock<HashMap<&'static str, Arc<OpMetrics>>>> = OnceLock::new();
+impl Handles {
+    /// The handles for a (budget, breaker, operation) triple: created once per process and
+    /// never freed (the triples are `&'static str`s, so they are few), which lets a policy
+    /// hand out `&'static` references and permits without reference counting.
+    fn get(budget: Option<&'static str>, breaker: Option<&'static str>, operation: &'static str) -> &'static Handles {
+        type Key = (Option<&'static str>, Option<&'static str>, &'static str);
+        static REGISTRY: OnceLock<RwLock<HashMap<Key, &'static Handles>>> = OnceLock::new();
         let reg = REGISTRY.get_or_init(Default::default);
-        if let Some(m) = reg.read().unwrap_or_else(PoisonError::into_inner).get(operation) {
-            return m.clone();
+        let key = (budget, breaker, operation);
+        if let Some(h) = reg.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return h;
         }
-        reg.write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(operation)
-            .or_insert_with(|| {
-                Arc::new(OpMetrics {
-                    success: ::metrics::counter!(crate::metrics::CALLS, "operation" => operation, "outcome" => "success"),
-                    attempts: ::metrics::counter!(crate::metrics::ATTEMPTS, "operation" => operation),
-                })
-            })
-            .clone()
+        reg.write().unwrap_or_else(PoisonError::into_inner).entry(key).or_insert_with(|| {
+            Box::leak(Box::new(Handles {
+                operation,
+                budget: budget.map(budget::get),
+                breaker: breaker.map(breaker::get),
+                success: ::metrics::counter!(crate::metrics::CALLS, "operation" => operation, "outcome" => "success"),
+                attempts: ::metrics::counter!(crate::metrics::ATTEMPTS, "operation" => operation),
+            }))
+        })
     }
 }
 
@@ -454,69 +454,44 @@ impl RetryPolicy {
     /// Runs `op`, classifying whole results: `None` is a success, `Some(_)` a failure — so an
     /// `Ok` response with status 503 can be retried (and counted by the breaker). When
     /// retries end on such an `Ok`, that `Ok` is returned.
-    pub async fn run_outcome<T, E, F, Fut, C>(&self, operation: &'static str, mut classify: C, mut op: F) -> Result<T, E>
+    pub fn run_outcome<'a, T, E, F, Fut, C>(
+        &'a self,
+        operation: &'static str,
+        classify: C,
+        op: F,
+    ) -> impl Future<Output = Result<T, E>> + 'a
     where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        C: FnMut(&Result<T, E>) -> Option<Retryability>,
-        E: From<Error>,
+        F: FnMut() -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a,
+        C: FnMut(&Result<T, E>) -> Option<Retryability> + 'a,
+        E: From<Error> + 'a,
+        T: 'a,
     {
-        let owned: Box<Handles>;
-        let handles = match self.cached(operation) {
-            Some(h) => h,
-            None => {
-                // The same policy value serves several operations: correct, only slower.
-                owned = Box::new(self.lookup(operation));
-                &owned
-            }
-        };
-        if let Some(b) = &handles.budget {
-            // One deposit per logical call: a nested policy's call is part of the outer one.
-            if !in_attempt() {
-                b.deposit();
-            }
-        }
-        let permit = match &handles.breaker {
-            Some(b) => match b.acquire() {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    count_call(operation, "circuit_open");
-                    return Err(e.into());
-                }
-            },
-            None => None,
-        };
-        let result = InAttempt { inner: op() }.await;
-        let verdict = classify(&result);
-        if let Some(p) = permit {
-            p.record(verdict.is_some_and(|v| v.is_retryable()));
-        }
-        match verdict {
-            None => {
-                handles.metrics.success.increment(1);
-                handles.metrics.attempts.increment(1);
-                result
-            }
-            Some(v) => Box::pin(self.retry_slow(handles, operation, result, v, classify, op)).await,
-        }
-    }
-
-    /// The handles cached for `operation`, if this policy's cache is for it.
-    #[inline]
-    fn cached(&self, operation: &'static str) -> Option<&Handles> {
-        let cached = match self.cache.get() {
-            Some(h) => h,
-            None => self.cache.get_or_init(|| self.lookup(operation)),
-        };
-        (std::ptr::eq(cached.operation, operation) || cached.operation == operation).then_some(cached)
-    }
-
-    fn lookup(&self, operation: &'static str) -> Handles {
-        Handles {
+        Run {
+            policy: self,
             operation,
-            budget: self.budget.map(budget::get),
-            breaker: self.breaker.map(breaker::get),
-            metrics: OpMetrics::get(operation),
+            handles: None,
+            probe: None,
+            classify: Some(classify),
+            op: Some(op),
+            slow: Some(
+                move |policy: &'a RetryPolicy, handles: &'static Handles, last: Result<T, E>, verdict: Retryability, classify: C, op: F| {
+                    policy.retry_slow(handles, operation, last, verdict, classify, op)
+                },
+            ),
+            state: RunState::Start,
+        }
+    }
+
+    /// The handles for `operation`: the policy's cached ones on the hot path.
+    #[inline]
+    fn handles(&self, operation: &'static str) -> &'static Handles {
+        let cached = *self.cache.get_or_init(|| Handles::get(self.budget, self.breaker, operation));
+        if std::ptr::eq(cached.operation, operation) || cached.operation == operation {
+            cached
+        } else {
+            // The same policy value serves several operations: correct, only slower.
+            Handles::get(self.budget, self.breaker, operation)
         }
     }
 
@@ -602,7 +577,7 @@ impl RetryPolicy {
                 }
             }
         };
-        handles.metrics.attempts.increment(u64::from(attempt));
+        handles.attempts.increment(u64::from(attempt));
         count_call(operation, outcome);
         last
     }
@@ -621,6 +596,111 @@ impl RetryPolicy {
         };
         *previous = d;
         d
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`RetryPolicy::run_outcome`] (and so of `run` and `run_classified`).
+    /// Hand-written so the success path is one small state machine; the retry loop is
+    /// boxed and only built after a failure.
+    struct Run<'a, T, E, F, Fut, C, G, S> {
+        policy: &'a RetryPolicy,
+        operation: &'static str,
+        handles: Option<&'static Handles>,
+        probe: Option<Probe<'static>>,
+        classify: Option<C>,
+        op: Option<F>,
+        slow: Option<G>,
+        #[pin]
+        state: RunState<Fut, Pin<Box<S>>, Result<T, E>>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = RunStateProj]
+    enum RunState<Fut, S, R> {
+        Start,
+        First { #[pin] attempt: InAttempt<Fut> },
+        Retrying { slow: S },
+        Done { _output: std::marker::PhantomData<fn() -> R> },
+    }
+}
+
+impl<'a, T, E, F, Fut, C, G, S> Future for Run<'a, T, E, F, Fut, C, G, S>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    C: FnMut(&Result<T, E>) -> Option<Retryability>,
+    G: FnOnce(&'a RetryPolicy, &'static Handles, Result<T, E>, Retryability, C, F) -> S,
+    S: Future<Output = Result<T, E>>,
+    E: From<Error>,
+{
+    type Output = Result<T, E>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                RunStateProj::Start => {
+                    let handles = this.policy.handles(this.operation);
+                    *this.handles = Some(handles);
+                    if let Some(b) = &handles.budget {
+                        // One deposit per logical call: a nested call is part of the outer one.
+                        if !in_attempt() {
+                            b.deposit();
+                        }
+                    }
+                    if let Some(b) = &handles.breaker {
+                        match b.admit() {
+                            Ok(p) => *this.probe = p,
+                            Err(e) => {
+                                count_call(this.operation, "circuit_open");
+                                this.state.set(RunState::Done { _output: std::marker::PhantomData });
+                                return Poll::Ready(Err(e.into()));
+                            }
+                        }
+                    }
+                    let Some(op) = this.op.as_mut() else { unreachable!("op is taken only when retrying") };
+                    let attempt = InAttempt { inner: op() };
+                    this.state.set(RunState::First { attempt });
+                }
+                RunStateProj::First { attempt } => {
+                    let result = std::task::ready!(attempt.poll(cx));
+                    let Some(classify) = this.classify.as_mut() else { unreachable!("classify is taken only when retrying") };
+                    let verdict = classify(&result);
+                    let Some(handles) = *this.handles else { unreachable!("handles are set at start") };
+                    if let Some(b) = &handles.breaker {
+                        let failed = verdict.is_some_and(|v| v.is_retryable());
+                        match this.probe.take() {
+                            Some(probe) => probe.record(failed),
+                            None => b.record_closed(failed),
+                        }
+                    }
+                    match verdict {
+                        None => {
+                            handles.success.increment(1);
+                            handles.attempts.increment(1);
+                            this.state.set(RunState::Done { _output: std::marker::PhantomData });
+                            return Poll::Ready(result);
+                        }
+                        Some(v) => match (this.slow.take(), this.classify.take(), this.op.take()) {
+                            (Some(slow), Some(classify), Some(op)) => {
+                                let slow = Box::pin(slow(this.policy, handles, result, v, classify, op));
+                                this.state.set(RunState::Retrying { slow });
+                            }
+                            _ => unreachable!("the retry loop is built once"),
+                        },
+                    }
+                }
+                RunStateProj::Retrying { slow } => {
+                    let result = std::task::ready!(slow.as_mut().poll(cx));
+                    this.state.set(RunState::Done { _output: std::marker::PhantomData });
+                    return Poll::Ready(result);
+                }
+                RunStateProj::Done { .. } => panic!("a retry policy's future was polled after it completed"),
+            }
+        }
     }
 }
 

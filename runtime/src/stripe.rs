@@ -87,14 +87,15 @@ fn current() -> (usize, bool) {
 /// hot path adds to.
 #[derive(Debug)]
 pub(crate) struct SlotCounters<const N: usize> {
-    stripes: Box<[Padded<[AtomicU64; N]>]>,
+    /// Inline (not boxed): one pointer less between a policy and its counter.
+    stripes: [Padded<[AtomicU64; N]>; STRIPES],
     current: AtomicUsize,
 }
 
 impl<const N: usize> SlotCounters<N> {
     pub(crate) fn new() -> Self {
         Self {
-            stripes: (0..STRIPES).map(|_| Padded(std::array::from_fn(|_| AtomicU64::new(0)))).collect(),
+            stripes: std::array::from_fn(|_| Padded(std::array::from_fn(|_| AtomicU64::new(0)))),
             current: AtomicUsize::new(0),
         }
     }
