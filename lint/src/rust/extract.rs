@@ -134,6 +134,20 @@ pub fn extract(file: &SourceFile, index: &LineIndex, scan: Scan) -> Result<RustF
                     name: n,
                     location: sp.bytes(s, e),
                 }),
+                (ItemKind::Impl, _) => {
+                    let owner = chunk.impl_type.and_then(|(s, e)| text.get(s..e));
+                    for &(s, e) in &chunk.methods {
+                        if let (Some(owner), Some(n)) = (owner, text.get(s..e)) {
+                            out.fns.push(FnDecl {
+                                module: m.clone(),
+                                owner: Some(owner.to_string()),
+                                name: n.to_string(),
+                                location: sp.bytes(s, e),
+                                idempotent: false,
+                            });
+                        }
+                    }
+                }
                 _ => {}
             }
             continue;

@@ -56,6 +56,10 @@ pub struct ItemChunk {
     /// Byte range of the item's name (fn, mod, macro name).
     pub name: Option<(usize, usize)>,
     pub flags: u32,
+    /// For an `impl` block: the self type's name and the methods' names (byte ranges), so
+    /// `Type::method` handlers resolve without parsing the block.
+    pub impl_type: Option<(usize, usize)>,
+    pub methods: Vec<(usize, usize)>,
 }
 
 impl ItemChunk {
@@ -114,6 +118,12 @@ struct Item {
     /// Only `;` ends the item (`const`, `static`, `use`, `type`, `let`).
     semi_only: bool,
     prev_ident_else: bool,
+    /// `impl` header: `<…>` nesting, the self type so far, and whether `where` began.
+    impl_angle: i32,
+    impl_type: Option<(usize, usize)>,
+    impl_where: bool,
+    /// Methods of an `impl` block: name ranges.
+    methods: Vec<(usize, usize)>,
 }
 
 struct Module {
@@ -323,6 +333,13 @@ impl<'a> Scanner<'a> {
                     if c == b'>' && self.last_punct == b'=' {
                         // a match arm ends: `=>` separates like `,`
                         self.reset_chain();
+                    }
+                    if self.item.head == Some("impl") && self.depth() == self.item_level() {
+                        if c == b'<' {
+                            self.item.impl_angle += 1;
+                        } else if c == b'>' && self.last_punct != b'-' {
+                            self.item.impl_angle -= 1;
+                        }
                     }
                     self.i += 1;
                     self.last_punct = c;
@@ -599,6 +616,7 @@ impl<'a> Scanner<'a> {
         // `.route(`, `web::resource(`: a method or path call, not a variable named `to`
         let called = matches!(self.prev_punct, b'.' | b':') && self.b.get(end) == Some(&b'(');
         let at_level = self.depth() == self.item_level();
+        let in_impl_body = self.depth() == self.item_level() + 1;
         let it = &mut self.item;
         if it.want_fn_name {
             it.want_fn_name = false;
@@ -606,7 +624,18 @@ impl<'a> Scanner<'a> {
             if it.name.is_none() && it.head == Some("fn") {
                 it.name = Some((start, end));
             }
+            if it.head == Some("impl") && in_impl_body {
+                it.methods.push((start, end));
+            }
             return;
+        }
+        if at_level && it.head == Some("impl") && !it.impl_where && it.impl_angle == 0 {
+            match word {
+                "for" => it.impl_type = None,
+                "where" => it.impl_where = true,
+                "impl" | "dyn" | "mut" | "const" | "unsafe" => {}
+                _ => it.impl_type = Some((start, end)),
+            }
         }
         if it.want_mod_name {
             it.want_mod_name = false;
@@ -842,6 +871,8 @@ impl<'a> Scanner<'a> {
             kind,
             name: it.name,
             flags: it.flags,
+            impl_type: it.impl_type,
+            methods: it.methods,
         });
     }
 }
