@@ -200,6 +200,10 @@ fn benign_edge_inputs_parse() {
             "shebang.rs",
             "#!/usr/bin/env run-cargo-script\nfn main() {}\n".to_string(),
         ),
+        (
+            "bom.rs",
+            "\u{feff}#[idemgate::idempotent(conditional)]\nasync fn f() {}\n".to_string(),
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);

@@ -206,8 +206,14 @@ impl<'a> Scanner<'a> {
     }
 
     fn run(mut self) -> Result<Scan, ScanError> {
+        // A byte-order mark is allowed before the first token.
+        if self.b.starts_with("\u{feff}".as_bytes()) {
+            self.i = 3;
+        }
         // A shebang line is not Rust.
-        if self.b.starts_with(b"#!") && !self.text[2..].trim_start().starts_with('[') {
+        if self.b[self.i..].starts_with(b"#!")
+            && !self.text[self.i + 2..].trim_start().starts_with('[')
+        {
             self.i = self
                 .b
                 .iter()
