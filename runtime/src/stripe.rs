@@ -22,65 +22,58 @@ pub(crate) struct Padded<T>(pub(crate) T);
 static OWNED: AtomicU32 = AtomicU32::new(0);
 static NEXT_SHARED: AtomicUsize = AtomicUsize::new(0);
 
-const UNASSIGNED: usize = usize::MAX;
+/// Releases an exclusively owned stripe when its thread exits.
+struct Release(Cell<Option<u32>>);
 
-struct ThreadStripe {
-    index: Cell<usize>,
-    exclusive: Cell<bool>,
-}
-
-impl Drop for ThreadStripe {
+impl Drop for Release {
     fn drop(&mut self) {
-        if self.exclusive.get() {
-            OWNED.fetch_and(!(1u32 << self.index.get()), Ordering::AcqRel);
+        if let Some(i) = self.0.get() {
+            OWNED.fetch_and(!(1u32 << i), Ordering::AcqRel);
         }
     }
 }
 
 thread_local! {
-    static STRIPE: ThreadStripe = const {
-        ThreadStripe { index: Cell::new(UNASSIGNED), exclusive: Cell::new(false) }
-    };
+    /// This thread's stripe: 0 = not assigned yet, else `index + 1`, with bit 7 set when the
+    /// thread owns the stripe alone. No destructor here, so reading it is a plain load.
+    static STRIPE: Cell<u8> = const { Cell::new(0) };
+    /// Only touched when a stripe is assigned: gives it back at thread exit.
+    static RELEASE: Release = const { Release(Cell::new(None)) };
 }
+
+const EXCLUSIVE: u8 = 0x80;
 
 #[cold]
 #[inline(never)]
-fn assign(s: &ThreadStripe) -> (usize, bool) {
+fn assign() -> u8 {
     let mut owned = OWNED.load(Ordering::Acquire);
-    loop {
+    let code = loop {
         let free = !owned & (u32::MAX >> (32 - STRIPES as u32));
         if free == 0 {
             let i = NEXT_SHARED.fetch_add(1, Ordering::Relaxed) % STRIPES;
-            s.index.set(i);
-            s.exclusive.set(false);
-            return (i, false);
+            break i as u8 + 1;
         }
         let i = free.trailing_zeros();
         match OWNED.compare_exchange_weak(owned, owned | (1 << i), Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => {
-                s.index.set(i as usize);
-                s.exclusive.set(true);
-                return (i as usize, true);
+                // If thread-local storage is being torn down, the stripe is simply not
+                // given back (it is then shared by later threads through `fetch_add`).
+                let _ = RELEASE.try_with(|r| r.0.set(Some(i)));
+                break (i as u8 + 1) | EXCLUSIVE;
             }
             Err(now) => owned = now,
         }
-    }
+    };
+    let _ = STRIPE.try_with(|s| s.set(code));
+    code
 }
 
 /// This thread's stripe, and whether it owns it alone.
 #[inline]
 fn current() -> (usize, bool) {
-    STRIPE
-        .try_with(|s| {
-            let i = s.index.get();
-            if i == UNASSIGNED {
-                assign(s)
-            } else {
-                (i, s.exclusive.get())
-            }
-        })
-        // thread-local storage already torn down (a call from a TLS destructor): share
-        .unwrap_or((0, false))
+    let code = STRIPE.try_with(Cell::get).unwrap_or(0);
+    let code = if code == 0 { assign() } else { code };
+    (usize::from((code & !EXCLUSIVE) - 1), code & EXCLUSIVE != 0)
 }
 
 /// `N` monotonic counters (time slots), striped per thread; `current` says which slot the
