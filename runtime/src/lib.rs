@@ -12,8 +12,14 @@
 //! - [`metrics`]: the metric names this crate emits through the `metrics` facade.
 //!
 //! The success path of a retry policy (first attempt succeeds) reads no clock, draws no random
-//! number, allocates nothing and takes no lock: budgets deposit with a relaxed atomic add on a
-//! per-thread stripe, and breakers count successes the same way.
+//! number, allocates nothing and takes no lock: budgets deposit and breakers count successes
+//! with relaxed atomics on a per-thread stripe (a plain load and store when the thread owns
+//! its stripe). A policy looks its budget, breaker and metric handles up once, on its first
+//! call. `examples/hotpath.rs` and `benches/overhead.rs` measure it against backon, tower's
+//! `TpsBudget` and failsafe; `examples/storm.rs` simulates a retry storm.
+//!
+//! Features: `macros` (default) re-exports the attributes; `axum` adds the `http` layer (idempotency for axum handlers);
+//! `reqwest` classifies `reqwest::Error`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
