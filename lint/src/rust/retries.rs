@@ -608,7 +608,7 @@ fn local_primitive(call: &Expr) -> bool {
 
 /// Variables the loop body rebinds, assigns or lends mutably: a call that reads them gets new
 /// input each time round, so going round is iterating, not retrying.
-fn changed_in(body: &Block, call: &Expr) -> Vec<String> {
+fn changed_in(body: &Block, call: &Expr) -> (Vec<String>, Vec<String>) {
     struct C(Vec<String>);
     impl<'ast> Visit<'ast> for C {
         fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
@@ -672,7 +672,8 @@ fn changed_in(body: &Block, call: &Expr) -> Vec<String> {
     // receivers of method calls outside the retried call itself count as changed
     let mut own = C(Vec::new());
     own.visit_expr(call);
-    let mut out = Vec::new();
+    let mut strong = Vec::new();
+    let mut weak = Vec::new();
     let mut own_recv: Vec<String> = own
         .0
         .into_iter()
@@ -684,13 +685,25 @@ fn changed_in(body: &Block, call: &Expr) -> Vec<String> {
                 if let Some(i) = own_recv.iter().position(|o| *o == n) {
                     own_recv.swap_remove(i);
                 } else if r != "self" {
-                    out.push(r.to_string());
+                    weak.push(r.to_string());
                 }
             }
-            None => out.push(n),
+            None => strong.push(n),
         }
     }
-    out
+    (strong, weak)
+}
+
+/// The variable a method call chain starts from: `client` in `client.get(url).send()`.
+fn receiver_root(call: &Expr) -> Option<String> {
+    let mut e = peel(call);
+    while let Expr::MethodCall(mc) = e {
+        e = peel(&mc.receiver);
+    }
+    match e {
+        Expr::Path(_) | Expr::Field(_) => root_ident(e),
+        _ => None,
+    }
 }
 
 /// `a` for `a`, `a.b.c`, `a[i]`, `*a`.
@@ -877,12 +890,24 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         if local_primitive(call) {
             return;
         }
-        let mut changed = changed_in(body, call);
+        // The call's receiver counts as new input only when rebound or assigned (a client
+        // that is reset between attempts is still retried); its arguments also when a method
+        // is called on them (`buf.reserve(n)` before calling again with `buf`).
+        let (mut strong, weak) = changed_in(body, call);
         if let Some(Expr::Let(l)) = cond.map(peel) {
             // `while let Some(x) = it.next()`: `x` is new every time round
-            pat_names(&l.pat, &mut changed);
+            pat_names(&l.pat, &mut strong);
         }
-        if call_inputs(call).iter().any(|i| changed.contains(i)) {
+        let mut receiver = receiver_root(call);
+        let fresh_input = call_inputs(call).iter().any(|i| {
+            if receiver.as_ref() == Some(i) {
+                receiver = None;
+                strong.contains(i)
+            } else {
+                strong.contains(i) || weak.contains(i)
+            }
+        });
+        if fresh_input {
             return;
         }
         let mut caps = Caps::default();
