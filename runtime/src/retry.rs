@@ -1079,6 +1079,60 @@ mod tests {
         assert_eq!(parse_retry_after("-5", now), None);
     }
 
+    /// A small storm: 20 clients, a dependency down for 20 s. Retries stay within the budget,
+    /// the breaker opens, and service is back within open time + one window of the heal.
+    #[tokio::test(start_paused = true)]
+    async fn a_small_storm_is_contained_and_recovers() {
+        use crate::breaker::BreakerConfig;
+        use std::sync::atomic::AtomicU64;
+        use std::sync::Arc;
+        static P: RetryPolicy = RetryPolicy::new().budget("t.storm").breaker("t.storm");
+        let window = Duration::from_secs(10);
+        let open_for = Duration::from_secs(5);
+        budget::configure("t.storm", BudgetConfig::new()).unwrap();
+        breaker::configure("t.storm", BreakerConfig { window, min_requests: 10, open_for, ..BreakerConfig::new() }).unwrap();
+        let t0 = Instant::now();
+        let heal = Duration::from_secs(20);
+        let calls_in_outage = Arc::new(AtomicU64::new(0));
+        let requests_in_outage = Arc::new(AtomicU64::new(0));
+        let last_failure = Arc::new(AtomicU64::new(0));
+        let mut clients = Vec::new();
+        for id in 0..20u64 {
+            let (calls, requests, last_failure) = (calls_in_outage.clone(), requests_in_outage.clone(), last_failure.clone());
+            clients.push(tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(id * 5)).await;
+                while t0.elapsed() < Duration::from_secs(60) {
+                    if t0.elapsed() < heal {
+                        requests.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let r: Result<(), TestErr> = P
+                        .run("t.storm", || {
+                            let down = t0.elapsed() < heal;
+                            if down {
+                                calls.fetch_add(1, Ordering::Relaxed);
+                            }
+                            async move {
+                                tokio::time::sleep(Duration::from_millis(5)).await;
+                                if down { Err(TestErr::Transient) } else { Ok(()) }
+                            }
+                        })
+                        .await;
+                    if r.is_err() {
+                        last_failure.fetch_max(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }));
+        }
+        for c in clients {
+            c.await.unwrap();
+        }
+        let amplification = calls_in_outage.load(Ordering::Relaxed) as f64 / requests_in_outage.load(Ordering::Relaxed) as f64;
+        assert!(amplification <= 1.1, "amplification {amplification}");
+        let recovered_after = Duration::from_millis(last_failure.load(Ordering::Relaxed)).saturating_sub(heal);
+        assert!(recovered_after <= open_for + window, "recovered {recovered_after:?} after the heal");
+    }
+
     #[test]
     fn futures_are_send() {
         fn assert_send<T: Send>(_: &T) {}
