@@ -175,16 +175,29 @@ struct Metadata {
 }
 
 /// Finds the configuration for a scan of `start` (walks up), or reads `explicit`.
+///
+/// Reports show paths relative to `root` when it is given; otherwise relative to the folder of
+/// the config file (so that CI annotations get repository-relative paths wherever the gate is
+/// started), or to the current folder when there is no config file. Globs in the config
+/// (`exclude`, exemption paths) are relative to that same root.
 pub fn load(
     explicit: Option<&Path>,
     start: &Path,
-    root: PathBuf,
+    root: Option<PathBuf>,
 ) -> Result<Settings, Box<ConfigError>> {
+    let root_for = |config: &Path| {
+        root.clone().unwrap_or_else(|| {
+            crate::discover::absolute(config)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+        })
+    };
     if let Some(path) = explicit {
         let text = read(path)?;
         let is_manifest = path.file_name().is_some_and(|n| n == "Cargo.toml");
-        return from_text(path, &text, is_manifest, root)
-            .map(|s| s.unwrap_or_else(|| Settings::defaults_from(path)));
+        return from_text(path, &text, is_manifest, root_for(path))
+            .map(|s| s.unwrap_or_else(|| Settings::defaults_from(path, root_for(path))));
     }
     let start = crate::discover::absolute(start);
     let mut dir = if start.is_dir() {
@@ -197,7 +210,7 @@ pub fn load(
             let candidate = d.join(name);
             if candidate.is_file() {
                 let text = read(&candidate)?;
-                if let Some(s) = from_text(&candidate, &text, false, root.clone())? {
+                if let Some(s) = from_text(&candidate, &text, false, root_for(&candidate))? {
                     return Ok(s);
                 }
             }
@@ -205,18 +218,22 @@ pub fn load(
         let manifest = d.join("Cargo.toml");
         if manifest.is_file() {
             let text = read(&manifest)?;
-            if let Some(s) = from_text(&manifest, &text, true, root.clone())? {
+            if let Some(s) = from_text(&manifest, &text, true, root_for(&manifest))? {
                 return Ok(s);
             }
         }
         dir = d.parent();
     }
-    Ok(Settings::defaults(root))
+    Ok(Settings::defaults(root.unwrap_or_else(current_dir)))
+}
+
+/// The current folder (`.` when it cannot be read).
+pub fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }
 
 impl Settings {
-    fn defaults_from(path: &Path) -> Settings {
-        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    fn defaults_from(path: &Path, root: PathBuf) -> Settings {
         let mut s = Settings::defaults(root);
         s.source = Some(path.to_path_buf());
         s

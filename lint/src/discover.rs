@@ -52,6 +52,16 @@ pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Vec<SourcePath
             dirs.push(absolute(p));
         }
     }
+    // A folder named on the command line is scanned even when the config excludes it (as a
+    // file named there is): the user asked for it. Exclusions still apply inside other folders.
+    let forced: Vec<PathBuf> = dirs
+        .iter()
+        .filter(|d| {
+            let rel = relative(&settings.root, d);
+            settings.exclude.as_ref().is_some_and(|g| g.is_match(&*rel))
+        })
+        .cloned()
+        .collect();
     if let Some((first, rest)) = dirs.split_first() {
         let mut builder = WalkBuilder::new(first);
         for d in rest {
@@ -86,7 +96,9 @@ pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Vec<SourcePath
                         .paths
                         .as_ref()
                         .is_some_and(|g| g.is_match(&*rel));
-                if !explicit_openapi && settings.exclude.as_ref().is_some_and(|g| g.is_match(&*rel))
+                if !explicit_openapi
+                    && settings.exclude.as_ref().is_some_and(|g| g.is_match(&*rel))
+                    && !forced.iter().any(|d| path.starts_with(d))
                 {
                     return WalkState::Continue;
                 }

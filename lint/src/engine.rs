@@ -61,6 +61,7 @@ fn parse_one(path: SourcePath, settings: &Settings) -> Parsed {
 pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, DiscoverError> {
     let files = discover(paths, settings)?;
     let files_scanned = files.len();
+    let scanned: Vec<std::sync::Arc<str>> = files.iter().map(|f| f.rel.clone()).collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .stack_size(PARSER_STACK_BYTES)
         .num_threads(settings.threads)
@@ -101,7 +102,7 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
         None => false,
     });
     let rule_enabled = |id: &str| settings.severity_of(id).is_some();
-    let mut out = apply_exemptions(findings, &model.exemptions, rule_enabled);
+    let mut out = apply_exemptions(findings, &model.exemptions, rule_enabled, &scanned);
     // IDEM004 findings come from the exemption pass; they too obey the configured severity.
     out.findings
         .retain_mut(|f| match settings.severity_of(f.rule) {

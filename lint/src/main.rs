@@ -48,9 +48,13 @@ struct CheckArgs {
     /// Fail on findings at or above this severity (overrides the config): error, warning, info.
     #[arg(long)]
     fail_level: Option<String>,
-    /// Report paths relative to this folder (default: the current folder).
+    /// Report paths relative to this folder (default: the config file's folder, else the
+    /// current folder). Config globs are relative to it too.
     #[arg(long)]
     root: Option<PathBuf>,
+    /// Ignore configuration files: built-in defaults only.
+    #[arg(long, conflicts_with = "config")]
+    isolated: bool,
     /// Parser threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -125,12 +129,12 @@ fn check(args: CheckArgs) -> Result<ExitCode, Report> {
     } else {
         args.paths
     };
-    let root = match &args.root {
-        Some(r) => idemgate_lint::discover::absolute(r),
-        None => std::env::current_dir().into_diagnostic()?,
+    let root = args.root.as_deref().map(idemgate_lint::discover::absolute);
+    let mut settings = if args.isolated {
+        config::Settings::defaults(root.unwrap_or_else(config::current_dir))
+    } else {
+        config::load(args.config.as_deref(), &paths[0], root).map_err(|e| Report::new(*e))?
     };
-    let mut settings =
-        config::load(args.config.as_deref(), &paths[0], root).map_err(|e| Report::new(*e))?;
     if let Some(level) = &args.fail_level {
         settings.fail_level = Severity::parse(level).ok_or_else(|| {
             miette!(

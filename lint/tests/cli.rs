@@ -1,4 +1,5 @@
 //! The `idemgate` binary end to end: exit codes, config errors with locations, report formats.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -339,4 +340,35 @@ fn sarif_validates_against_the_official_schema() {
         checked > 0,
         "the fixtures produced no SARIF results to validate"
     );
+}
+
+#[test]
+fn paths_are_relative_to_the_config_folder_and_named_folders_beat_excludes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "idemgate.toml", "exclude = [\"vendor/**\"]\n");
+    write(dir.path(), "vendor/x/bad.rs", "fn broken( {\n");
+    write(dir.path(), "svc/src/bad.rs", "fn broken( {\n");
+    // Started from a sub-folder: paths are still relative to the config's folder.
+    let out = idemgate(&dir.path().join("svc"), &["check", "--format", "json"]);
+    let json = json(&out);
+    assert_eq!(json["findings"][0]["file"], "svc/src/bad.rs", "{json}");
+    assert_eq!(json["summary"]["files"], 1);
+    // The whole tree: vendor/ is excluded by the config.
+    let out = idemgate(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(json_files(&out), vec!["svc/src/bad.rs"]);
+    // Named on the command line, an excluded folder is scanned.
+    let out = idemgate(dir.path(), &["check", "vendor/x", "--format", "json"]);
+    assert_eq!(json_files(&out), vec!["vendor/x/bad.rs"]);
+    // --isolated ignores the config: nothing is excluded.
+    let out = idemgate(dir.path(), &["check", "--isolated", "--format", "json"]);
+    assert_eq!(json_files(&out), vec!["svc/src/bad.rs", "vendor/x/bad.rs"]);
+}
+
+fn json_files(o: &Output) -> Vec<String> {
+    json(o)["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["file"].as_str().unwrap_or("").to_string())
+        .collect()
 }

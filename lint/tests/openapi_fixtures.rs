@@ -20,7 +20,7 @@ type Hit = (String, String, u32);
 fn settings(dir: &Path) -> Settings {
     let toml = dir.join("idemgate.toml");
     if toml.is_file() {
-        config::load(Some(&toml), dir, dir.to_path_buf())
+        config::load(Some(&toml), dir, Some(dir.to_path_buf()))
             .unwrap_or_else(|e| panic!("{}: {e:?}", toml.display()))
     } else {
         Settings::defaults(dir.to_path_buf())

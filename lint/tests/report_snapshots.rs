@@ -1,5 +1,6 @@
 //! Snapshots of the human and SARIF reports on fixtures/report (a small service with the
 //! mistakes the gate exists to catch). Review changes with `cargo insta review`.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,7 @@ fn fixture() -> PathBuf {
 
 fn outcome() -> Outcome {
     let root = idemgate_lint::discover::absolute(&fixture());
-    let settings = config::load(None, &root, root.clone()).expect("fixture config loads");
+    let settings = config::load(None, &root, Some(root.clone())).expect("fixture config loads");
     check(&[root], &settings).expect("check runs")
 }
 

@@ -53,10 +53,15 @@ fn glob(pattern: &str) -> Option<GlobMatcher> {
 /// Hides the findings covered by a valid exemption; adds IDEM004 for valid exemptions that
 /// covered nothing. `rule_enabled` says whether a rule id is switched on in the config: an
 /// exemption of a switched-off rule is not reported as unused.
+///
+/// `scanned` lists the files of this run: a path-glob exemption that matches none of them is
+/// about code this run did not look at (a scan of one folder of a repository), so it is not
+/// reported as unused.
 pub fn apply_exemptions(
     findings: Vec<Finding>,
     exemptions: &[Exemption],
     rule_enabled: impl Fn(&str) -> bool,
+    scanned: &[std::sync::Arc<str>],
 ) -> Suppressed {
     let matchers: Vec<Matcher<'_>> = exemptions
         .iter()
@@ -96,9 +101,14 @@ pub fn apply_exemptions(
             out.findings.push(finding);
         }
     }
-    for (e, used) in exemptions.iter().zip(used) {
+    for ((e, m), used) in exemptions.iter().zip(&matchers).zip(used) {
         if used || !e.has_reason() || !e.report_unused {
             continue;
+        }
+        if let Matcher::Glob { path, .. } = m {
+            if !scanned.iter().any(|f| path.is_match(&**f)) {
+                continue;
+            }
         }
         let message = match find_rule(&e.rule) {
             None => format!("exemption names `{}`, which is not a rule id", e.rule),
@@ -158,7 +168,7 @@ mod tests {
     fn exemption_with_reason_hides_finding_in_scope() {
         let f = Finding::new(&retry001::META, loc("src/a.rs", 12), "retry");
         let ex = [exemption("RETRY001", Some("bounded by caller"), 9, 10, 20)];
-        let out = apply_exemptions(vec![f], &ex, |_| true);
+        let out = apply_exemptions(vec![f], &ex, |_| true, &[]);
         assert_eq!(out.suppressed, 1);
         assert!(out.findings.is_empty());
     }
@@ -167,7 +177,7 @@ mod tests {
     fn exemption_without_reason_does_not_hide() {
         let f = Finding::new(&retry001::META, loc("src/a.rs", 12), "retry");
         let ex = [exemption("RETRY001", Some("  "), 9, 10, 20)];
-        let out = apply_exemptions(vec![f], &ex, |_| true);
+        let out = apply_exemptions(vec![f], &ex, |_| true, &[]);
         assert_eq!(out.suppressed, 0);
         assert_eq!(out.findings.len(), 1);
         assert_eq!(out.findings[0].rule, "RETRY001");
@@ -177,7 +187,7 @@ mod tests {
     fn unused_exemption_is_reported_at_its_location() {
         let f = Finding::new(&retry001::META, loc("src/a.rs", 30), "retry");
         let ex = [exemption("RETRY001", Some("why"), 9, 10, 20)];
-        let out = apply_exemptions(vec![f], &ex, |_| true);
+        let out = apply_exemptions(vec![f], &ex, |_| true, &[]);
         let rules: Vec<_> = out
             .findings
             .iter()
@@ -189,8 +199,28 @@ mod tests {
     #[test]
     fn exemption_of_disabled_rule_is_not_unused() {
         let ex = [exemption("RETRY002", Some("why"), 9, 10, 20)];
-        let out = apply_exemptions(vec![], &ex, |id| id != "RETRY002");
+        let out = apply_exemptions(vec![], &ex, |id| id != "RETRY002", &[]);
         assert!(out.findings.is_empty());
+    }
+
+    #[test]
+    fn glob_exemption_for_files_not_scanned_is_not_unused() {
+        let ex = [Exemption {
+            rule: "RETRY001".into(),
+            reason: Some("legacy".into()),
+            origin: ExemptionOrigin::Config,
+            location: loc("idemgate.toml", 4),
+            scope: ExemptionScope::Glob {
+                pattern: "src/legacy/**".into(),
+                key: None,
+            },
+            report_unused: true,
+        }];
+        let out = apply_exemptions(vec![], &ex, |_| true, &[Arc::from("src/api.rs")]);
+        assert!(out.findings.is_empty());
+        let out = apply_exemptions(vec![], &ex, |_| true, &[Arc::from("src/legacy/a.rs")]);
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(out.findings[0].rule, "IDEM004");
     }
 
     #[test]
@@ -208,7 +238,7 @@ mod tests {
             },
             report_unused: true,
         }];
-        let out = apply_exemptions(vec![f], &ex, |_| true);
+        let out = apply_exemptions(vec![f], &ex, |_| true, &[]);
         assert_eq!(out.suppressed, 1);
     }
 }
