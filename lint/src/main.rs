@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use idemgate_lint::report::{self, Format};
 use idemgate_lint::{config, engine};
 use idemgate_rules::{all_rules, find_rule, Severity};
-use miette::{miette, IntoDiagnostic, Report};
+use miette::{miette, Report};
 
 /// The CI gate for idempotency and retry discipline.
 #[derive(Debug, Parser)]
