@@ -469,14 +469,13 @@ impl RetryPolicy {
     {
         Run {
             policy: self,
-            operation,
-            handles: None,
+            handles: self.handles(operation),
             probe: None,
             classify: Some(classify),
             op: Some(op),
             slow: Some(
-                move |policy: &'a RetryPolicy, handles: &'static Handles, last: Result<T, E>, verdict: Retryability, classify: C, op: F| {
-                    policy.retry_slow(handles, operation, last, verdict, classify, op)
+                |policy: &'a RetryPolicy, handles: &'static Handles, last: Result<T, E>, verdict: Retryability, classify: C, op: F| {
+                    policy.retry_slow(handles, handles.operation, last, verdict, classify, op)
                 },
             ),
             state: RunState::Start,
@@ -605,8 +604,7 @@ pin_project_lite::pin_project! {
     /// boxed and only built after a failure.
     struct Run<'a, T, E, F, Fut, C, G, S> {
         policy: &'a RetryPolicy,
-        operation: &'static str,
-        handles: Option<&'static Handles>,
+        handles: &'static Handles,
         probe: Option<Probe<'static>>,
         classify: Option<C>,
         op: Option<F>,
@@ -643,8 +641,7 @@ where
         loop {
             match this.state.as_mut().project() {
                 RunStateProj::Start => {
-                    let handles = this.policy.handles(this.operation);
-                    *this.handles = Some(handles);
+                    let handles: &'static Handles = this.handles;
                     if let Some(b) = &handles.budget {
                         // One deposit per logical call: a nested call is part of the outer one.
                         if !in_attempt() {
@@ -655,7 +652,7 @@ where
                         match b.admit() {
                             Ok(p) => *this.probe = p,
                             Err(e) => {
-                                count_call(this.operation, "circuit_open");
+                                count_call(handles.operation, "circuit_open");
                                 this.state.set(RunState::Done { _output: std::marker::PhantomData });
                                 return Poll::Ready(Err(e.into()));
                             }
@@ -669,7 +666,7 @@ where
                     let result = std::task::ready!(attempt.poll(cx));
                     let Some(classify) = this.classify.as_mut() else { unreachable!("classify is taken only when retrying") };
                     let verdict = classify(&result);
-                    let Some(handles) = *this.handles else { unreachable!("handles are set at start") };
+                    let handles: &'static Handles = this.handles;
                     if let Some(b) = &handles.breaker {
                         let failed = verdict.is_some_and(|v| v.is_retryable());
                         match this.probe.take() {
