@@ -449,13 +449,6 @@ impl Breaker {
     }
 }
 
-impl Retryability {
-    /// Whether this classification allows a retry (transient or throttled).
-    pub const fn is_retryable(&self) -> bool {
-        !matches!(self, Retryability::Permanent)
-    }
-}
-
 fn registry() -> &'static RwLock<HashMap<&'static str, Arc<Breaker>>> {
     static REGISTRY: OnceLock<RwLock<HashMap<&'static str, Arc<Breaker>>>> = OnceLock::new();
     REGISTRY.get_or_init(Default::default)

@@ -80,6 +80,13 @@ pub enum Retryability {
     Permanent,
 }
 
+impl Retryability {
+    /// Whether this classification allows a retry (transient or throttled).
+    pub const fn is_retryable(&self) -> bool {
+        !matches!(self, Retryability::Permanent)
+    }
+}
+
 /// Errors (or outcomes) that know whether a retry can help.
 pub trait Retryable {
     /// Classifies this failure.
