@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::retry::{Classification, Retryability};
+use crate::retry::Classification;
 use crate::stripe::SlotCounters;
 use crate::Error;
 
