@@ -41,8 +41,15 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let dir = PathBuf::from(args.first().cloned().unwrap_or_else(|| "target/corpus".into()));
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let dir = PathBuf::from(
+        args.first()
+            .cloned()
+            .unwrap_or_else(|| "target/corpus".into()),
+    );
     let dir = idemgate_lint::discover::absolute(&dir);
     if !dir.is_dir() {
         eprintln!(
@@ -96,7 +103,10 @@ fn main() {
         files.len(),
         bytes as f64 / 1e6
     );
-    println!("bare read+syn::parse_file: {:>8.1} ms", parse.as_secs_f64() * 1e3);
+    println!(
+        "bare read+syn::parse_file: {:>8.1} ms",
+        parse.as_secs_f64() * 1e3
+    );
     println!(
         "idemgate check (json):     {:>8.1} ms  ({findings} findings)",
         check.as_secs_f64() * 1e3

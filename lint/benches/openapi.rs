@@ -37,7 +37,9 @@ fn peak_rss_kb() -> u64 {
 
 /// One check in this process, rendered in `format`; prints `findings oas001 rss_kb`.
 fn child(spec: &Path, format: Format) {
-    let root = spec.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let root = spec
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let settings = Settings::defaults(root);
     let out = match engine::check(&[spec.to_path_buf()], &settings) {
         Ok(o) => o,
@@ -86,7 +88,11 @@ fn redocly(cli: &str, spec: &Path) {
             return;
         };
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if let Some(kb) = stderr.lines().last().and_then(|l| l.trim().parse::<u64>().ok()) {
+        if let Some(kb) = stderr
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse::<u64>().ok())
+        {
             peak = peak.max(kb);
         }
         times.push(took);
@@ -95,7 +101,13 @@ fn redocly(cli: &str, spec: &Path) {
     println!(
         "redocly lint:                median {:>8.1} ms, best {:>8.1} ms, peak RSS {:>6.1} MB",
         med.as_secs_f64() * 1e3,
-        times.iter().min().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        times
+            .iter()
+            .min()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3,
         peak as f64 / 1024.0
     );
 }
@@ -106,16 +118,24 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let spec = args.first().map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs/stripe-spec3-2022-04-12.json")
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/specs/stripe-spec3-2022-04-12.json")
     });
     let spec = idemgate_lint::discover::absolute(&spec);
     if let Ok(format) = std::env::var(CHILD) {
-        let format = if format == "human" { Format::Human } else { Format::Json };
+        let format = if format == "human" {
+            Format::Human
+        } else {
+            Format::Json
+        };
         child(&spec, format);
         return;
     }
     if !spec.is_file() {
-        eprintln!("no spec at {}; pass one: cargo bench -p idemgate-lint --bench openapi -- SPEC", spec.display());
+        eprintln!(
+            "no spec at {}; pass one: cargo bench -p idemgate-lint --bench openapi -- SPEC",
+            spec.display()
+        );
         return;
     }
     let runs: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(9);

@@ -115,6 +115,9 @@ mod tests {
     fn relative_paths() {
         let root = Path::new("/repo");
         assert_eq!(&*relative(root, Path::new("/repo/src/a.rs")), "src/a.rs");
-        assert_eq!(&*relative(root, Path::new("/elsewhere/b.rs")), "/elsewhere/b.rs");
+        assert_eq!(
+            &*relative(root, Path::new("/elsewhere/b.rs")),
+            "/elsewhere/b.rs"
+        );
     }
 }

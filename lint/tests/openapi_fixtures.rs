@@ -12,7 +12,9 @@ use idemgate_lint::config::{self, Settings};
 use idemgate_lint::engine::{check, Outcome};
 
 fn fixtures() -> PathBuf {
-    idemgate_lint::discover::absolute(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/openapi"))
+    idemgate_lint::discover::absolute(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/openapi"),
+    )
 }
 
 type Hit = (String, String, u32);
@@ -90,7 +92,13 @@ fn assert_fixture(name: &str) -> Outcome {
     let got: BTreeSet<Hit> = out
         .findings
         .iter()
-        .map(|f| (f.rule.to_string(), f.location.file.to_string(), f.location.line))
+        .map(|f| {
+            (
+                f.rule.to_string(),
+                f.location.file.to_string(),
+                f.location.line,
+            )
+        })
         .collect();
     let want = expected(&dir);
     let missing: Vec<_> = want.difference(&got).collect();
@@ -111,7 +119,12 @@ fn assert_fixture(name: &str) -> Outcome {
         detail.join("\n")
     );
     // One finding per (rule, file, line): nothing reported twice.
-    assert_eq!(got.len(), out.findings.len(), "{name}: duplicates\n{}", detail.join("\n"));
+    assert_eq!(
+        got.len(),
+        out.findings.len(),
+        "{name}: duplicates\n{}",
+        detail.join("\n")
+    );
     assert!(took < Duration::from_secs(10), "{name} took {took:?}");
     out
 }
@@ -173,12 +186,18 @@ fn split_specs_and_refs() {
     let msg = |line: u32| {
         out.findings
             .iter()
-            .find(|f| f.rule == "GATE001" && f.location.line == line && &*f.location.file == "api.yaml")
+            .find(|f| {
+                f.rule == "GATE001" && f.location.line == line && &*f.location.file == "api.yaml"
+            })
             .map(|f| f.message.clone())
             .unwrap_or_default()
     };
     assert!(msg(19).contains("not fetched"), "{}", msg(19));
-    assert!(msg(24).contains("leaves the folder being scanned"), "{}", msg(24));
+    assert!(
+        msg(24).contains("leaves the folder being scanned"),
+        "{}",
+        msg(24)
+    );
     assert!(msg(29).contains("`file:` URL"), "{}", msg(29));
     assert!(msg(34).contains("there is no `Nope`"), "{}", msg(34));
     assert!(msg(39).contains("cannot read"), "{}", msg(39));
@@ -203,17 +222,41 @@ fn hostile_inputs_fail_cleanly_and_fast() {
             .map(|f| f.message.clone())
             .unwrap_or_default()
     };
-    assert!(msg("billion.yaml").contains("exceed"), "{}", msg("billion.yaml"));
-    assert!(msg("deep.json").contains("nesting deeper than 256"), "{}", msg("deep.json"));
-    assert!(msg("deep.yaml").contains("nesting deeper than 256"), "{}", msg("deep.yaml"));
-    assert!(msg("latin1.yaml").contains("UTF-8"), "{}", msg("latin1.yaml"));
-    assert!(msg("recursive-alias.yaml").contains("alias"), "{}", msg("recursive-alias.yaml"));
+    assert!(
+        msg("billion.yaml").contains("exceed"),
+        "{}",
+        msg("billion.yaml")
+    );
+    assert!(
+        msg("deep.json").contains("nesting deeper than 256"),
+        "{}",
+        msg("deep.json")
+    );
+    assert!(
+        msg("deep.yaml").contains("nesting deeper than 256"),
+        "{}",
+        msg("deep.yaml")
+    );
+    assert!(
+        msg("latin1.yaml").contains("UTF-8"),
+        "{}",
+        msg("latin1.yaml")
+    );
+    assert!(
+        msg("recursive-alias.yaml").contains("alias"),
+        "{}",
+        msg("recursive-alias.yaml")
+    );
 }
 
 #[test]
 fn hostile_file_over_the_cap() {
     let out = assert_fixture("hostile-cap");
-    assert!(out.findings[0].message.contains("byte limit"), "{}", out.findings[0].message);
+    assert!(
+        out.findings[0].message.contains("byte limit"),
+        "{}",
+        out.findings[0].message
+    );
 }
 
 #[test]
@@ -225,5 +268,9 @@ fn billion_laughs_is_bounded_and_fast() {
     assert_eq!(out.findings.len(), 1);
     assert_eq!(out.findings[0].rule, "GATE001");
     // Well under a second in release; generous for a debug build on a busy CI machine.
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
 }

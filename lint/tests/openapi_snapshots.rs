@@ -10,7 +10,9 @@ use idemgate_lint::engine::check;
 
 fn render(name: &str) -> String {
     let dir = idemgate_lint::discover::absolute(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/openapi").join(name),
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/openapi")
+            .join(name),
     );
     let out = check(std::slice::from_ref(&dir), &Settings::defaults(dir.clone())).unwrap();
     let mut s = String::new();
@@ -32,7 +34,12 @@ fn render(name: &str) -> String {
         writeln!(s, "    label: {}", f.label).unwrap();
         for r in &f.related {
             let rl = &r.location;
-            writeln!(s, "    related: {}:{}:{} {}", rl.file, rl.line, rl.column, r.message).unwrap();
+            writeln!(
+                s,
+                "    related: {}:{}:{} {}",
+                rl.file, rl.line, rl.column, r.message
+            )
+            .unwrap();
         }
         if let Some(h) = &f.help {
             writeln!(s, "    help: {h}").unwrap();

@@ -25,7 +25,11 @@ fn count(spec: &str, rule: &str) -> Option<(usize, Vec<String>)> {
     let dir = specs()?;
     let path = dir.join(spec);
     let out = check(&[path], &Settings::defaults(dir)).unwrap();
-    let gate: Vec<_> = out.findings.iter().filter(|f| f.rule == "GATE001").collect();
+    let gate: Vec<_> = out
+        .findings
+        .iter()
+        .filter(|f| f.rule == "GATE001")
+        .collect();
     assert!(gate.is_empty(), "{spec} did not parse: {gate:?}");
     let hits: Vec<String> = out
         .findings
@@ -40,7 +44,9 @@ fn count(spec: &str, rule: &str) -> Option<(usize, Vec<String>)> {
 fn stripe_has_184_operations_missing_idempotency() {
     if let Some((n, hits)) = count("stripe-spec3-2022-04-12.json", "OAS001") {
         assert_eq!(n, 184, "{hits:#?}");
-        assert!(hits.iter().any(|h| h.contains("POST /v1/charges declares no idempotency")));
+        assert!(hits
+            .iter()
+            .any(|h| h.contains("POST /v1/charges declares no idempotency")));
     }
 }
 
@@ -48,7 +54,13 @@ fn stripe_has_184_operations_missing_idempotency() {
 fn adyen_has_2_operations_missing_idempotency() {
     if let Some((n, hits)) = count("adyen-CheckoutService-v71.yaml", "OAS001") {
         assert_eq!(n, 2, "{hits:#?}");
-        assert!(hits[0].starts_with("890:5 PATCH /paymentLinks/{linkId}"), "{hits:#?}");
-        assert!(hits[1].starts_with("2253:5 POST /validateShopperId"), "{hits:#?}");
+        assert!(
+            hits[0].starts_with("890:5 PATCH /paymentLinks/{linkId}"),
+            "{hits:#?}"
+        );
+        assert!(
+            hits[1].starts_with("2253:5 POST /validateShopperId"),
+            "{hits:#?}"
+        );
     }
 }

@@ -23,8 +23,8 @@ use std::hint::black_box;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use idemgate::{Error, RetryPolicy, Retryability};
 
 #[derive(Debug)]
@@ -63,7 +63,9 @@ static POLICY: RetryPolicy = RetryPolicy::new().budget("bench").breaker("bench")
 static RETRY_ONLY: RetryPolicy = RetryPolicy::new().no_budget();
 
 async fn idemgate_retry_only() -> Result<u64, BenchErr> {
-    RETRY_ONLY.run("bench.retry_only", || dep(black_box(1))).await
+    RETRY_ONLY
+        .run("bench.retry_only", || dep(black_box(1)))
+        .await
 }
 
 async fn idemgate_full() -> Result<u64, BenchErr> {
@@ -72,7 +74,9 @@ async fn idemgate_full() -> Result<u64, BenchErr> {
 
 async fn backon_call() -> Result<u64, BenchErr> {
     use backon::{ExponentialBuilder, Retryable as _};
-    (|| dep(black_box(1))).retry(ExponentialBuilder::default()).await
+    (|| dep(black_box(1)))
+        .retry(ExponentialBuilder::default())
+        .await
 }
 
 #[derive(Clone)]
@@ -100,19 +104,43 @@ impl<E> tower::retry::Policy<u64, u64, E> for TowerPolicy {
 }
 
 fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut g = c.benchmark_group("success_path");
 
-    g.bench_function("plain", |b| b.to_async(&rt).iter(|| async { black_box(dep(black_box(1)).await) }));
-    g.bench_function("idemgate_full", |b| b.to_async(&rt).iter(|| async { black_box(idemgate_full().await) }));
-    g.bench_function("idemgate_retry_only", |b| b.to_async(&rt).iter(|| async { black_box(idemgate_retry_only().await) }));
+    g.bench_function("plain", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(dep(black_box(1)).await) })
+    });
+    g.bench_function("idemgate_full", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(idemgate_full().await) })
+    });
+    g.bench_function("idemgate_retry_only", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(idemgate_retry_only().await) })
+    });
     bench_idemgate_macro(&mut g, &rt);
-    g.bench_function("backon", |b| b.to_async(&rt).iter(|| async { black_box(backon_call().await) }));
+    g.bench_function("backon", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(backon_call().await) })
+    });
 
-    let budget = Arc::new(tower::retry::budget::TpsBudget::new(Duration::from_secs(10), 10, 0.2));
+    let budget = Arc::new(tower::retry::budget::TpsBudget::new(
+        Duration::from_secs(10),
+        10,
+        0.2,
+    ));
     {
         use tower::{Service, ServiceExt};
-        let svc = tower::retry::Retry::new(TowerPolicy { budget: budget.clone() }, tower::service_fn(dep));
+        let svc = tower::retry::Retry::new(
+            TowerPolicy {
+                budget: budget.clone(),
+            },
+            tower::service_fn(dep),
+        );
         g.bench_function("tower_budget", |b| {
             b.to_async(&rt).iter(|| {
                 let mut svc = svc.clone();
@@ -124,13 +152,22 @@ fn benches(c: &mut Criterion) {
     let cb = failsafe::Config::new().build();
     {
         use failsafe::futures::CircuitBreaker;
-        g.bench_function("failsafe", |b| b.to_async(&rt).iter(|| async { black_box(cb.call(dep(black_box(1))).await) }));
+        g.bench_function("failsafe", |b| {
+            b.to_async(&rt)
+                .iter(|| async { black_box(cb.call(dep(black_box(1))).await) })
+        });
     }
 
     // Two threads at once, sharing the state.
-    g.bench_function("plain_2threads", |b| b.iter_custom(|n| two_threads(n, || async { black_box(dep(black_box(1)).await) })));
-    g.bench_function("idemgate_full_2threads", |b| b.iter_custom(|n| two_threads(n, || async { black_box(idemgate_full().await) })));
-    g.bench_function("backon_2threads", |b| b.iter_custom(|n| two_threads(n, || async { black_box(backon_call().await) })));
+    g.bench_function("plain_2threads", |b| {
+        b.iter_custom(|n| two_threads(n, || async { black_box(dep(black_box(1)).await) }))
+    });
+    g.bench_function("idemgate_full_2threads", |b| {
+        b.iter_custom(|n| two_threads(n, || async { black_box(idemgate_full().await) }))
+    });
+    g.bench_function("backon_2threads", |b| {
+        b.iter_custom(|n| two_threads(n, || async { black_box(backon_call().await) }))
+    });
     {
         use tower::{Service, ServiceExt};
         let svc = tower::retry::Retry::new(TowerPolicy { budget }, tower::service_fn(dep));
@@ -145,7 +182,11 @@ fn benches(c: &mut Criterion) {
     }
     {
         use failsafe::futures::CircuitBreaker;
-        g.bench_function("failsafe_2threads", |b| b.iter_custom(|n| two_threads(n, || async { black_box(cb.call(dep(black_box(1))).await) })));
+        g.bench_function("failsafe_2threads", |b| {
+            b.iter_custom(|n| {
+                two_threads(n, || async { black_box(cb.call(dep(black_box(1))).await) })
+            })
+        });
     }
     g.finish();
 }
@@ -159,7 +200,10 @@ async fn annotated(x: &u64) -> Result<u64, BenchErr> {
 }
 
 fn bench_idemgate_macro(g: &mut BenchmarkGroup<'_, WallTime>, rt: &tokio::runtime::Runtime) {
-    g.bench_function("idemgate_macro", |b| b.to_async(rt).iter(|| async { black_box(annotated(black_box(&1)).await) }));
+    g.bench_function("idemgate_macro", |b| {
+        b.to_async(rt)
+            .iter(|| async { black_box(annotated(black_box(&1)).await) })
+    });
     g.bench_function("idemgate_macro_2threads", |b| {
         b.iter_custom(|n| two_threads(n, || async { black_box(annotated(black_box(&1)).await) }))
     });
@@ -176,7 +220,10 @@ where
         let handles: Vec<_> = (0..2)
             .map(|_| {
                 s.spawn(|| {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
                     barrier.wait();
                     let start = Instant::now();
                     rt.block_on(async {
@@ -188,7 +235,11 @@ where
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).max().unwrap_or_default()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap_or_default()
     })
 }
 

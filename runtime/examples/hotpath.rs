@@ -8,14 +8,24 @@
 //! Variants: `plain` (the bare call), `bare` (policy without budget or breaker), `budget`,
 //! `breaker`, `full` (both), `backon`. Run two iteration counts and divide the difference.
 #![allow(missing_docs, clippy::unwrap_used)]
-use std::hint::black_box;
 use idemgate::{Error, RetryPolicy, Retryability};
+use std::hint::black_box;
 #[derive(Debug)]
 struct BenchErr;
-impl From<Error> for BenchErr { fn from(_: Error) -> Self { BenchErr } }
-impl idemgate::Retryable for BenchErr { fn retryability(&self) -> Retryability { Retryability::Transient } }
+impl From<Error> for BenchErr {
+    fn from(_: Error) -> Self {
+        BenchErr
+    }
+}
+impl idemgate::Retryable for BenchErr {
+    fn retryability(&self) -> Retryability {
+        Retryability::Transient
+    }
+}
 #[inline(never)]
-async fn dep(x: u64) -> Result<u64, BenchErr> { Ok(black_box(x)) }
+async fn dep(x: u64) -> Result<u64, BenchErr> {
+    Ok(black_box(x))
+}
 static FULL: RetryPolicy = RetryPolicy::new().budget("bench").breaker("bench");
 static BARE: RetryPolicy = RetryPolicy::new().no_budget();
 static BUDGET: RetryPolicy = RetryPolicy::new().budget("bench2");
@@ -23,7 +33,10 @@ static BREAKER: RetryPolicy = RetryPolicy::new().no_budget().breaker("bench2");
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let which = args.get(1).cloned().unwrap_or_else(|| "min".into());
-    let n: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = args
+        .get(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     if which == "sizes" {
         sizes();
     } else if which == "min" {
@@ -44,20 +57,37 @@ fn report(n: u64) {
             best[i] = best[i].min(run(w, n));
             let barrier = std::sync::Barrier::new(2);
             let two = std::thread::scope(|s| {
-                let hs: Vec<_> = (0..2).map(|_| s.spawn(|| { barrier.wait(); run(w, n) })).collect();
-                hs.into_iter().map(|h| h.join().unwrap()).fold(0.0, f64::max)
+                let hs: Vec<_> = (0..2)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            run(w, n)
+                        })
+                    })
+                    .collect();
+                hs.into_iter()
+                    .map(|h| h.join().unwrap())
+                    .fold(0.0, f64::max)
             });
             best2[i] = best2[i].min(two);
         }
     }
     println!("{:>8} {:>16} {:>20}", "", "1 thread", "2 threads");
     for (i, w) in names.iter().enumerate() {
-        println!("{w:>8} {:6.2} ns (+{:5.2}) {:6.2} ns (+{:5.2})", best[i], best[i] - best[0], best2[i], best2[i] - best2[0]);
+        println!(
+            "{w:>8} {:6.2} ns (+{:5.2}) {:6.2} ns (+{:5.2})",
+            best[i],
+            best[i] - best[0],
+            best2[i],
+            best2[i] - best2[0]
+        );
     }
 }
 
 fn run(which: &str, n: u64) -> f64 {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     macro_rules! bench {
         ($e:expr) => {{
             let start = std::time::Instant::now();
@@ -85,7 +115,13 @@ fn run(which: &str, n: u64) -> f64 {
 #[allow(dead_code)]
 fn sizes() {
     use backon::{ExponentialBuilder, Retryable as _};
-    println!("run future: {} bytes", std::mem::size_of_val(&FULL.run("op", || dep(black_box(1)))));
-    println!("backon future: {} bytes", std::mem::size_of_val(&(|| dep(black_box(1))).retry(ExponentialBuilder::default())));
+    println!(
+        "run future: {} bytes",
+        std::mem::size_of_val(&FULL.run("op", || dep(black_box(1))))
+    );
+    println!(
+        "backon future: {} bytes",
+        std::mem::size_of_val(&(|| dep(black_box(1))).retry(ExponentialBuilder::default()))
+    );
     println!("dep future: {} bytes", std::mem::size_of_val(&dep(1)));
 }

@@ -90,7 +90,10 @@ impl Stats {
         let t = self.t();
         let b = self.bucket();
         self.calls[b].fetch_add(1, Ordering::Relaxed);
-        let last_second: u64 = self.calls[b.saturating_sub(9)..=b].iter().map(|c| u64::from(c.load(Ordering::Relaxed))).sum();
+        let last_second: u64 = self.calls[b.saturating_sub(9)..=b]
+            .iter()
+            .map(|c| u64::from(c.load(Ordering::Relaxed)))
+            .sum();
         let overloaded = last_second > CAPACITY;
         sleep(LATENCY).await;
         if (OUTAGE_FROM..HEAL_AT).contains(&t) {
@@ -103,8 +106,14 @@ impl Stats {
     }
 
     fn sum(v: &[AtomicU32], from: f64, to: f64) -> u64 {
-        let (a, b) = (((from * 10.0) as usize).min(BUCKETS), ((to * 10.0) as usize).min(BUCKETS));
-        v[a..b].iter().map(|x| u64::from(x.load(Ordering::Relaxed))).sum()
+        let (a, b) = (
+            ((from * 10.0) as usize).min(BUCKETS),
+            ((to * 10.0) as usize).min(BUCKETS),
+        );
+        v[a..b]
+            .iter()
+            .map(|x| u64::from(x.load(Ordering::Relaxed)))
+            .sum()
     }
 
     fn amplification(&self, from: f64, to: f64) -> f64 {
@@ -163,7 +172,11 @@ static CLIENT: RetryPolicy = RetryPolicy::new().breaker("storm.dependency");
 
 async fn idemgate_request(dep: &Stats) -> Result<(), DepErr> {
     HANDLER
-        .run("storm.handler", || SERVICE.run("storm.service", || CLIENT.run("storm.client", || dep.call())))
+        .run("storm.handler", || {
+            SERVICE.run("storm.service", || {
+                CLIENT.run("storm.client", || dep.call())
+            })
+        })
         .await
 }
 
@@ -174,7 +187,11 @@ enum Scenario {
 }
 
 fn simulate(scenario: Scenario) -> Arc<Stats> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
     rt.block_on(async {
         let stats = Arc::new(Stats::new());
         let clients: Vec<_> = (0..CLIENTS)
@@ -189,7 +206,12 @@ fn simulate(scenario: Scenario) -> Arc<Stats> {
                             Scenario::Idemgate => idemgate_request(&stats).await,
                         };
                         let b = stats.bucket();
-                        if r.is_ok() { &stats.ok[b] } else { &stats.failed[b] }.fetch_add(1, Ordering::Relaxed);
+                        if r.is_ok() {
+                            &stats.ok[b]
+                        } else {
+                            &stats.failed[b]
+                        }
+                        .fetch_add(1, Ordering::Relaxed);
                         sleep(THINK).await;
                     }
                 })
@@ -208,7 +230,10 @@ fn main() {
 
     println!("1000 clients; dependency down from {OUTAGE_FROM:.0}s to {HEAL_AT:.0}s, capacity {CAPACITY} calls/s");
     println!();
-    println!("{:>9} | {:>32} | {:>32}", "", "naive (3 layers x 3, fixed 100ms)", "idemgate (defaults + breaker)");
+    println!(
+        "{:>9} | {:>32} | {:>32}",
+        "", "naive (3 layers x 3, fixed 100ms)", "idemgate (defaults + breaker)"
+    );
     println!(
         "{:>9} | {:>7} {:>9} {:>6} {:>7} | {:>7} {:>9} {:>6} {:>7}",
         "window", "reqs", "dep calls", "ampl", "ok %", "reqs", "dep calls", "ampl", "ok %"
@@ -225,14 +250,29 @@ fn main() {
                 s.success(t, to)
             )
         };
-        println!("{:>4}-{:<4} | {} | {}", format!("{t:.0}s"), format!("{to:.0}s"), row(&naive), row(&gate));
+        println!(
+            "{:>4}-{:<4} | {} | {}",
+            format!("{t:.0}s"),
+            format!("{to:.0}s"),
+            row(&naive),
+            row(&gate)
+        );
         t = to;
     }
     let a = naive.amplification(OUTAGE_FROM, HEAL_AT);
     let b = gate.amplification(OUTAGE_FROM, HEAL_AT);
-    let fmt_recovery = |r: Option<f64>| r.map_or_else(|| format!("none within {:.0}s", END - HEAL_AT), |r| format!("{r:.1}s"));
+    let fmt_recovery = |r: Option<f64>| {
+        r.map_or_else(
+            || format!("none within {:.0}s", END - HEAL_AT),
+            |r| format!("{r:.1}s"),
+        )
+    };
     println!();
-    println!("naive recovery: {}; idemgate recovery: {}", fmt_recovery(naive.recovery()), fmt_recovery(gate.recovery()));
+    println!(
+        "naive recovery: {}; idemgate recovery: {}",
+        fmt_recovery(naive.recovery()),
+        fmt_recovery(gate.recovery())
+    );
     let c = gate.recovery().unwrap_or(f64::INFINITY);
     println!("storm: naive amplification {a:.1}, idemgate amplification {b:.2}, recovery {c:.1}s");
 }

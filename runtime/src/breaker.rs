@@ -233,7 +233,10 @@ impl Breaker {
     #[inline]
     pub fn acquire(&self) -> Result<Permit<'_>, Error> {
         if self.state.load(Ordering::Acquire) == State::Closed.to_u8() {
-            return Ok(Permit { breaker: self, probe: None });
+            return Ok(Permit {
+                breaker: self,
+                probe: None,
+            });
         }
         self.acquire_slow()
     }
@@ -268,8 +271,11 @@ impl Breaker {
         Fut: Future<Output = Result<T, E>>,
         E: crate::Retryable + From<Error>,
     {
-        self.call_classified(|r: &Result<T, E>| r.as_ref().err().map(|e| e.retryability()), fut)
-            .await
+        self.call_classified(
+            |r: &Result<T, E>| r.as_ref().err().map(|e| e.retryability()),
+            fut,
+        )
+        .await
     }
 
     /// Runs `fut`, classifying the whole result: `Some(Transient | Throttled)` is a failure —
@@ -283,14 +289,20 @@ impl Breaker {
     {
         let permit = self.acquire()?;
         let out = fut.await;
-        let failed = classify(&out).map(Classification::into_retryability).is_some_and(|r| r.is_retryable());
+        let failed = classify(&out)
+            .map(Classification::into_retryability)
+            .is_some_and(|r| r.is_retryable());
         permit.record(failed);
         out
     }
 
     /// Like [`Breaker::call`], but when the breaker refuses the call, `fallback` answers
     /// instead (a cached value, a degraded response).
-    pub async fn call_or_fallback<T, E, Fut, FB, FbFut>(&self, fut: Fut, fallback: FB) -> Result<T, E>
+    pub async fn call_or_fallback<T, E, Fut, FB, FbFut>(
+        &self,
+        fut: Fut,
+        fallback: FB,
+    ) -> Result<T, E>
     where
         Fut: Future<Output = Result<T, E>>,
         E: crate::Retryable + From<Error>,
@@ -300,7 +312,10 @@ impl Breaker {
         match self.acquire() {
             Ok(permit) => {
                 let out = fut.await;
-                let failed = out.as_ref().err().is_some_and(|e| e.retryability().is_retryable());
+                let failed = out
+                    .as_ref()
+                    .err()
+                    .is_some_and(|e| e.retryability().is_retryable());
                 permit.record(failed);
                 out
             }
@@ -316,18 +331,31 @@ impl Breaker {
         let now = Instant::now();
         let mut slow = self.lock();
         let mut state = self.state();
-        if state == State::Open && now.saturating_duration_since(slow.opened_at) >= self.config.open_for {
+        if state == State::Open
+            && now.saturating_duration_since(slow.opened_at) >= self.config.open_for
+        {
             self.transition(&mut slow, State::HalfOpen, now);
             state = State::HalfOpen;
         }
         match state {
-            State::Closed => Ok(Permit { breaker: self, probe: None }),
+            State::Closed => Ok(Permit {
+                breaker: self,
+                probe: None,
+            }),
             State::HalfOpen if slow.probes_admitted < self.config.half_open_probes.max(1) => {
                 slow.probes_admitted += 1;
-                Ok(Permit { breaker: self, probe: Some(Probe { breaker: self, generation: slow.generation, reported: false }) })
+                Ok(Permit {
+                    breaker: self,
+                    probe: Some(Probe {
+                        breaker: self,
+                        generation: slow.generation,
+                        reported: false,
+                    }),
+                })
             }
             _ => {
-                ::metrics::counter!(crate::metrics::BREAKER_REJECTED, "breaker" => self.name).increment(1);
+                ::metrics::counter!(crate::metrics::BREAKER_REJECTED, "breaker" => self.name)
+                    .increment(1);
                 Err(Error::CircuitOpen { name: self.name })
             }
         }
@@ -411,7 +439,8 @@ impl Breaker {
         match to {
             State::Open => {
                 slow.opened_at = now;
-                ::metrics::counter!(crate::metrics::BREAKER_OPENS, "breaker" => self.name).increment(1);
+                ::metrics::counter!(crate::metrics::BREAKER_OPENS, "breaker" => self.name)
+                    .increment(1);
                 tracing::warn!(target: "idemgate", breaker = self.name, "circuit breaker opened");
             }
             State::HalfOpen => {
@@ -426,7 +455,8 @@ impl Breaker {
             }
         }
         self.state.store(to.to_u8(), Ordering::Release);
-        ::metrics::gauge!(crate::metrics::BREAKER_STATE, "breaker" => self.name).set(to.gauge_value());
+        ::metrics::gauge!(crate::metrics::BREAKER_STATE, "breaker" => self.name)
+            .set(to.gauge_value());
         self.watch.send_replace(to);
     }
 
@@ -456,7 +486,11 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Arc<Breaker>>> {
 
 /// The process-wide breaker called `name`, created with the defaults on first use.
 pub fn get(name: &'static str) -> Arc<Breaker> {
-    if let Some(b) = registry().read().unwrap_or_else(PoisonError::into_inner).get(name) {
+    if let Some(b) = registry()
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(name)
+    {
         return b.clone();
     }
     registry()
@@ -472,7 +506,10 @@ pub fn get(name: &'static str) -> Arc<Breaker> {
 pub fn configure(name: &'static str, config: BreakerConfig) -> Result<Arc<Breaker>, Error> {
     let mut reg = registry().write().unwrap_or_else(PoisonError::into_inner);
     if reg.contains_key(name) {
-        return Err(Error::AlreadyConfigured { kind: "breaker", name });
+        return Err(Error::AlreadyConfigured {
+            kind: "breaker",
+            name,
+        });
     }
     let b = Arc::new(Breaker::new(name, config));
     reg.insert(name, b.clone());
@@ -513,7 +550,11 @@ mod tests {
         }
         assert_eq!(b.state(), State::Closed, "below min_requests");
         record(&b, true);
-        assert_eq!(b.state(), State::Closed, "the condition holds, not yet for a window");
+        assert_eq!(
+            b.state(),
+            State::Closed,
+            "the condition holds, not yet for a window"
+        );
         for _ in 0..9 {
             tokio::time::advance(Duration::from_secs(1)).await;
             record(&b, true);
@@ -530,7 +571,13 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn successes_reset_the_condition() {
-        let b = Breaker::new("t", BreakerConfig { consecutive_windows: 1, ..small() });
+        let b = Breaker::new(
+            "t",
+            BreakerConfig {
+                consecutive_windows: 1,
+                ..small()
+            },
+        );
         for _ in 0..20 {
             record(&b, false);
         }
@@ -545,7 +592,13 @@ mod tests {
     }
 
     async fn opened() -> Breaker {
-        let b = Breaker::new("t", BreakerConfig { consecutive_windows: 1, ..small() });
+        let b = Breaker::new(
+            "t",
+            BreakerConfig {
+                consecutive_windows: 1,
+                ..small()
+            },
+        );
         for _ in 0..10 {
             record(&b, true);
         }
@@ -564,7 +617,11 @@ mod tests {
         assert!(b.acquire().is_err(), "only 5 probes at once");
         let mut probes = probes.into_iter();
         probes.next().unwrap().record(true);
-        assert_eq!(b.state(), State::HalfOpen, "the first failure does not decide alone");
+        assert_eq!(
+            b.state(),
+            State::HalfOpen,
+            "the first failure does not decide alone"
+        );
         for p in probes {
             p.record(false);
         }
@@ -578,7 +635,11 @@ mod tests {
         record(&b, true);
         assert_eq!(b.state(), State::HalfOpen);
         record(&b, true);
-        assert_eq!(b.state(), State::Open, "2 failures of 5: 80 % is out of reach");
+        assert_eq!(
+            b.state(),
+            State::Open,
+            "2 failures of 5: 80 % is out of reach"
+        );
         assert!(b.acquire().is_err());
     }
 
@@ -594,17 +655,28 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ok_outcomes_can_count_as_failures_and_fallback_answers_when_open() {
-        let b = Breaker::new("t", BreakerConfig { consecutive_windows: 1, ..small() });
+        let b = Breaker::new(
+            "t",
+            BreakerConfig {
+                consecutive_windows: 1,
+                ..small()
+            },
+        );
         for _ in 0..10 {
             let r: Result<u16, TestErr> = b
-                .call_classified(|r: &Result<u16, TestErr>| matches!(r, Ok(s) if *s >= 500).then_some(true), async { Ok(503) })
+                .call_classified(
+                    |r: &Result<u16, TestErr>| matches!(r, Ok(s) if *s >= 500).then_some(true),
+                    async { Ok(503) },
+                )
                 .await;
             assert_eq!(r, Ok(503));
         }
         assert_eq!(b.state(), State::Open);
         let r: Result<u16, TestErr> = b.call(async { Ok(200) }).await;
         assert_eq!(r, Err(TestErr::Gate("circuit breaker `t` is open".into())));
-        let r: Result<u16, TestErr> = b.call_or_fallback(async { Ok(200) }, |_| async { Ok(0) }).await;
+        let r: Result<u16, TestErr> = b
+            .call_or_fallback(async { Ok(200) }, |_| async { Ok(0) })
+            .await;
         assert_eq!(r, Ok(0));
     }
 

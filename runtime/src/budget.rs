@@ -51,7 +51,11 @@ pub struct BudgetConfig {
 impl BudgetConfig {
     /// The defaults: ratio 0.1, 10 retries per second floor, 10 s TTL.
     pub const fn new() -> Self {
-        Self { ratio: 0.1, min_per_sec: 10, ttl: Duration::from_secs(10) }
+        Self {
+            ratio: 0.1,
+            min_per_sec: 10,
+            ttl: Duration::from_secs(10),
+        }
     }
 }
 
@@ -89,7 +93,11 @@ struct Slow {
 impl RetryBudget {
     /// A budget outside the registry (tests, or a component holding its own).
     pub fn new(name: &'static str, config: BudgetConfig) -> Self {
-        let ratio = if config.ratio.is_finite() && config.ratio > 0.0 { config.ratio } else { 0.0 };
+        let ratio = if config.ratio.is_finite() && config.ratio > 0.0 {
+            config.ratio
+        } else {
+            0.0
+        };
         let now = Instant::now();
         Self {
             name,
@@ -219,7 +227,11 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Arc<RetryBudget>>> {
 ///
 /// Policies call this once and keep the handle, so the registry lock is never on a hot path.
 pub fn get(name: &'static str) -> Arc<RetryBudget> {
-    if let Some(b) = registry().read().unwrap_or_else(PoisonError::into_inner).get(name) {
+    if let Some(b) = registry()
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(name)
+    {
         return b.clone();
     }
     registry()
@@ -235,7 +247,10 @@ pub fn get(name: &'static str) -> Arc<RetryBudget> {
 pub fn configure(name: &'static str, config: BudgetConfig) -> Result<Arc<RetryBudget>, Error> {
     let mut reg = registry().write().unwrap_or_else(PoisonError::into_inner);
     if reg.contains_key(name) {
-        return Err(Error::AlreadyConfigured { kind: "budget", name });
+        return Err(Error::AlreadyConfigured {
+            kind: "budget",
+            name,
+        });
     }
     let b = Arc::new(RetryBudget::new(name, config));
     reg.insert(name, b.clone());
@@ -251,7 +266,9 @@ pub struct TaskBudget {
 impl TaskBudget {
     /// At most `retries` retries in the scope.
     pub const fn new(retries: u32) -> Self {
-        Self { remaining: Cell::new(retries) }
+        Self {
+            remaining: Cell::new(retries),
+        }
     }
 
     /// Retries still allowed.
@@ -276,7 +293,9 @@ pub fn task_remaining() -> Option<u32> {
 
 /// Whether the task budget (if any) has a retry left.
 pub(crate) fn task_has_retry() -> bool {
-    TASK_BUDGET.try_with(|b| b.remaining.get() > 0).unwrap_or(true)
+    TASK_BUDGET
+        .try_with(|b| b.remaining.get() > 0)
+        .unwrap_or(true)
 }
 
 /// Spends one retry event from the task budget (if any).
@@ -291,7 +310,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn cfg(ratio: f64, min_per_sec: u32, ttl_secs: u64) -> BudgetConfig {
-        BudgetConfig { ratio, min_per_sec, ttl: Duration::from_secs(ttl_secs) }
+        BudgetConfig {
+            ratio,
+            min_per_sec,
+            ttl: Duration::from_secs(ttl_secs),
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -319,7 +342,10 @@ mod tests {
         tokio::time::advance(Duration::from_secs(5)).await;
         assert!(b.try_withdraw());
         assert!(b.try_withdraw());
-        assert!(!b.try_withdraw(), "the floor does not accumulate past one second's worth");
+        assert!(
+            !b.try_withdraw(),
+            "the floor does not accumulate past one second's worth"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -382,7 +408,13 @@ mod tests {
         let b = get("t.registry");
         assert!(Arc::ptr_eq(&a, &b));
         assert!(configure("t.registry", BudgetConfig::new()).is_err());
-        assert_eq!(configure("t.registry2", cfg(0.2, 1, 1)).unwrap().config().ratio, 0.2);
+        assert_eq!(
+            configure("t.registry2", cfg(0.2, 1, 1))
+                .unwrap()
+                .config()
+                .ratio,
+            0.2
+        );
     }
 
     #[derive(Debug, Clone)]

@@ -77,7 +77,12 @@ impl ScopedKey {
         full.push_str(operation);
         let o1 = full.len();
         full.push_str(key);
-        Ok(Self { full, scope: s0..s1, operation: o0..o1, key_start: o1 })
+        Ok(Self {
+            full,
+            scope: s0..s1,
+            operation: o0..o1,
+            key_start: o1,
+        })
     }
 
     /// The scoped form, usable as a store key.
@@ -205,7 +210,12 @@ pub enum Begin {
 /// (`Arc<dyn IdempotencyStore>`).
 pub trait IdempotencyStore: Send + Sync + 'static {
     /// Claims `key` for `lease`, or reports what is known about it.
-    fn begin<'a>(&'a self, key: &'a ScopedKey, fp: Fingerprint, lease: Duration) -> BoxFuture<'a, Result<Begin, StoreError>>;
+    fn begin<'a>(
+        &'a self,
+        key: &'a ScopedKey,
+        fp: Fingerprint,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Begin, StoreError>>;
 
     /// Stores the result and keeps it for `retention`. A stale lease gets
     /// [`StoreError::Fenced`] and changes nothing.
@@ -219,7 +229,11 @@ pub trait IdempotencyStore: Send + Sync + 'static {
 
     /// Gives the key up without a result (the operation failed), so a retry can execute.
     /// A stale lease gets [`StoreError::Fenced`].
-    fn release<'a>(&'a self, key: &'a ScopedKey, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn release<'a>(
+        &'a self,
+        key: &'a ScopedKey,
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 static DEFAULT_STORE: OnceLock<Arc<dyn IdempotencyStore>> = OnceLock::new();
@@ -227,12 +241,16 @@ static DEFAULT_STORE: OnceLock<Arc<dyn IdempotencyStore>> = OnceLock::new();
 /// The process-wide store (a [`MemoryStore`] with default limits unless
 /// [`set_default_store`] ran first).
 pub fn default_store() -> Arc<dyn IdempotencyStore> {
-    DEFAULT_STORE.get_or_init(|| Arc::new(MemoryStore::new())).clone()
+    DEFAULT_STORE
+        .get_or_init(|| Arc::new(MemoryStore::new()))
+        .clone()
 }
 
 /// Replaces the process-wide store; call once at start-up. Fails (handing the store back) if
 /// the default store was already set or used.
-pub fn set_default_store(store: Arc<dyn IdempotencyStore>) -> Result<(), Arc<dyn IdempotencyStore>> {
+pub fn set_default_store(
+    store: Arc<dyn IdempotencyStore>,
+) -> Result<(), Arc<dyn IdempotencyStore>> {
     DEFAULT_STORE.set(store)
 }
 
@@ -251,7 +269,11 @@ pub struct Options {
 impl Options {
     /// The defaults: retention 24 h, lease 60 s, no waiting.
     pub const fn new() -> Self {
-        Self { retention: Duration::from_secs(24 * 3600), lease: Duration::from_secs(60), wait: None }
+        Self {
+            retention: Duration::from_secs(24 * 3600),
+            lease: Duration::from_secs(60),
+            wait: None,
+        }
     }
 }
 
@@ -307,11 +329,13 @@ where
         Claimed::Replay(bytes) => {
             let value = serde_json::from_slice(&bytes).map_err(Error::Serialization)?;
             tracing::debug!(target: "idemgate", key = %key, "idempotent replay");
-            ::metrics::counter!(crate::metrics::IDEMPOTENCY_REPLAYS, "operation" => operation).increment(1);
+            ::metrics::counter!(crate::metrics::IDEMPOTENCY_REPLAYS, "operation" => operation)
+                .increment(1);
             return Ok(Outcome::Replayed(value));
         }
     };
-    ::metrics::counter!(crate::metrics::IDEMPOTENCY_EXECUTIONS, "operation" => operation.clone()).increment(1);
+    ::metrics::counter!(crate::metrics::IDEMPOTENCY_EXECUTIONS, "operation" => operation.clone())
+        .increment(1);
     match op().await {
         Ok(value) => {
             match serde_json::to_vec(&value) {
@@ -342,7 +366,13 @@ enum Claimed {
     Replay(Vec<u8>),
 }
 
-async fn begin(store: &dyn IdempotencyStore, key: &ScopedKey, fp: Fingerprint, opts: &Options, operation: &str) -> Result<Claimed, Error> {
+async fn begin(
+    store: &dyn IdempotencyStore,
+    key: &ScopedKey,
+    fp: Fingerprint,
+    opts: &Options,
+    operation: &str,
+) -> Result<Claimed, Error> {
     let started = tokio::time::Instant::now();
     let mut pause = Duration::from_millis(5);
     loop {
@@ -395,28 +425,60 @@ mod tests {
 
     #[test]
     fn keys_are_validated_and_scoped() {
-        assert!(matches!(ScopedKey::new("t", "op", ""), Err(Error::InvalidKey(InvalidKey::Empty))));
-        assert!(matches!(ScopedKey::new("t", "op", &"a".repeat(256)), Err(Error::InvalidKey(InvalidKey::TooLong { len: 256 }))));
+        assert!(matches!(
+            ScopedKey::new("t", "op", ""),
+            Err(Error::InvalidKey(InvalidKey::Empty))
+        ));
+        assert!(matches!(
+            ScopedKey::new("t", "op", &"a".repeat(256)),
+            Err(Error::InvalidKey(InvalidKey::TooLong { len: 256 }))
+        ));
         assert!(ScopedKey::new("t", "op", &"a".repeat(255)).is_ok());
-        assert!(matches!(ScopedKey::new("t", "op", "ab\ncd"), Err(Error::InvalidKey(InvalidKey::NotPrintable { offset: 2 }))));
-        assert!(matches!(ScopedKey::new("t", "op", "clé"), Err(Error::InvalidKey(InvalidKey::NotPrintable { offset: 2 }))));
+        assert!(matches!(
+            ScopedKey::new("t", "op", "ab\ncd"),
+            Err(Error::InvalidKey(InvalidKey::NotPrintable { offset: 2 }))
+        ));
+        assert!(matches!(
+            ScopedKey::new("t", "op", "clé"),
+            Err(Error::InvalidKey(InvalidKey::NotPrintable { offset: 2 }))
+        ));
         let k = ScopedKey::new("acme:eu", "charge", "order 42").unwrap();
-        assert_eq!((k.scope(), k.operation(), k.key()), ("acme:eu", "charge", "order 42"));
+        assert_eq!(
+            (k.scope(), k.operation(), k.key()),
+            ("acme:eu", "charge", "order 42")
+        );
         // scopes cannot be forged through separators
         let a = ScopedKey::new("a", "1:b", "k").unwrap();
         let b = ScopedKey::new("a1:b", "", "k").unwrap();
         assert_ne!(a.as_str(), b.as_str());
-        assert_ne!(key("k").as_str(), ScopedKey::new("tenant-2", "charge", "k").unwrap().as_str());
+        assert_ne!(
+            key("k").as_str(),
+            ScopedKey::new("tenant-2", "charge", "k").unwrap().as_str()
+        );
     }
 
     #[test]
     fn fingerprints_are_stable() {
-        assert_eq!(Fingerprint::of(b"abc").to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_ne!(Fingerprint::of_parts(&[b"ab", b"c"]), Fingerprint::of_parts(&[b"a", b"bc"]));
-        assert_eq!(Fingerprint::from_bytes(*Fingerprint::of(b"x").as_bytes()), Fingerprint::of(b"x"));
+        assert_eq!(
+            Fingerprint::of(b"abc").to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_ne!(
+            Fingerprint::of_parts(&[b"ab", b"c"]),
+            Fingerprint::of_parts(&[b"a", b"bc"])
+        );
+        assert_eq!(
+            Fingerprint::from_bytes(*Fingerprint::of(b"x").as_bytes()),
+            Fingerprint::of(b"x")
+        );
     }
 
-    async fn charge(store: &dyn IdempotencyStore, k: &ScopedKey, body: &[u8], runs: &AtomicU32) -> Result<Outcome<String>, TestErr> {
+    async fn charge(
+        store: &dyn IdempotencyStore,
+        k: &ScopedKey,
+        body: &[u8],
+        runs: &AtomicU32,
+    ) -> Result<Outcome<String>, TestErr> {
         run(store, k, Fingerprint::of(body), &Options::new(), || async {
             let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
             Ok(format!("receipt-{n}"))
@@ -429,22 +491,48 @@ mod tests {
         let store = MemoryStore::new();
         let runs = AtomicU32::new(0);
         let k = key("k1");
-        assert_eq!(charge(&store, &k, b"{}", &runs).await, Ok(Outcome::Executed("receipt-1".into())));
-        assert_eq!(charge(&store, &k, b"{}", &runs).await, Ok(Outcome::Replayed("receipt-1".into())));
+        assert_eq!(
+            charge(&store, &k, b"{}", &runs).await,
+            Ok(Outcome::Executed("receipt-1".into()))
+        );
+        assert_eq!(
+            charge(&store, &k, b"{}", &runs).await,
+            Ok(Outcome::Replayed("receipt-1".into()))
+        );
         assert_eq!(runs.load(Ordering::SeqCst), 1);
-        assert_eq!(charge(&store, &k, b"{\"other\":1}", &runs).await, Err(TestErr::Gate(Error::Mismatch.to_string())));
+        assert_eq!(
+            charge(&store, &k, b"{\"other\":1}", &runs).await,
+            Err(TestErr::Gate(Error::Mismatch.to_string()))
+        );
         // another tenant with the same client key is another key
         let other = ScopedKey::new("tenant-2", "charge", "k1").unwrap();
-        assert_eq!(charge(&store, &other, b"{}", &runs).await, Ok(Outcome::Executed("receipt-2".into())));
+        assert_eq!(
+            charge(&store, &other, b"{}", &runs).await,
+            Ok(Outcome::Executed("receipt-2".into()))
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn errors_are_not_stored_and_release_the_key() {
         let store = MemoryStore::new();
         let k = key("k2");
-        let r: Result<Outcome<u32>, TestErr> = run(&store, &k, Fingerprint::of(b""), &Options::new(), || async { Err(TestErr::Transient) }).await;
+        let r: Result<Outcome<u32>, TestErr> = run(
+            &store,
+            &k,
+            Fingerprint::of(b""),
+            &Options::new(),
+            || async { Err(TestErr::Transient) },
+        )
+        .await;
         assert_eq!(r, Err(TestErr::Transient));
-        let r: Result<Outcome<u32>, TestErr> = run(&store, &k, Fingerprint::of(b""), &Options::new(), || async { Ok(7) }).await;
+        let r: Result<Outcome<u32>, TestErr> = run(
+            &store,
+            &k,
+            Fingerprint::of(b""),
+            &Options::new(),
+            || async { Ok(7) },
+        )
+        .await;
         assert_eq!(r, Ok(Outcome::Executed(7)));
     }
 
@@ -457,13 +545,23 @@ mod tests {
             Begin::Proceed(l) => l,
             other => panic!("{other:?}"),
         };
-        let r: Result<Outcome<u32>, TestErr> = run(&store, &k, fp, &Options::new(), || async { Ok(1) }).await;
+        let r: Result<Outcome<u32>, TestErr> =
+            run(&store, &k, fp, &Options::new(), || async { Ok(1) }).await;
         assert_eq!(r, Err(TestErr::Gate(Error::InFlight.to_string())));
-        let waiting = Options { wait: Some(Duration::from_secs(2)), ..Options::new() };
-        let (r, ()) = tokio::join!(run::<u32, TestErr, _, _>(&store, &k, fp, &waiting, || async { Ok(1) }), async {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            store.complete(&k, &lease, b"42".to_vec(), Duration::from_secs(60)).await.unwrap();
-        });
+        let waiting = Options {
+            wait: Some(Duration::from_secs(2)),
+            ..Options::new()
+        };
+        let (r, ()) = tokio::join!(
+            run::<u32, TestErr, _, _>(&store, &k, fp, &waiting, || async { Ok(1) }),
+            async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                store
+                    .complete(&k, &lease, b"42".to_vec(), Duration::from_secs(60))
+                    .await
+                    .unwrap();
+            }
+        );
         assert_eq!(r, Ok(Outcome::Replayed(42)));
         // waiting gives up after its limit
         let k = key("k3b");
@@ -471,20 +569,38 @@ mod tests {
         let start = tokio::time::Instant::now();
         let r = run::<u32, TestErr, _, _>(&store, &k, fp, &waiting, || async { Ok(1) }).await;
         assert_eq!(r, Err(TestErr::Gate(Error::InFlight.to_string())));
-        assert!(start.elapsed() >= Duration::from_secs(2) && start.elapsed() < Duration::from_millis(2200));
+        assert!(
+            start.elapsed() >= Duration::from_secs(2)
+                && start.elapsed() < Duration::from_millis(2200)
+        );
     }
 
     /// A store that is down.
     struct Down;
 
     impl IdempotencyStore for Down {
-        fn begin<'a>(&'a self, _: &'a ScopedKey, _: Fingerprint, _: Duration) -> BoxFuture<'a, Result<Begin, StoreError>> {
+        fn begin<'a>(
+            &'a self,
+            _: &'a ScopedKey,
+            _: Fingerprint,
+            _: Duration,
+        ) -> BoxFuture<'a, Result<Begin, StoreError>> {
             Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
         }
-        fn complete<'a>(&'a self, _: &'a ScopedKey, _: &'a Lease, _: Vec<u8>, _: Duration) -> BoxFuture<'a, Result<(), StoreError>> {
+        fn complete<'a>(
+            &'a self,
+            _: &'a ScopedKey,
+            _: &'a Lease,
+            _: Vec<u8>,
+            _: Duration,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
             Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
         }
-        fn release<'a>(&'a self, _: &'a ScopedKey, _: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>> {
+        fn release<'a>(
+            &'a self,
+            _: &'a ScopedKey,
+            _: &'a Lease,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
             Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
         }
     }
@@ -493,8 +609,15 @@ mod tests {
     async fn an_unreachable_store_fails_closed() {
         let runs = AtomicU32::new(0);
         let r = charge(&Down, &key("k4"), b"", &runs).await;
-        assert!(matches!(r, Err(TestErr::Gate(ref m)) if m.contains("unavailable")), "{r:?}");
-        assert_eq!(runs.load(Ordering::SeqCst), 0, "the side effect must not run");
+        assert!(
+            matches!(r, Err(TestErr::Gate(ref m)) if m.contains("unavailable")),
+            "{r:?}"
+        );
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            0,
+            "the side effect must not run"
+        );
         let e: Error = StoreError::Unavailable("x".into()).into();
         assert!(crate::Retryable::retryability(&e).is_retryable());
     }
@@ -504,16 +627,44 @@ mod tests {
         let store = MemoryStore::new();
         let k = key("k5");
         let fp = Fingerprint::of(b"");
-        let Begin::Proceed(old) = store.begin(&k, fp, Duration::from_secs(60)).await.unwrap() else { panic!() };
-        assert_eq!(store.begin(&k, fp, Duration::from_secs(60)).await.unwrap(), Begin::InFlight);
+        let Begin::Proceed(old) = store.begin(&k, fp, Duration::from_secs(60)).await.unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            store.begin(&k, fp, Duration::from_secs(60)).await.unwrap(),
+            Begin::InFlight
+        );
         tokio::time::advance(Duration::from_secs(61)).await;
-        let Begin::Proceed(new) = store.begin(&k, fp, Duration::from_secs(60)).await.unwrap() else { panic!() };
+        let Begin::Proceed(new) = store.begin(&k, fp, Duration::from_secs(60)).await.unwrap()
+        else {
+            panic!()
+        };
         assert!(new.token() > old.token());
-        assert!(matches!(store.complete(&k, &old, b"1".to_vec(), Duration::from_secs(60)).await, Err(StoreError::Fenced)));
-        assert!(matches!(store.release(&k, &old).await, Err(StoreError::Fenced)));
-        store.complete(&k, &new, b"2".to_vec(), Duration::from_secs(60)).await.unwrap();
-        assert_eq!(store.begin(&k, fp, Duration::from_secs(60)).await.unwrap(), Begin::Replay(b"2".to_vec()));
-        assert!(matches!(store.complete(&k, &old, b"1".to_vec(), Duration::from_secs(60)).await, Err(StoreError::Fenced)));
+        assert!(matches!(
+            store
+                .complete(&k, &old, b"1".to_vec(), Duration::from_secs(60))
+                .await,
+            Err(StoreError::Fenced)
+        ));
+        assert!(matches!(
+            store.release(&k, &old).await,
+            Err(StoreError::Fenced)
+        ));
+        store
+            .complete(&k, &new, b"2".to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.begin(&k, fp, Duration::from_secs(60)).await.unwrap(),
+            Begin::Replay(b"2".to_vec())
+        );
+        assert!(matches!(
+            store
+                .complete(&k, &old, b"1".to_vec(), Duration::from_secs(60))
+                .await,
+            Err(StoreError::Fenced)
+        ));
     }
 
     #[tokio::test(start_paused = true)]
@@ -521,8 +672,15 @@ mod tests {
         let store = MemoryStore::new();
         let runs = AtomicU32::new(0);
         let k = key("k6");
-        let opts = Options { retention: Duration::from_secs(10), ..Options::new() };
-        let go = || run::<String, TestErr, _, _>(&store, &k, Fingerprint::of(b""), &opts, || async { Ok(runs.fetch_add(1, Ordering::SeqCst).to_string()) });
+        let opts = Options {
+            retention: Duration::from_secs(10),
+            ..Options::new()
+        };
+        let go = || {
+            run::<String, TestErr, _, _>(&store, &k, Fingerprint::of(b""), &opts, || async {
+                Ok(runs.fetch_add(1, Ordering::SeqCst).to_string())
+            })
+        };
         assert!(!go().await.unwrap().is_replayed());
         tokio::time::advance(Duration::from_secs(9)).await;
         assert!(go().await.unwrap().is_replayed());
@@ -532,23 +690,55 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn eviction_never_drops_in_flight_entries() {
-        let store = MemoryStore::with_config(MemoryStoreConfig { capacity: 3, shards: 1 });
+        let store = MemoryStore::with_config(MemoryStoreConfig {
+            capacity: 3,
+            shards: 1,
+        });
         let fp = Fingerprint::of(b"");
         let lease = Duration::from_secs(60);
-        let Begin::Proceed(a) = store.begin(&key("a"), fp, lease).await.unwrap() else { panic!() };
-        let Begin::Proceed(b) = store.begin(&key("b"), fp, lease).await.unwrap() else { panic!() };
-        store.complete(&key("b"), &b, b"1".to_vec(), Duration::from_secs(100)).await.unwrap();
-        let Begin::Proceed(_) = store.begin(&key("c"), fp, lease).await.unwrap() else { panic!() };
+        let Begin::Proceed(a) = store.begin(&key("a"), fp, lease).await.unwrap() else {
+            panic!()
+        };
+        let Begin::Proceed(b) = store.begin(&key("b"), fp, lease).await.unwrap() else {
+            panic!()
+        };
+        store
+            .complete(&key("b"), &b, b"1".to_vec(), Duration::from_secs(100))
+            .await
+            .unwrap();
+        let Begin::Proceed(_) = store.begin(&key("c"), fp, lease).await.unwrap() else {
+            panic!()
+        };
         // full: the completed "b" goes, not the in-flight "a" or "c"
-        let Begin::Proceed(_) = store.begin(&key("d"), fp, lease).await.unwrap() else { panic!() };
+        let Begin::Proceed(_) = store.begin(&key("d"), fp, lease).await.unwrap() else {
+            panic!()
+        };
         assert_eq!(store.len(), 3);
-        assert_eq!(store.begin(&key("a"), fp, lease).await.unwrap(), Begin::InFlight);
-        assert!(matches!(store.begin(&key("b"), fp, lease).await, Err(StoreError::Full)), "only in-flight entries left");
-        store.complete(&key("a"), &a, b"0".to_vec(), Duration::from_secs(100)).await.unwrap();
-        assert_eq!(store.begin(&key("a"), fp, lease).await.unwrap(), Begin::Replay(b"0".to_vec()));
+        assert_eq!(
+            store.begin(&key("a"), fp, lease).await.unwrap(),
+            Begin::InFlight
+        );
+        assert!(
+            matches!(
+                store.begin(&key("b"), fp, lease).await,
+                Err(StoreError::Full)
+            ),
+            "only in-flight entries left"
+        );
+        store
+            .complete(&key("a"), &a, b"0".to_vec(), Duration::from_secs(100))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.begin(&key("a"), fp, lease).await.unwrap(),
+            Begin::Replay(b"0".to_vec())
+        );
         // leases that ran out do not hold space
         tokio::time::advance(Duration::from_secs(61)).await;
-        assert!(matches!(store.begin(&key("e"), fp, lease).await, Ok(Begin::Proceed(_))));
+        assert!(matches!(
+            store.begin(&key("e"), fp, lease).await,
+            Ok(Begin::Proceed(_))
+        ));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -556,7 +746,10 @@ mod tests {
         let store: Arc<dyn IdempotencyStore> = Arc::new(MemoryStore::new());
         let runs = Arc::new(AtomicU32::new(0));
         let barrier = Arc::new(tokio::sync::Barrier::new(64));
-        let waiting = Options { wait: Some(Duration::from_secs(10)), ..Options::new() };
+        let waiting = Options {
+            wait: Some(Duration::from_secs(10)),
+            ..Options::new()
+        };
         let mut tasks = Vec::new();
         for i in 0..64 {
             let (store, runs, barrier) = (store.clone(), runs.clone(), barrier.clone());
@@ -585,7 +778,10 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1, "exactly one execution");
         assert_eq!(executed, 1);
         assert_eq!(executed + replayed + conflicts, 64);
-        assert!(replayed >= 31, "every waiter got the stored result ({replayed})");
+        assert!(
+            replayed >= 31,
+            "every waiter got the stored result ({replayed})"
+        );
     }
 
     #[test]

@@ -72,17 +72,44 @@ pub const ALL: &[&str] = &[
 /// Registers descriptions of every metric with the installed recorder.
 pub fn describe() {
     use ::metrics::{describe_counter, describe_gauge};
-    describe_counter!(CALLS, "logical calls under a retry policy, by final outcome");
+    describe_counter!(
+        CALLS,
+        "logical calls under a retry policy, by final outcome"
+    );
     describe_counter!(ATTEMPTS, "attempts made, first attempts included");
     describe_counter!(RETRIES, "retries started, by reason");
-    describe_counter!(NESTED_SUPPRESSED, "nested-policy failures returned without retry");
-    describe_counter!(BUDGET_EXHAUSTED, "retries refused by an exhausted retry budget");
+    describe_counter!(
+        NESTED_SUPPRESSED,
+        "nested-policy failures returned without retry"
+    );
+    describe_counter!(
+        BUDGET_EXHAUSTED,
+        "retries refused by an exhausted retry budget"
+    );
     describe_counter!(BREAKER_OPENS, "circuit breaker transitions to open");
-    describe_gauge!(BREAKER_STATE, "circuit breaker state: 0 closed, 1 half-open, 2 open");
+    describe_gauge!(
+        BREAKER_STATE,
+        "circuit breaker state: 0 closed, 1 half-open, 2 open"
+    );
     describe_counter!(BREAKER_REJECTED, "calls refused by an open circuit breaker");
-    describe_counter!(IDEMPOTENCY_EXECUTIONS, "first executions under an idempotency key");
-    describe_counter!(IDEMPOTENCY_REPLAYS, "duplicates answered with the stored result");
-    describe_counter!(IDEMPOTENCY_CONFLICTS, "duplicates refused while the first is in flight");
-    describe_counter!(IDEMPOTENCY_MISMATCHES, "idempotency keys reused with another payload");
-    describe_counter!(IDEMPOTENCY_STORE_ERRORS, "idempotency store failures by phase");
+    describe_counter!(
+        IDEMPOTENCY_EXECUTIONS,
+        "first executions under an idempotency key"
+    );
+    describe_counter!(
+        IDEMPOTENCY_REPLAYS,
+        "duplicates answered with the stored result"
+    );
+    describe_counter!(
+        IDEMPOTENCY_CONFLICTS,
+        "duplicates refused while the first is in flight"
+    );
+    describe_counter!(
+        IDEMPOTENCY_MISMATCHES,
+        "idempotency keys reused with another payload"
+    );
+    describe_counter!(
+        IDEMPOTENCY_STORE_ERRORS,
+        "idempotency store failures by phase"
+    );
 }

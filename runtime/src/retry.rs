@@ -123,9 +123,13 @@ impl<B> Retryable for http::Response<B> {
                 .and_then(|v| parse_retry_after(v, SystemTime::now()))
         };
         match status.as_u16() {
-            429 => Retryability::Throttled { retry_after: retry_after() },
+            429 => Retryability::Throttled {
+                retry_after: retry_after(),
+            },
             503 => match retry_after() {
-                Some(d) => Retryability::Throttled { retry_after: Some(d) },
+                Some(d) => Retryability::Throttled {
+                    retry_after: Some(d),
+                },
                 None => Retryability::Transient,
             },
             _ => status.retryability(),
@@ -283,7 +287,11 @@ impl Handles {
     /// The handles for a (budget, breaker, operation) triple: created once per process and
     /// never freed (the triples are `&'static str`s, so they are few), which lets a policy
     /// hand out `&'static` references and permits without reference counting.
-    fn get(budget: Option<&'static str>, breaker: Option<&'static str>, operation: &'static str) -> &'static Handles {
+    fn get(
+        budget: Option<&'static str>,
+        breaker: Option<&'static str>,
+        operation: &'static str,
+    ) -> &'static Handles {
         type Key = (Option<&'static str>, Option<&'static str>, &'static str);
         static REGISTRY: OnceLock<RwLock<HashMap<Key, &'static Handles>>> = OnceLock::new();
         let reg = REGISTRY.get_or_init(Default::default);
@@ -397,7 +405,11 @@ impl RetryPolicy {
     /// `op` is called once per attempt and must produce a fresh future. The result is the
     /// first success or the last error; with a breaker, a call refused up front is
     /// `Err(Error::CircuitOpen.into())`. (An `async fn` in effect: it returns the future.)
-    pub fn run<'a, T, E, F, Fut>(&'a self, operation: &'static str, op: F) -> impl Future<Output = Result<T, E>> + 'a
+    pub fn run<'a, T, E, F, Fut>(
+        &'a self,
+        operation: &'static str,
+        op: F,
+    ) -> impl Future<Output = Result<T, E>> + 'a
     where
         F: FnMut() -> Fut + 'a,
         Fut: Future<Output = Result<T, E>> + 'a,
@@ -423,13 +435,22 @@ impl RetryPolicy {
         E: From<Error> + 'a,
         T: 'a,
     {
-        self.run_outcome(operation, move |r: &Result<T, E>| r.as_ref().err().map(|e| classify(e).into_retryability()), op)
+        self.run_outcome(
+            operation,
+            move |r: &Result<T, E>| r.as_ref().err().map(|e| classify(e).into_retryability()),
+            op,
+        )
     }
 
     /// Like [`run`](RetryPolicy::run), but when the breaker refuses the call up front,
     /// `fallback` answers instead (a cached value, a degraded response). A retry refused by
     /// the breaker still ends with the last error.
-    pub async fn run_or_fallback<T, E, F, Fut, FB, FbFut>(&self, operation: &'static str, mut op: F, fallback: FB) -> Result<T, E>
+    pub async fn run_or_fallback<T, E, F, Fut, FB, FbFut>(
+        &self,
+        operation: &'static str,
+        mut op: F,
+        fallback: FB,
+    ) -> Result<T, E>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -481,7 +502,12 @@ impl RetryPolicy {
             classify: Some(classify),
             op: Some(op),
             slow: Some(
-                |policy: &'a RetryPolicy, handles: &'static Handles, last: Result<T, E>, verdict: Retryability, classify: C, op: F| {
+                |policy: &'a RetryPolicy,
+                 handles: &'static Handles,
+                 last: Result<T, E>,
+                 verdict: Retryability,
+                 classify: C,
+                 op: F| {
                     policy.retry_slow(handles, handles.operation, last, verdict, classify, op)
                 },
             ),
@@ -492,7 +518,9 @@ impl RetryPolicy {
     /// The handles for `operation`: the policy's cached ones on the hot path.
     #[inline]
     fn handles(&self, operation: &'static str) -> &'static Handles {
-        let cached = *self.cache.get_or_init(|| Handles::get(self.budget, self.breaker, operation));
+        let cached = *self
+            .cache
+            .get_or_init(|| Handles::get(self.budget, self.breaker, operation));
         if std::ptr::eq(cached.operation, operation) || cached.operation == operation {
             cached
         } else {
@@ -519,7 +547,8 @@ impl RetryPolicy {
         let mut attempt: u32 = 1;
         let outcome = 'retry: {
             if in_attempt() {
-                ::metrics::counter!(crate::metrics::NESTED_SUPPRESSED, "operation" => operation).increment(1);
+                ::metrics::counter!(crate::metrics::NESTED_SUPPRESSED, "operation" => operation)
+                    .increment(1);
                 break 'retry "nested";
             }
             let first_failure = Instant::now();
@@ -536,14 +565,19 @@ impl RetryPolicy {
                     break 'retry "exhausted";
                 }
                 let mut delay = self.backoff(attempt, &mut previous);
-                if let Retryability::Throttled { retry_after: Some(ra) } = verdict {
+                if let Retryability::Throttled {
+                    retry_after: Some(ra),
+                } = verdict
+                {
                     delay = delay.max(ra);
                 }
                 if delay > MAX_RETRY_AFTER {
                     break 'retry "deadline";
                 }
                 if let Some(deadline) = deadline {
-                    let end = Instant::now().checked_add(delay).and_then(|t| t.checked_add(longest_attempt));
+                    let end = Instant::now()
+                        .checked_add(delay)
+                        .and_then(|t| t.checked_add(longest_attempt));
                     if end.is_none_or(|end| end > deadline) {
                         break 'retry "deadline";
                     }
@@ -590,7 +624,13 @@ impl RetryPolicy {
 
     /// The sleep before retry number `retry` (1-based).
     fn backoff(&self, retry: u32, previous: &mut Duration) -> Duration {
-        let exp = self.base.saturating_mul(1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX)).min(self.cap);
+        let exp = self
+            .base
+            .saturating_mul(
+                1u32.checked_shl(retry.saturating_sub(1))
+                    .unwrap_or(u32::MAX),
+            )
+            .min(self.cap);
         let d = match self.jitter {
             Jitter::None => exp,
             Jitter::Full => random_between(Duration::ZERO, exp),
@@ -660,18 +700,24 @@ where
                             Ok(p) => *this.probe = p,
                             Err(e) => {
                                 count_call(handles.operation, "circuit_open");
-                                this.state.set(RunState::Done { _output: std::marker::PhantomData });
+                                this.state.set(RunState::Done {
+                                    _output: std::marker::PhantomData,
+                                });
                                 return Poll::Ready(Err(e.into()));
                             }
                         }
                     }
-                    let Some(op) = this.op.as_mut() else { unreachable!("op is taken only when retrying") };
+                    let Some(op) = this.op.as_mut() else {
+                        unreachable!("op is taken only when retrying")
+                    };
                     let attempt = InAttempt { inner: op() };
                     this.state.set(RunState::First { attempt });
                 }
                 RunStateProj::First { attempt } => {
                     let result = std::task::ready!(attempt.poll(cx));
-                    let Some(classify) = this.classify.as_mut() else { unreachable!("classify is taken only when retrying") };
+                    let Some(classify) = this.classify.as_mut() else {
+                        unreachable!("classify is taken only when retrying")
+                    };
                     let verdict = classify(&result);
                     let handles: &'static Handles = this.handles;
                     if let Some(b) = &handles.breaker {
@@ -685,12 +731,15 @@ where
                         None => {
                             handles.success.increment(1);
                             handles.attempts.increment(1);
-                            this.state.set(RunState::Done { _output: std::marker::PhantomData });
+                            this.state.set(RunState::Done {
+                                _output: std::marker::PhantomData,
+                            });
                             return Poll::Ready(result);
                         }
                         Some(v) => match (this.slow.take(), this.classify.take(), this.op.take()) {
                             (Some(slow), Some(classify), Some(op)) => {
-                                let slow = Box::pin(slow(this.policy, handles, result, v, classify, op));
+                                let slow =
+                                    Box::pin(slow(this.policy, handles, result, v, classify, op));
                                 this.state.set(RunState::Retrying { slow });
                             }
                             _ => unreachable!("the retry loop is built once"),
@@ -699,10 +748,14 @@ where
                 }
                 RunStateProj::Retrying { slow } => {
                     let result = std::task::ready!(slow.as_mut().poll(cx));
-                    this.state.set(RunState::Done { _output: std::marker::PhantomData });
+                    this.state.set(RunState::Done {
+                        _output: std::marker::PhantomData,
+                    });
                     return Poll::Ready(result);
                 }
-                RunStateProj::Done { .. } => panic!("a retry policy's future was polled after it completed"),
+                RunStateProj::Done { .. } => {
+                    panic!("a retry policy's future was polled after it completed")
+                }
             }
         }
     }
@@ -725,7 +778,8 @@ fn classify_err<T, E: Retryable>(r: &Result<T, E>) -> Option<Retryability> {
 }
 
 fn count_call(operation: &'static str, outcome: &'static str) {
-    ::metrics::counter!(crate::metrics::CALLS, "operation" => operation, "outcome" => outcome).increment(1);
+    ::metrics::counter!(crate::metrics::CALLS, "operation" => operation, "outcome" => outcome)
+        .increment(1);
 }
 
 fn exhausted(budget: &'static str, operation: &'static str) {
@@ -808,7 +862,10 @@ mod tests {
     use crate::test_util::TestErr;
 
     /// An operation failing with `errs` in turn, then succeeding; counts its calls.
-    fn flaky(calls: &AtomicU32, errs: Vec<TestErr>) -> impl FnMut() -> std::future::Ready<Result<u32, TestErr>> + '_ {
+    fn flaky(
+        calls: &AtomicU32,
+        errs: Vec<TestErr>,
+    ) -> impl FnMut() -> std::future::Ready<Result<u32, TestErr>> + '_ {
         let mut errs = errs.into_iter();
         move || {
             let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
@@ -835,16 +892,27 @@ mod tests {
     async fn transient_errors_are_retried_with_bounded_backoff() {
         let calls = AtomicU32::new(0);
         let start = Instant::now();
-        let r = no_budget().run("t.transient", flaky(&calls, vec![TestErr::Transient, TestErr::Transient])).await;
+        let r = no_budget()
+            .run(
+                "t.transient",
+                flaky(&calls, vec![TestErr::Transient, TestErr::Transient]),
+            )
+            .await;
         assert_eq!(r, Ok(3));
         // full jitter: at most base + 2·base
-        assert!(start.elapsed() <= Duration::from_millis(600), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() <= Duration::from_millis(600),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn permanent_errors_are_not_retried() {
         let calls = AtomicU32::new(0);
-        let r = no_budget().run("t.permanent", flaky(&calls, vec![TestErr::Permanent])).await;
+        let r = no_budget()
+            .run("t.permanent", flaky(&calls, vec![TestErr::Permanent]))
+            .await;
         assert_eq!(r, Err(TestErr::Permanent));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
@@ -853,7 +921,10 @@ mod tests {
     async fn max_attempts_caps_the_attempts() {
         let calls = AtomicU32::new(0);
         let errs = (0..10).map(|_| TestErr::Transient).collect();
-        let r = no_budget().max_attempts(3).run("t.max", flaky(&calls, errs)).await;
+        let r = no_budget()
+            .max_attempts(3)
+            .run("t.max", flaky(&calls, errs))
+            .await;
         assert_eq!(r, Err(TestErr::Transient));
         assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
@@ -882,7 +953,13 @@ mod tests {
         let calls = AtomicU32::new(0);
         let start = Instant::now();
         let r = no_budget()
-            .run("t.retry_after", flaky(&calls, vec![TestErr::Throttled(Some(Duration::from_secs(3)))]))
+            .run(
+                "t.retry_after",
+                flaky(
+                    &calls,
+                    vec![TestErr::Throttled(Some(Duration::from_secs(3)))],
+                ),
+            )
             .await;
         assert_eq!(r, Ok(2));
         assert!(start.elapsed() >= Duration::from_secs(3));
@@ -893,7 +970,13 @@ mod tests {
     async fn retry_after_beyond_max_elapsed_ends_retrying() {
         let calls = AtomicU32::new(0);
         let r = no_budget()
-            .run("t.retry_after_long", flaky(&calls, vec![TestErr::Throttled(Some(Duration::from_secs(60)))]))
+            .run(
+                "t.retry_after_long",
+                flaky(
+                    &calls,
+                    vec![TestErr::Throttled(Some(Duration::from_secs(60)))],
+                ),
+            )
             .await;
         assert_eq!(r, Err(TestErr::Throttled(Some(Duration::from_secs(60)))));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -903,13 +986,26 @@ mod tests {
     async fn absurd_retry_after_ends_retrying_without_overflow() {
         let calls = AtomicU32::new(0);
         let huge = Duration::from_secs(u64::MAX);
-        let r = no_budget().run("t.huge", flaky(&calls, vec![TestErr::Throttled(Some(huge))])).await;
+        let r = no_budget()
+            .run(
+                "t.huge",
+                flaky(&calls, vec![TestErr::Throttled(Some(huge))]),
+            )
+            .await;
         assert_eq!(r, Err(TestErr::Throttled(Some(huge))));
-        let r = no_budget().no_max_elapsed().run("t.huge2", flaky(&calls, vec![TestErr::Throttled(Some(huge))])).await;
+        let r = no_budget()
+            .no_max_elapsed()
+            .run(
+                "t.huge2",
+                flaky(&calls, vec![TestErr::Throttled(Some(huge))]),
+            )
+            .await;
         assert_eq!(r, Err(TestErr::Throttled(Some(huge))));
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         let p = no_budget().max_elapsed(Duration::MAX);
-        let r = p.run("t.huge3", flaky(&calls, vec![TestErr::Transient])).await;
+        let r = p
+            .run("t.huge3", flaky(&calls, vec![TestErr::Transient]))
+            .await;
         assert!(r.is_ok());
     }
 
@@ -939,44 +1035,83 @@ mod tests {
         let calls = AtomicU32::new(0);
         let errs = (0..20).map(|_| TestErr::Transient).collect();
         let p = no_budget().max_attempts(10).no_max_elapsed();
-        let r = budget::scope(TaskBudget::new(2), async { p.run("t.task_budget", flaky(&calls, errs)).await }).await;
+        let r = budget::scope(TaskBudget::new(2), async {
+            p.run("t.task_budget", flaky(&calls, errs)).await
+        })
+        .await;
         assert_eq!(r, Err(TestErr::Transient));
         assert_eq!(calls.load(Ordering::SeqCst), 3, "first attempt + 2 retries");
     }
 
     #[tokio::test(start_paused = true)]
     async fn empty_named_budget_fails_fast() {
-        budget::configure("t.empty", BudgetConfig { ratio: 0.0, min_per_sec: 0, ttl: Duration::from_secs(10) }).unwrap();
+        budget::configure(
+            "t.empty",
+            BudgetConfig {
+                ratio: 0.0,
+                min_per_sec: 0,
+                ttl: Duration::from_secs(10),
+            },
+        )
+        .unwrap();
         let calls = AtomicU32::new(0);
-        let r = RetryPolicy::new().budget("t.empty").run("t.empty_budget", flaky(&calls, vec![TestErr::Transient])).await;
+        let r = RetryPolicy::new()
+            .budget("t.empty")
+            .run("t.empty_budget", flaky(&calls, vec![TestErr::Transient]))
+            .await;
         assert_eq!(r, Err(TestErr::Transient));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn open_breaker_fails_fast_with_a_distinct_error() {
-        let b = breaker::configure("t.open", crate::breaker::BreakerConfig { min_requests: 1, consecutive_windows: 1, ..Default::default() }).unwrap();
+        let b = breaker::configure(
+            "t.open",
+            crate::breaker::BreakerConfig {
+                min_requests: 1,
+                consecutive_windows: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         b.acquire().unwrap().record(true);
         assert_eq!(b.state(), crate::breaker::State::Open);
         let calls = AtomicU32::new(0);
-        let r = no_budget().breaker("t.open").run("t.breaker", flaky(&calls, vec![])).await;
-        assert_eq!(r, Err(TestErr::Gate("circuit breaker `t.open` is open".into())));
+        let r = no_budget()
+            .breaker("t.open")
+            .run("t.breaker", flaky(&calls, vec![]))
+            .await;
+        assert_eq!(
+            r,
+            Err(TestErr::Gate("circuit breaker `t.open` is open".into()))
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test(start_paused = true)]
     async fn fallback_answers_when_the_breaker_refuses() {
-        let b = breaker::configure("t.fallback", crate::breaker::BreakerConfig { min_requests: 1, consecutive_windows: 1, ..Default::default() }).unwrap();
+        let b = breaker::configure(
+            "t.fallback",
+            crate::breaker::BreakerConfig {
+                min_requests: 1,
+                consecutive_windows: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let p = no_budget().breaker("t.fallback");
         let calls = AtomicU32::new(0);
-        let r = p.run_or_fallback("t.fb", flaky(&calls, vec![]), |_| async { Ok(0) }).await;
+        let r = p
+            .run_or_fallback("t.fb", flaky(&calls, vec![]), |_| async { Ok(0) })
+            .await;
         assert_eq!(r, Ok(1), "closed: the operation answers");
         b.acquire().unwrap().record(true);
-        let r = p.run_or_fallback("t.fb", flaky(&calls, vec![]), |e| async move {
-            assert!(matches!(e, Error::CircuitOpen { name: "t.fallback" }));
-            Ok(0)
-        })
-        .await;
+        let r = p
+            .run_or_fallback("t.fb", flaky(&calls, vec![]), |e| async move {
+                assert!(matches!(e, Error::CircuitOpen { name: "t.fallback" }));
+                Ok(0)
+            })
+            .await;
         assert_eq!(r, Ok(0), "open: the fallback answers");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
@@ -985,12 +1120,26 @@ mod tests {
     async fn nested_calls_deposit_once() {
         static OUTER: RetryPolicy = RetryPolicy::new().budget("t.nested_deposit");
         static INNER: RetryPolicy = RetryPolicy::new().budget("t.nested_deposit");
-        let b = budget::configure("t.nested_deposit", BudgetConfig { ratio: 1.0, min_per_sec: 0, ttl: Duration::from_secs(10) }).unwrap();
+        let b = budget::configure(
+            "t.nested_deposit",
+            BudgetConfig {
+                ratio: 1.0,
+                min_per_sec: 0,
+                ttl: Duration::from_secs(10),
+            },
+        )
+        .unwrap();
         for _ in 0..3 {
-            let r: Result<u32, TestErr> = OUTER.run("t.nd_outer", || INNER.run("t.nd_inner", || async { Ok(1) })).await;
+            let r: Result<u32, TestErr> = OUTER
+                .run("t.nd_outer", || INNER.run("t.nd_inner", || async { Ok(1) }))
+                .await;
             assert_eq!(r, Ok(1));
         }
-        assert_eq!(b.balance(), 3.0, "one deposit per logical call, not per layer");
+        assert_eq!(
+            b.balance(),
+            3.0,
+            "one deposit per logical call, not per layer"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -998,12 +1147,20 @@ mod tests {
         let calls = AtomicU32::new(0);
         // TestErr::Permanent is normally final; the predicate says retry it.
         let r = no_budget()
-            .run_classified("t.pred", |e: &TestErr| *e == TestErr::Permanent, flaky(&calls, vec![TestErr::Permanent]))
+            .run_classified(
+                "t.pred",
+                |e: &TestErr| *e == TestErr::Permanent,
+                flaky(&calls, vec![TestErr::Permanent]),
+            )
             .await;
         assert_eq!(r, Ok(2));
         let calls = AtomicU32::new(0);
         let r = no_budget()
-            .run_classified("t.pred2", |_: &TestErr| Retryability::Permanent, flaky(&calls, vec![TestErr::Transient]))
+            .run_classified(
+                "t.pred2",
+                |_: &TestErr| Retryability::Permanent,
+                flaky(&calls, vec![TestErr::Transient]),
+            )
             .await;
         assert_eq!(r, Err(TestErr::Transient));
     }
@@ -1021,7 +1178,11 @@ mod tests {
                 },
                 || {
                     let n = calls.fetch_add(1, Ordering::SeqCst);
-                    std::future::ready(Ok(if n < 2 { http::StatusCode::SERVICE_UNAVAILABLE } else { http::StatusCode::OK }))
+                    std::future::ready(Ok(if n < 2 {
+                        http::StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        http::StatusCode::OK
+                    }))
                 },
             )
             .await;
@@ -1033,11 +1194,18 @@ mod tests {
     fn jitter_stays_within_bounds() {
         let base = Duration::from_millis(100);
         let cap = Duration::from_secs(2);
-        for jitter in [Jitter::Full, Jitter::Equal, Jitter::Decorrelated, Jitter::None] {
+        for jitter in [
+            Jitter::Full,
+            Jitter::Equal,
+            Jitter::Decorrelated,
+            Jitter::None,
+        ] {
             let p = RetryPolicy::new().base(base).cap(cap).jitter(jitter);
             let mut prev = base;
             for retry in 1..=40u32 {
-                let exp = base.saturating_mul(1u32.checked_shl(retry - 1).unwrap_or(u32::MAX)).min(cap);
+                let exp = base
+                    .saturating_mul(1u32.checked_shl(retry - 1).unwrap_or(u32::MAX))
+                    .min(cap);
                 let d = p.backoff(retry, &mut prev);
                 match jitter {
                     Jitter::Full => assert!(d <= exp),
@@ -1052,20 +1220,44 @@ mod tests {
     #[test]
     fn classifies_status_codes_io_errors_and_responses() {
         use http::StatusCode;
-        assert_eq!(StatusCode::TOO_MANY_REQUESTS.retryability(), Retryability::Throttled { retry_after: None });
+        assert_eq!(
+            StatusCode::TOO_MANY_REQUESTS.retryability(),
+            Retryability::Throttled { retry_after: None }
+        );
         for s in [502, 503, 504] {
-            assert_eq!(StatusCode::from_u16(s).unwrap().retryability(), Retryability::Transient);
+            assert_eq!(
+                StatusCode::from_u16(s).unwrap().retryability(),
+                Retryability::Transient
+            );
         }
         for s in [400, 401, 404, 409, 422, 500] {
-            assert_eq!(StatusCode::from_u16(s).unwrap().retryability(), Retryability::Permanent);
+            assert_eq!(
+                StatusCode::from_u16(s).unwrap().retryability(),
+                Retryability::Permanent
+            );
         }
         let io = |k| std::io::Error::from(k).retryability();
         assert_eq!(io(std::io::ErrorKind::TimedOut), Retryability::Transient);
-        assert_eq!(io(std::io::ErrorKind::ConnectionReset), Retryability::Transient);
-        assert_eq!(io(std::io::ErrorKind::ConnectionRefused), Retryability::Transient);
+        assert_eq!(
+            io(std::io::ErrorKind::ConnectionReset),
+            Retryability::Transient
+        );
+        assert_eq!(
+            io(std::io::ErrorKind::ConnectionRefused),
+            Retryability::Transient
+        );
         assert_eq!(io(std::io::ErrorKind::NotFound), Retryability::Permanent);
-        let resp = http::Response::builder().status(429).header("retry-after", "7").body(()).unwrap();
-        assert_eq!(resp.retryability(), Retryability::Throttled { retry_after: Some(Duration::from_secs(7)) });
+        let resp = http::Response::builder()
+            .status(429)
+            .header("retry-after", "7")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            resp.retryability(),
+            Retryability::Throttled {
+                retry_after: Some(Duration::from_secs(7))
+            }
+        );
         let resp = http::Response::builder().status(503).body(()).unwrap();
         assert_eq!(resp.retryability(), Retryability::Transient);
         assert!(true.into_retryability().is_retryable());
@@ -1075,10 +1267,19 @@ mod tests {
     #[test]
     fn parses_retry_after() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(Duration::from_secs(30)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-5", now), None);
     }
@@ -1094,7 +1295,16 @@ mod tests {
         let window = Duration::from_secs(10);
         let open_for = Duration::from_secs(5);
         budget::configure("t.storm", BudgetConfig::new()).unwrap();
-        breaker::configure("t.storm", BreakerConfig { window, min_requests: 10, open_for, ..BreakerConfig::new() }).unwrap();
+        breaker::configure(
+            "t.storm",
+            BreakerConfig {
+                window,
+                min_requests: 10,
+                open_for,
+                ..BreakerConfig::new()
+            },
+        )
+        .unwrap();
         let t0 = Instant::now();
         let heal = Duration::from_secs(20);
         let calls_in_outage = Arc::new(AtomicU64::new(0));
@@ -1102,7 +1312,11 @@ mod tests {
         let last_failure = Arc::new(AtomicU64::new(0));
         let mut clients = Vec::new();
         for id in 0..20u64 {
-            let (calls, requests, last_failure) = (calls_in_outage.clone(), requests_in_outage.clone(), last_failure.clone());
+            let (calls, requests, last_failure) = (
+                calls_in_outage.clone(),
+                requests_in_outage.clone(),
+                last_failure.clone(),
+            );
             clients.push(tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(id * 5)).await;
                 while t0.elapsed() < Duration::from_secs(60) {
@@ -1117,7 +1331,11 @@ mod tests {
                             }
                             async move {
                                 tokio::time::sleep(Duration::from_millis(5)).await;
-                                if down { Err(TestErr::Transient) } else { Ok(()) }
+                                if down {
+                                    Err(TestErr::Transient)
+                                } else {
+                                    Ok(())
+                                }
                             }
                         })
                         .await;
@@ -1131,10 +1349,15 @@ mod tests {
         for c in clients {
             c.await.unwrap();
         }
-        let amplification = calls_in_outage.load(Ordering::Relaxed) as f64 / requests_in_outage.load(Ordering::Relaxed) as f64;
+        let amplification = calls_in_outage.load(Ordering::Relaxed) as f64
+            / requests_in_outage.load(Ordering::Relaxed) as f64;
         assert!(amplification <= 1.1, "amplification {amplification}");
-        let recovered_after = Duration::from_millis(last_failure.load(Ordering::Relaxed)).saturating_sub(heal);
-        assert!(recovered_after <= open_for + window, "recovered {recovered_after:?} after the heal");
+        let recovered_after =
+            Duration::from_millis(last_failure.load(Ordering::Relaxed)).saturating_sub(heal);
+        assert!(
+            recovered_after <= open_for + window,
+            "recovered {recovered_after:?} after the heal"
+        );
     }
 
     #[test]
@@ -1143,14 +1366,28 @@ mod tests {
         static P: RetryPolicy = RetryPolicy::new().breaker("t.send");
         let f = P.run("t.send", || async { Ok::<u32, TestErr>(1) });
         assert_send(&f);
-        let f = P.run_classified("t.send", |_: &TestErr| true, || async { Ok::<u32, TestErr>(1) });
+        let f = P.run_classified(
+            "t.send",
+            |_: &TestErr| true,
+            || async { Ok::<u32, TestErr>(1) },
+        );
         assert_send(&f);
-        let f = P.run_or_fallback("t.send", || async { Ok::<u32, TestErr>(1) }, |_| async { Ok(0) });
+        let f = P.run_or_fallback(
+            "t.send",
+            || async { Ok::<u32, TestErr>(1) },
+            |_| async { Ok(0) },
+        );
         assert_send(&f);
         let store = crate::idempotency::MemoryStore::new();
         let key = crate::idempotency::ScopedKey::new("s", "o", "k").unwrap();
         let opts = crate::idempotency::Options::new();
-        let f = crate::idempotency::run::<u32, TestErr, _, _>(&store, &key, crate::idempotency::Fingerprint::of(b""), &opts, || async { Ok(1) });
+        let f = crate::idempotency::run::<u32, TestErr, _, _>(
+            &store,
+            &key,
+            crate::idempotency::Fingerprint::of(b""),
+            &opts,
+            || async { Ok(1) },
+        );
         assert_send(&f);
     }
 

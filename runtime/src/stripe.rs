@@ -54,7 +54,12 @@ fn assign() -> u8 {
             break i as u8 + 1;
         }
         let i = free.trailing_zeros();
-        match OWNED.compare_exchange_weak(owned, owned | (1 << i), Ordering::AcqRel, Ordering::Acquire) {
+        match OWNED.compare_exchange_weak(
+            owned,
+            owned | (1 << i),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
             Ok(_) => {
                 // If thread-local storage is being torn down, the stripe is simply not
                 // given back (it is then shared by later threads through `fetch_add`).

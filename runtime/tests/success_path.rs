@@ -26,7 +26,9 @@ impl Retryable for E {
     }
 }
 
-static FULL: RetryPolicy = RetryPolicy::new().budget("alloc.test").breaker("alloc.test");
+static FULL: RetryPolicy = RetryPolicy::new()
+    .budget("alloc.test")
+    .breaker("alloc.test");
 
 async fn dep(x: u64) -> Result<u64, E> {
     Ok(black_box(x))
@@ -34,7 +36,9 @@ async fn dep(x: u64) -> Result<u64, E> {
 
 #[test]
 fn a_successful_call_allocates_nothing() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         // the first call registers the policy's handles (allocates, once)
         FULL.run("alloc.op", || dep(1)).await.unwrap();

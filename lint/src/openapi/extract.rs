@@ -142,7 +142,11 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
     fn declared(&mut self, file: usize, e: &Entry<'_>, level: StrategyLevel) -> Declared {
         let location = self.key_loc(file, e);
         let node = &e.value;
-        let text = |k: &str| node.get(k).and_then(|n| n.as_text()).map(|t| t.into_owned());
+        let text = |k: &str| {
+            node.get(k)
+                .and_then(|n| n.as_text())
+                .map(|t| t.into_owned())
+        };
         let kind = match &node.value {
             // `x-idempotency: key` — the short form.
             Value::Str(s) => Some(StrategyKind::parse(s)),
@@ -154,7 +158,11 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                 .map(|t| (t.into_owned(), self.node_loc(file, &h.value)))
         });
         let retention = node.entry("retention").map(|r| {
-            let text = r.value.as_text().map(|t| t.into_owned()).unwrap_or_default();
+            let text = r
+                .value
+                .as_text()
+                .map(|t| t.into_owned())
+                .unwrap_or_default();
             Retention {
                 seconds: parse_retention_seconds(&text),
                 text,
@@ -187,8 +195,12 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
         for item in items {
             let (rule, reason) = match &item.value {
                 Value::Map(_) => (
-                    item.get("rule").and_then(|r| r.as_text()).map(|t| t.into_owned()),
-                    item.get("reason").and_then(|r| r.as_text()).map(|t| t.into_owned()),
+                    item.get("rule")
+                        .and_then(|r| r.as_text())
+                        .map(|t| t.into_owned()),
+                    item.get("reason")
+                        .and_then(|r| r.as_text())
+                        .map(|t| t.into_owned()),
                 ),
                 _ => (item.as_text().map(|t| t.into_owned()), None),
             };
@@ -413,14 +425,11 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                 };
                 match resolved {
                     Some((def, is_ref)) => {
-                        response.has_retry_after = def
-                            .node
-                            .get("headers")
-                            .is_some_and(|h| {
-                                h.entries()
-                                    .iter()
-                                    .any(|e| e.key.trim().eq_ignore_ascii_case("retry-after"))
-                            });
+                        response.has_retry_after = def.node.get("headers").is_some_and(|h| {
+                            h.entries()
+                                .iter()
+                                .any(|e| e.key.trim().eq_ignore_ascii_case("retry-after"))
+                        });
                         if is_ref.is_some() {
                             let (ks, ke) = def.key.unwrap_or((def.node.start, def.node.start));
                             response.definition = Some(self.loc(def.file, ks, ke));
@@ -465,7 +474,8 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                     key: None,
                 };
                 let resolved = self.files.deref(raw, self.diag);
-                let (types, max_length) = resolved.map_or((Vec::new(), None), |s| schema_facts(s.node));
+                let (types, max_length) =
+                    resolved.map_or((Vec::new(), None), |s| schema_facts(s.node));
                 KeySchema {
                     location: self.key_loc(file, e),
                     types,
@@ -552,7 +562,10 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
 }
 
 fn is_body_key_name(name: &str) -> bool {
-    matches!(name, "idempotency_key" | "idempotencyKey" | "IdempotencyKey")
+    matches!(
+        name,
+        "idempotency_key" | "idempotencyKey" | "IdempotencyKey"
+    )
 }
 
 /// `type` (a string, or a 3.1 list) and `maxLength` of a schema.
@@ -563,7 +576,10 @@ fn schema_facts(s: &Node<'_>) -> (Vec<String>, Option<u64>) {
                 .iter()
                 .filter_map(|i| i.as_text().map(|t| t.into_owned()))
                 .collect(),
-            _ => t.as_text().map(|t| vec![t.into_owned()]).unwrap_or_default(),
+            _ => t
+                .as_text()
+                .map(|t| vec![t.into_owned()])
+                .unwrap_or_default(),
         },
         None => Vec::new(),
     };

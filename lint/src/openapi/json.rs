@@ -57,10 +57,7 @@ impl<'a> Parser<'a> {
     }
 
     fn eof(&self, what: &str) -> ParseError {
-        ParseError::new(
-            self.pos,
-            format!("unexpected end of file, expected {what}"),
-        )
+        ParseError::new(self.pos, format!("unexpected end of file, expected {what}"))
     }
 
     fn unexpected(&self, what: &str) -> ParseError {

@@ -106,7 +106,8 @@ pub struct Document {
 }
 
 fn is_json(path: &Path, text: &str) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         || text
             .trim_start_matches('\u{feff}')
             .trim_start()
@@ -124,7 +125,9 @@ fn parse_tree<'t>(
         max_depth: settings.max_depth,
         max_alias_nodes: settings.max_alias_nodes,
     };
-    let json_ext = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let json_ext = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if is_json(path, text) {
         match json::parse(text, settings.max_depth) {
             Ok(n) => Ok(n),
@@ -268,7 +271,10 @@ fn load(files: &mut Files<'_>, abs: PathBuf, settings: &OpenApiSettings) {
             return fail(
                 files,
                 abs,
-                format!("`{rel}` does not parse: {} (line {line}, column {col})", e.message),
+                format!(
+                    "`{rel}` does not parse: {} (line {line}, column {col})",
+                    e.message
+                ),
             );
         }
     };
@@ -340,12 +346,27 @@ mod tests {
     #[test]
     fn truncated_and_corrupted_inputs_never_panic() {
         let inputs = [
-            ("a.yaml", include_str!("../../../fixtures/openapi/oas001/v30.yaml")),
-            ("a.yaml", include_str!("../../../fixtures/openapi/exemptions/api.yaml")),
-            ("a.json", include_str!("../../../fixtures/openapi/oas004/v30.json")),
-            ("a.json", include_str!("../../../fixtures/openapi/oas002/v2.json")),
+            (
+                "a.yaml",
+                include_str!("../../../fixtures/openapi/oas001/v30.yaml"),
+            ),
+            (
+                "a.yaml",
+                include_str!("../../../fixtures/openapi/exemptions/api.yaml"),
+            ),
+            (
+                "a.json",
+                include_str!("../../../fixtures/openapi/oas004/v30.json"),
+            ),
+            (
+                "a.json",
+                include_str!("../../../fixtures/openapi/oas002/v2.json"),
+            ),
         ];
-        let noise = [b'{', b'}', b'[', b']', b':', b',', b'"', b'\'', b'&', b'*', b'\n', b' ', b'-', b'#', b'!', b'|', b'>', b'\\', b'%', b'@'];
+        let noise = [
+            b'{', b'}', b'[', b']', b':', b',', b'"', b'\'', b'&', b'*', b'\n', b' ', b'-', b'#',
+            b'!', b'|', b'>', b'\\', b'%', b'@',
+        ];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         for (name, text) in inputs {
             for cut in (0..text.len()).filter(|i| text.is_char_boundary(*i)) {
@@ -373,7 +394,9 @@ mod tests {
         assert!(sniff("\"openapi\": 3.0.0\n"));
         assert!(!sniff("name: CI\non: push\njobs:\n  openapi: x\n"));
         assert!(sniff(r#"{"info": {"openapi": 1}, "openapi" : "3.0.0"}"#));
-        assert!(!sniff(r#"{"info": {"openapi": "3.0.0"}, "x": "\"openapi\": 1"}"#));
+        assert!(!sniff(
+            r#"{"info": {"openapi": "3.0.0"}, "x": "\"openapi\": 1"}"#
+        ));
         assert!(!sniff(r#"{"name": "pkg", "version": "1.0.0"}"#));
     }
 }

@@ -24,7 +24,12 @@ pub struct Src<'a> {
 }
 
 impl<'a> Src<'a> {
-    pub fn new(rel: Arc<str>, abs: PathBuf, text: std::borrow::Cow<'a, str>, root: Node<'a>) -> Self {
+    pub fn new(
+        rel: Arc<str>,
+        abs: PathBuf,
+        text: std::borrow::Cow<'a, str>,
+        root: Node<'a>,
+    ) -> Self {
         Src {
             rel,
             abs,
@@ -154,7 +159,11 @@ impl<'a> Files<'a> {
             chain.push(target.to_string());
             cur = self.resolve(cur.file, target, entry, diag)?;
             let fragment = target.find('#').map_or("", |i| &target[i + 1..]);
-            name = Some(format!("{}#{}", self.rel(cur.file), percent_decode(fragment)));
+            name = Some(format!(
+                "{}#{}",
+                self.rel(cur.file),
+                percent_decode(fragment)
+            ));
         }
         Some((cur, name))
     }
@@ -215,7 +224,12 @@ impl<'a> Files<'a> {
                 .and_then(|f| f.abs.parent())
                 .unwrap_or(Path::new(""));
             let Some(abs) = normalize(&base.join(&decoded)) else {
-                diag.error(self, file, span, format!("`$ref` `{target}` is not a valid path"));
+                diag.error(
+                    self,
+                    file,
+                    span,
+                    format!("`$ref` `{target}` is not a valid path"),
+                );
                 return None;
             };
             if !abs.starts_with(&self.allowed_root) {

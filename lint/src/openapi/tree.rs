@@ -77,10 +77,12 @@ impl<'a> Node<'a> {
 
     pub fn as_u64(&self) -> Option<u64> {
         match &self.value {
-            Value::Number(n) => n
-                .parse::<u64>()
-                .ok()
-                .or_else(|| n.parse::<f64>().ok().filter(|f| *f >= 0.0).map(|f| f as u64)),
+            Value::Number(n) => n.parse::<u64>().ok().or_else(|| {
+                n.parse::<f64>()
+                    .ok()
+                    .filter(|f| *f >= 0.0)
+                    .map(|f| f as u64)
+            }),
             _ => None,
         }
     }

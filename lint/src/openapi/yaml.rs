@@ -372,7 +372,11 @@ mod tests {
     fn depth_is_bounded() {
         let text = format!("{}x{}", "[".repeat(100), "]".repeat(100));
         let e = parse(&text, &LIMITS).unwrap_err();
-        assert!(e.message.contains("nesting deeper than 64"), "{}", e.message);
+        assert!(
+            e.message.contains("nesting deeper than 64"),
+            "{}",
+            e.message
+        );
         // saphyr's own flow-level limit (255) answers first for very deep flow nesting
         let text = format!("{}x{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(parse(&text, &LIMITS).is_err());
@@ -381,7 +385,11 @@ mod tests {
             block.push_str(&format!("{}k{i}:\n", "  ".repeat(i)));
         }
         let e = parse(&block, &LIMITS).unwrap_err();
-        assert!(e.message.contains("nesting deeper than 64"), "{}", e.message);
+        assert!(
+            e.message.contains("nesting deeper than 64"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -222,7 +222,10 @@ pub fn is_idempotency_like_header(name: &str) -> bool {
     n.contains("idempoten")
         || matches!(
             n.as_str(),
-            "paypal-request-id" | "repeatability-request-id" | "x-dedupe-key" | "x-deduplication-id"
+            "paypal-request-id"
+                | "repeatability-request-id"
+                | "x-dedupe-key"
+                | "x-deduplication-id"
         )
 }
 

@@ -37,10 +37,14 @@ impl Rule for UnparsableFile {
     fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
         for e in &model.file_errors {
             out.push(
-                Finding::new(&META, location_of(e), format!("{} was not checked: {}", e.file, e.message))
-                    .label("cannot parse")
-                    .help("fix the file, or exclude it with `exclude = [\"…\"]` in idemgate.toml")
-                    .key(e.file.to_string()),
+                Finding::new(
+                    &META,
+                    location_of(e),
+                    format!("{} was not checked: {}", e.file, e.message),
+                )
+                .label("cannot parse")
+                .help("fix the file, or exclude it with `exclude = [\"…\"]` in idemgate.toml")
+                .key(e.file.to_string()),
             );
         }
         for e in &model.reference_errors {

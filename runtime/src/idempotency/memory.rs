@@ -23,7 +23,10 @@ pub struct MemoryStoreConfig {
 
 impl Default for MemoryStoreConfig {
     fn default() -> Self {
-        Self { capacity: 100_000, shards: 16 }
+        Self {
+            capacity: 100_000,
+            shards: 16,
+        }
     }
 }
 
@@ -54,8 +57,15 @@ struct Entry {
 
 #[derive(Debug)]
 enum State {
-    InFlight { token: u64, until: Instant },
-    Done { stored: Vec<u8>, until: Instant, seq: u64 },
+    InFlight {
+        token: u64,
+        until: Instant,
+    },
+    Done {
+        stored: Vec<u8>,
+        until: Instant,
+        seq: u64,
+    },
 }
 
 fn deadline(now: Instant, d: Duration) -> Instant {
@@ -103,7 +113,12 @@ impl MemoryStore {
         lock(&self.shards[i])
     }
 
-    fn begin_now(&self, key: &ScopedKey, fp: Fingerprint, lease: Duration) -> Result<Begin, StoreError> {
+    fn begin_now(
+        &self,
+        key: &ScopedKey,
+        fp: Fingerprint,
+        lease: Duration,
+    ) -> Result<Begin, StoreError> {
         let now = Instant::now();
         let mut shard = self.shard(key);
         if let Some(entry) = shard.map.get(key.as_str()) {
@@ -112,10 +127,18 @@ impl MemoryStore {
                     shard.remove(key.as_str());
                 }
                 State::Done { stored, .. } => {
-                    return Ok(if entry.fp == fp { Begin::Replay(stored.clone()) } else { Begin::Mismatch });
+                    return Ok(if entry.fp == fp {
+                        Begin::Replay(stored.clone())
+                    } else {
+                        Begin::Mismatch
+                    });
                 }
                 State::InFlight { until, .. } if *until > now => {
-                    return Ok(if entry.fp == fp { Begin::InFlight } else { Begin::Mismatch });
+                    return Ok(if entry.fp == fp {
+                        Begin::InFlight
+                    } else {
+                        Begin::Mismatch
+                    });
                 }
                 // The previous executor's lease ran out: take over with a newer token.
                 State::InFlight { .. } => {
@@ -130,20 +153,42 @@ impl MemoryStore {
             }
         }
         let token = self.next_token.fetch_add(1, Ordering::Relaxed) + 1;
-        shard.map.insert(key.as_str().to_owned(), Entry { fp, state: State::InFlight { token, until: deadline(now, lease) } });
+        shard.map.insert(
+            key.as_str().to_owned(),
+            Entry {
+                fp,
+                state: State::InFlight {
+                    token,
+                    until: deadline(now, lease),
+                },
+            },
+        );
         Ok(Begin::Proceed(Lease::new(token)))
     }
 
-    fn complete_now(&self, key: &ScopedKey, lease: &Lease, stored: Vec<u8>, retention: Duration) -> Result<(), StoreError> {
+    fn complete_now(
+        &self,
+        key: &ScopedKey,
+        lease: &Lease,
+        stored: Vec<u8>,
+        retention: Duration,
+    ) -> Result<(), StoreError> {
         let now = Instant::now();
         let mut shard = self.shard(key);
         let shard = &mut *shard;
         match shard.map.get_mut(key.as_str()) {
-            Some(entry) if matches!(entry.state, State::InFlight { token, .. } if token == lease.token()) => {
+            Some(entry) if matches!(entry.state, State::InFlight { token, .. } if token == lease.token()) =>
+            {
                 shard.seq += 1;
                 let until = deadline(now, retention);
-                entry.state = State::Done { stored, until, seq: shard.seq };
-                shard.completed.insert((until, shard.seq), key.as_str().to_owned());
+                entry.state = State::Done {
+                    stored,
+                    until,
+                    seq: shard.seq,
+                };
+                shard
+                    .completed
+                    .insert((until, shard.seq), key.as_str().to_owned());
                 Ok(())
             }
             _ => Err(StoreError::Fenced),
@@ -153,7 +198,8 @@ impl MemoryStore {
     fn release_now(&self, key: &ScopedKey, lease: &Lease) -> Result<(), StoreError> {
         let mut shard = self.shard(key);
         match shard.map.get(key.as_str()) {
-            Some(entry) if matches!(entry.state, State::InFlight { token, .. } if token == lease.token()) => {
+            Some(entry) if matches!(entry.state, State::InFlight { token, .. } if token == lease.token()) =>
+            {
                 shard.remove(key.as_str());
                 Ok(())
             }
@@ -164,7 +210,11 @@ impl MemoryStore {
 
 impl Shard {
     fn remove(&mut self, key: &str) {
-        if let Some(Entry { state: State::Done { until, seq, .. }, .. }) = self.map.remove(key) {
+        if let Some(Entry {
+            state: State::Done { until, seq, .. },
+            ..
+        }) = self.map.remove(key)
+        {
             self.completed.remove(&(until, seq));
         }
     }
@@ -181,7 +231,8 @@ impl Shard {
             }
         }
         if self.map.len() >= limit {
-            self.map.retain(|_, e| !matches!(e.state, State::InFlight { until, .. } if until <= now));
+            self.map
+                .retain(|_, e| !matches!(e.state, State::InFlight { until, .. } if until <= now));
         }
         while self.map.len() >= limit {
             match self.completed.pop_first() {
@@ -199,7 +250,12 @@ fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
 }
 
 impl IdempotencyStore for MemoryStore {
-    fn begin<'a>(&'a self, key: &'a ScopedKey, fp: Fingerprint, lease: Duration) -> BoxFuture<'a, Result<Begin, StoreError>> {
+    fn begin<'a>(
+        &'a self,
+        key: &'a ScopedKey,
+        fp: Fingerprint,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Begin, StoreError>> {
         let r = self.begin_now(key, fp, lease);
         Box::pin(std::future::ready(r))
     }
@@ -215,7 +271,11 @@ impl IdempotencyStore for MemoryStore {
         Box::pin(std::future::ready(r))
     }
 
-    fn release<'a>(&'a self, key: &'a ScopedKey, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn release<'a>(
+        &'a self,
+        key: &'a ScopedKey,
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         let r = self.release_now(key, lease);
         Box::pin(std::future::ready(r))
     }
