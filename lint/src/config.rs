@@ -478,7 +478,7 @@ fn apply_limits(
         limits.max_attempts = *n.get_ref();
     }
     let duration = |d: &Spanned<String>| {
-        parse_duration_ms(d.get_ref()).ok_or_else(|| {
+        idemgate_rules::duration::parse_millis(d.get_ref()).ok_or_else(|| {
             fail(
                 format!("`{}` is not a duration", d.get_ref()),
                 Some(d.span()),
@@ -497,54 +497,4 @@ fn apply_limits(
         limits.require_budget = b;
     }
     Ok(())
-}
-
-/// Parses `200ms`, `5s`, `2m`, `1h`, `1d` (and compound `1m30s`) into milliseconds.
-pub fn parse_duration_ms(s: &str) -> Option<u64> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    let mut total: u64 = 0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let n: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(factor)?)?;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration_ms("200ms"), Some(200));
-        assert_eq!(parse_duration_ms("5s"), Some(5000));
-        assert_eq!(parse_duration_ms("1m30s"), Some(90_000));
-        assert_eq!(parse_duration_ms("24h"), Some(86_400_000));
-        assert_eq!(parse_duration_ms("5"), None);
-        assert_eq!(parse_duration_ms("s"), None);
-        assert_eq!(parse_duration_ms("5 parsecs"), None);
-    }
 }

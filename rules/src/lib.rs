@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod context;
+pub mod duration;
 pub mod finding;
 pub mod location;
 pub mod model;

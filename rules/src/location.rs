@@ -19,6 +19,19 @@ pub struct Location {
 }
 
 impl Location {
+    /// The start of `file`: where a finding about the whole file points.
+    pub fn file_start(file: Arc<str>) -> Location {
+        Location {
+            file,
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+            offset: 0,
+            len: 0,
+        }
+    }
+
     /// Whether `self` lies on the lines `start..=end` of `file`.
     pub fn within_lines(&self, file: &str, start: u32, end: u32) -> bool {
         &*self.file == file && self.line >= start && self.line <= end

@@ -15,15 +15,15 @@
 //! read the clock; successes are counted in the bucket that was current at the last clock
 //! read (every failure reads it), which can only make successes look older than they are.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::named::Named;
 use crate::retry::Classification;
 use crate::stripe::SlotCounters;
 use crate::Error;
@@ -479,41 +479,17 @@ impl Breaker {
     }
 }
 
-fn registry() -> &'static RwLock<HashMap<&'static str, Arc<Breaker>>> {
-    static REGISTRY: OnceLock<RwLock<HashMap<&'static str, Arc<Breaker>>>> = OnceLock::new();
-    REGISTRY.get_or_init(Default::default)
-}
+static REGISTRY: Named<Breaker> = Named::new("breaker");
 
 /// The process-wide breaker called `name`, created with the defaults on first use.
 pub fn get(name: &'static str) -> Arc<Breaker> {
-    if let Some(b) = registry()
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(name)
-    {
-        return b.clone();
-    }
-    registry()
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(name)
-        .or_insert_with(|| Arc::new(Breaker::new(name, BreakerConfig::new())))
-        .clone()
+    REGISTRY.get_or_create(name, || Breaker::new(name, BreakerConfig::new()))
 }
 
 /// Creates the process-wide breaker `name` with `config`. Call it at start-up, before any
 /// policy uses the name; afterwards it fails with [`Error::AlreadyConfigured`].
 pub fn configure(name: &'static str, config: BreakerConfig) -> Result<Arc<Breaker>, Error> {
-    let mut reg = registry().write().unwrap_or_else(PoisonError::into_inner);
-    if reg.contains_key(name) {
-        return Err(Error::AlreadyConfigured {
-            kind: "breaker",
-            name,
-        });
-    }
-    let b = Arc::new(Breaker::new(name, config));
-    reg.insert(name, b.clone());
-    Ok(b)
+    REGISTRY.configure(name, || Breaker::new(name, config))
 }
 
 #[cfg(test)]

@@ -22,13 +22,13 @@
 //! read and slots are rotated only when a retry asks for a token.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::named::Named;
 use crate::stripe::SlotCounters;
 use crate::Error;
 
@@ -218,43 +218,19 @@ impl RetryBudget {
     }
 }
 
-fn registry() -> &'static RwLock<HashMap<&'static str, Arc<RetryBudget>>> {
-    static REGISTRY: OnceLock<RwLock<HashMap<&'static str, Arc<RetryBudget>>>> = OnceLock::new();
-    REGISTRY.get_or_init(Default::default)
-}
+static REGISTRY: Named<RetryBudget> = Named::new("budget");
 
 /// The process-wide budget called `name`, created with the defaults on first use.
 ///
 /// Policies call this once and keep the handle, so the registry lock is never on a hot path.
 pub fn get(name: &'static str) -> Arc<RetryBudget> {
-    if let Some(b) = registry()
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(name)
-    {
-        return b.clone();
-    }
-    registry()
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(name)
-        .or_insert_with(|| Arc::new(RetryBudget::new(name, BudgetConfig::new())))
-        .clone()
+    REGISTRY.get_or_create(name, || RetryBudget::new(name, BudgetConfig::new()))
 }
 
 /// Creates the process-wide budget `name` with `config`. Call it at start-up, before any
 /// policy uses the name; afterwards it fails with [`Error::AlreadyConfigured`].
 pub fn configure(name: &'static str, config: BudgetConfig) -> Result<Arc<RetryBudget>, Error> {
-    let mut reg = registry().write().unwrap_or_else(PoisonError::into_inner);
-    if reg.contains_key(name) {
-        return Err(Error::AlreadyConfigured {
-            kind: "budget",
-            name,
-        });
-    }
-    let b = Arc::new(RetryBudget::new(name, config));
-    reg.insert(name, b.clone());
-    Ok(b)
+    REGISTRY.configure(name, || RetryBudget::new(name, config))
 }
 
 /// A cap on retry events within one task, whatever policies it goes through.

@@ -34,6 +34,7 @@ mod error;
 pub mod http;
 pub mod idempotency;
 pub mod metrics;
+mod named;
 pub mod retry;
 mod stripe;
 

@@ -96,15 +96,7 @@ impl<'a> Files<'a> {
                 let index = f.index.get_or_init(|| LineIndex::new(&f.text));
                 index.location(&f.rel, &f.text, start as usize, end as usize)
             }
-            None => Location {
-                file: Arc::from(""),
-                line: 1,
-                column: 1,
-                end_line: 1,
-                end_column: 1,
-                offset: 0,
-                len: 0,
-            },
+            None => Location::file_start(Arc::from("")),
         }
     }
 

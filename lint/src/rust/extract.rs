@@ -20,7 +20,6 @@ use super::retries::{Locals, RetryScan, Words, RETRY_CRATES};
 use super::routes::Routes;
 use super::scan::{ItemKind, Scan};
 use super::span::Spanner;
-use crate::config::parse_duration_ms;
 use crate::source::SourceFile;
 
 /// Macros that never register routes (skipped when looking for route-producing macros).
@@ -691,7 +690,7 @@ impl Extractor<'_, '_> {
             let location = self.sp.range(s, e);
             let dur = |arg: &attrs::Arg| {
                 arg.string()
-                    .and_then(|s| parse_duration_ms(&s))
+                    .and_then(|s| idemgate_rules::duration::parse_millis(&s))
                     .or_else(|| arg.int())
                     .map(|value| PolicyArg {
                         value,

@@ -258,75 +258,9 @@ pub struct Response {
 }
 
 /// Parses a retention window: `24h`, `15m`, `30s`, `7d`, `2w`, compounds (`1h30m`), or an ISO
-/// 8601 duration (`P1D`, `PT24H`, `P1DT12H`). Years and months are not accepted (ambiguous).
+/// 8601 duration (`P1D`, `PT24H`, `P1DT12H`), in seconds. See [`crate::duration`].
 pub fn parse_retention_seconds(text: &str) -> Option<u64> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    if let Some(rest) = t.strip_prefix('P').or_else(|| t.strip_prefix('p')) {
-        return parse_iso8601(rest);
-    }
-    let mut total: u64 = 0;
-    let mut rest = t;
-    while !rest.is_empty() {
-        rest = rest.trim_start();
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let n: u64 = rest.get(..digits)?.parse().ok()?;
-        rest = rest.get(digits..)?.trim_start();
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c.is_whitespace())
-            .unwrap_or(rest.len());
-        let factor = match rest.get(..unit_len)?.to_ascii_lowercase().as_str() {
-            "s" | "sec" | "secs" | "second" | "seconds" => 1,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60,
-            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600,
-            "d" | "day" | "days" => 86_400,
-            "w" | "week" | "weeks" => 604_800,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(factor)?)?;
-        rest = rest.get(unit_len..)?;
-    }
-    Some(total)
-}
-
-fn parse_iso8601(rest: &str) -> Option<u64> {
-    let (date, time) = match rest.find(['T', 't']) {
-        Some(i) => (rest.get(..i)?, Some(rest.get(i + 1..)?)),
-        None => (rest, None),
-    };
-    let mut total: u64 = 0;
-    let mut any = false;
-    let mut add = |part: &str, units: &[(char, u64)]| -> Option<()> {
-        let mut num = String::new();
-        for c in part.chars() {
-            if c.is_ascii_digit() {
-                num.push(c);
-                continue;
-            }
-            let c = c.to_ascii_uppercase();
-            let factor = units.iter().find(|(u, _)| *u == c)?.1;
-            let n: u64 = num.parse().ok()?;
-            total = total.checked_add(n.checked_mul(factor)?)?;
-            num.clear();
-            any = true;
-        }
-        num.is_empty().then_some(())
-    };
-    add(date, &[('W', 604_800), ('D', 86_400)])?;
-    if let Some(time) = time {
-        if time.is_empty() {
-            return None;
-        }
-        add(time, &[('H', 3_600), ('M', 60), ('S', 1)])?;
-    }
-    any.then_some(total)
+    crate::duration::parse_seconds(text)
 }
 
 #[cfg(test)]

@@ -59,13 +59,7 @@ impl Rule for UnparsableFile {
 }
 
 fn location_of(e: &FileError) -> Location {
-    e.location.clone().unwrap_or_else(|| Location {
-        file: e.file.clone(),
-        line: 1,
-        column: 1,
-        end_line: 1,
-        end_column: 1,
-        offset: 0,
-        len: 0,
-    })
+    e.location
+        .clone()
+        .unwrap_or_else(|| Location::file_start(e.file.clone()))
 }
