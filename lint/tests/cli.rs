@@ -372,3 +372,53 @@ fn json_files(o: &Output) -> Vec<String> {
         .map(|f| f["file"].as_str().unwrap_or("").to_string())
         .collect()
 }
+
+#[test]
+fn guarded_paths_see_routers_nested_through_variables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "idemgate.toml",
+        "guarded-paths = [\"/api/**\"]\n",
+    );
+    write(
+        dir.path(),
+        "src/main.rs",
+        r#"use axum::{routing::post, Router};
+
+pub fn app() -> Router {
+    let api = Router::new().route("/orders", post(create_order));
+    let admin = Router::new()
+        .route("/reindex", post(reindex))
+        .layer(IdempotencyLayer::new());
+    Router::new()
+        .nest("/api", api)
+        .nest("/api/admin", admin)
+        .route("/webhooks", post(webhook))
+}
+
+async fn create_order() {}
+async fn reindex() {}
+async fn webhook() {}
+"#,
+    );
+    let out = idemgate(dir.path(), &["check", "--format", "json"]);
+    let json = json(&out);
+    let found: Vec<(String, u64, String)> = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or("").to_string(),
+                f["line"].as_u64().unwrap_or(0),
+                f["message"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    // /api/orders is guarded and unprotected; /api/admin/reindex has the layer; /webhooks is
+    // outside the guarded surface.
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0.as_str(), found[0].1), ("IDEM001", 14));
+    assert!(found[0].2.contains("POST /api/orders"), "{}", found[0].2);
+}

@@ -69,6 +69,21 @@ fn fixtures_fire_exactly_where_marked() {
             )
         })
         .collect();
+    let mut counted: std::collections::BTreeMap<(&str, &str, u32), usize> = Default::default();
+    for f in outcome
+        .findings
+        .iter()
+        .filter(|f| !f.rule.starts_with("OAS"))
+    {
+        *counted
+            .entry((f.rule, &f.location.file, f.location.line))
+            .or_default() += 1;
+    }
+    let repeated: Vec<_> = counted.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "one rule fired twice on one line: {repeated:?}"
+    );
     let want = expected(&root);
     let missing: Vec<_> = want.difference(&actual).collect();
     let extra: Vec<_> = actual.difference(&want).collect();

@@ -39,6 +39,9 @@ pub struct Routes<'a, 'b> {
     pub services: Vec<ServiceRef>,
     /// `.layer(L)`/`.wrap(M)` applied to a router held in a variable: (byte offset, names).
     var_layers: Vec<(usize, Vec<String>)>,
+    /// Routers bound to a variable (`let api = Router::new().route(…)`), kept until they are
+    /// mounted (`.nest("/api", api)`, which prefixes them) or the function ends.
+    vars: Vec<(String, Local)>,
 }
 
 #[derive(Default)]
@@ -49,6 +52,20 @@ struct Local {
 }
 
 impl Local {
+    /// Mounts these registrations under `prefix` (`.nest("/api", api)`).
+    fn prefixed(mut self, prefix: &Option<String>) -> Local {
+        for r in &mut self.routes {
+            r.path = join(prefix, r.path.take());
+        }
+        for e in &mut self.edges {
+            e.prefix = join(prefix, Some(std::mem::take(&mut e.prefix))).unwrap_or_default();
+        }
+        for s in &mut self.services {
+            s.prefix = join(prefix, Some(std::mem::take(&mut s.prefix))).unwrap_or_default();
+        }
+        self
+    }
+
     fn add_layers(&mut self, names: &[String]) {
         for r in &mut self.routes {
             r.layers.extend(names.iter().cloned());
@@ -166,11 +183,18 @@ impl<'a, 'b> Routes<'a, 'b> {
             edges: Vec::new(),
             services: Vec::new(),
             var_layers: Vec::new(),
+            vars: Vec::new(),
         }
     }
 
     /// Applies layers put on a router variable to what the function registered before them.
     pub fn finish(&mut self) {
+        // Router variables never mounted in this function are registered as they are.
+        for (_, local) in std::mem::take(&mut self.vars) {
+            self.routes.extend(local.routes);
+            self.edges.extend(local.edges);
+            self.services.extend(local.services);
+        }
         for (offset, names) in std::mem::take(&mut self.var_layers) {
             for r in &mut self.routes {
                 if r.registration.offset < offset {
@@ -225,6 +249,14 @@ impl<'a, 'b> Routes<'a, 'b> {
                             }
                         }
                     }
+                }
+            }
+            // A chain continuing a router variable (`api.route(…)`) carries its routes on.
+            Expr::Path(p) if p.path.segments.len() == 1 && p.path.leading_colon.is_none() => {
+                let name = p.path.segments[0].ident.to_string();
+                if let Some(i) = self.vars.iter().position(|(v, _)| *v == name) {
+                    let (_, sub) = self.vars.remove(i);
+                    local.extend(sub.prefixed(&prefix));
                 }
             }
             Expr::Macro(m) => {
@@ -350,6 +382,13 @@ impl<'a, 'b> Routes<'a, 'b> {
                             layers: Vec::new(),
                         });
                     }
+                }
+            }
+            Expr::Path(p) if p.path.segments.len() == 1 && p.path.leading_colon.is_none() => {
+                let name = p.path.segments[0].ident.to_string();
+                if let Some(i) = self.vars.iter().position(|(v, _)| *v == name) {
+                    let (_, sub) = self.vars.remove(i);
+                    local.extend(sub.prefixed(&prefix));
                 }
             }
             Expr::Macro(m) => {
@@ -594,6 +633,19 @@ pub fn handler(e: &Expr) -> RawHandler {
 }
 
 impl<'ast> Visit<'ast> for Routes<'_, '_> {
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
+            if let Expr::MethodCall(mc) = peel(&init.expr) {
+                if is_routing_chain(mc) {
+                    let local = self.chain(&init.expr, Some(String::new()), 0);
+                    self.vars.push((pi.ident.to_string(), local));
+                    return;
+                }
+            }
+        }
+        syn::visit::visit_local(self, l);
+    }
+
     fn visit_expr_method_call(&mut self, mc: &'ast ExprMethodCall) {
         if is_routing_chain(mc) {
             let local = self.chain(&Expr::MethodCall(mc.clone()), Some(String::new()), 0);

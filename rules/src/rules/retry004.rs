@@ -39,7 +39,13 @@ impl Rule for AdHocRetryLibrary {
     }
 
     fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
+        // One finding per crate per line: `backoff::future::retry(backoff::ExponentialBackoff…)`
+        // is one use of the crate, not two.
+        let mut seen = std::collections::HashSet::new();
         for u in &model.rust.retry_library_uses {
+            if !seen.insert((&u.location.file, u.location.line, &u.library)) {
+                continue;
+            }
             out.push(
                 Finding::new(
                     &META,

@@ -50,7 +50,12 @@ impl Rule for RetryWithoutIdempotency {
             if p.idempotent {
                 continue;
             }
+            // One request can show its method twice (`.method(Method::POST)`): report a line once.
+            let mut lines = std::collections::HashSet::new();
             for e in &p.side_effects {
+                if !lines.insert((&e.location.file, e.location.line)) {
+                    continue;
+                }
                 out.push(
                     Finding::new(
                         &META,
