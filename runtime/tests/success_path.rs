@@ -42,11 +42,24 @@ fn a_successful_call_allocates_nothing() {
     rt.block_on(async {
         // the first call registers the policy's handles (allocates, once)
         FULL.run("alloc.op", || dep(1)).await.unwrap();
-        let region = Region::new(GLOBAL);
-        for i in 0..10_000 {
-            black_box(FULL.run("alloc.op", || dep(i)).await.unwrap());
+        // The count is process-wide, and the test harness's own threads may allocate while we
+        // measure (output capture, timers). An allocating success path would show at least one
+        // allocation per call in every round, so the quietest of a few rounds is the measure.
+        let mut quietest = None;
+        for _ in 0..5 {
+            let region = Region::new(GLOBAL);
+            for i in 0..10_000 {
+                black_box(FULL.run("alloc.op", || dep(i)).await.unwrap());
+            }
+            let change = region.change();
+            if quietest
+                .as_ref()
+                .is_none_or(|q: &stats_alloc::Stats| change.allocations < q.allocations)
+            {
+                quietest = Some(change);
+            }
         }
-        let change = region.change();
+        let change = quietest.unwrap();
         assert_eq!(change.allocations, 0, "{change:?}");
         assert_eq!(change.reallocations, 0, "{change:?}");
     });
