@@ -59,6 +59,11 @@ pub struct Settings {
     pub exclude: Option<GlobSet>,
     pub max_file_size: u64,
     pub threads: usize,
+    /// Also parse the bodies of functions and impl blocks that cannot matter to any rule, so a
+    /// grammar error anywhere is reported. By default every other item is parsed, and those
+    /// bodies are checked lexically (strings, comments, brackets, nesting) only: they are most
+    /// of a crate's bytes, and `rustc` reports their grammar errors anyway.
+    pub full_syntax: bool,
     pub openapi: OpenApiSettings,
     /// The file the settings came from, if any.
     pub source: Option<PathBuf>,
@@ -76,6 +81,7 @@ impl Settings {
             exclude: None,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            full_syntax: false,
             openapi: OpenApiSettings {
                 root: root.clone(),
                 paths: None,
@@ -112,6 +118,8 @@ struct ConfigFile {
     #[serde(alias = "max_file_size")]
     max_file_size: Option<Spanned<u64>>,
     threads: Option<Spanned<usize>>,
+    #[serde(alias = "full_syntax")]
+    full_syntax: Option<bool>,
     #[serde(default)]
     rules: HashMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
@@ -357,6 +365,9 @@ pub fn from_text(
             ));
         }
         s.threads = *n.get_ref();
+    }
+    if let Some(full) = file.full_syntax {
+        s.full_syntax = full;
     }
     for (id, sev) in &file.rules {
         let rule = find_rule(id.get_ref()).ok_or_else(|| {

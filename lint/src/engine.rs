@@ -40,7 +40,7 @@ fn parse_one(path: SourcePath, settings: &Settings) -> Parsed {
         Err(e) => return Parsed::Failed(e),
     };
     match file.path.kind {
-        FileKind::Rust => match rust::parse(&file) {
+        FileKind::Rust => match rust::parse(&file, settings.full_syntax) {
             Ok(facts) => Parsed::Rust(facts),
             Err(e) => Parsed::Failed(e),
         },

@@ -58,6 +58,10 @@ struct CheckArgs {
     /// Parser threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Also grammar-check the bodies of functions and impl blocks no rule looks at (about 3×
+    /// slower; by default they are checked lexically only, and every other item is parsed).
+    #[arg(long)]
+    full_syntax: bool,
     /// Never colour the human output.
     #[arg(long)]
     no_color: bool,
@@ -142,6 +146,9 @@ fn check(args: CheckArgs) -> Result<ExitCode, Report> {
                 "unknown fail level `{level}`"
             )
         })?;
+    }
+    if args.full_syntax {
+        settings.full_syntax = true;
     }
     if let Some(t) = args.threads {
         settings.threads = t.max(1);

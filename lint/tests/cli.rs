@@ -422,3 +422,54 @@ async fn webhook() {}
     assert_eq!((found[0].0.as_str(), found[0].1), ("IDEM001", 14));
     assert!(found[0].2.contains("POST /api/orders"), "{}", found[0].2);
 }
+
+#[test]
+fn syntax_errors_are_reported_in_items_and_with_full_syntax_in_any_body() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "src/prose.rs", "this is not rust at all\n");
+    write(dir.path(), "src/item.rs", "pub struct S {\n    a: ,\n}\n");
+    // A grammar error inside a function body no rule looks at.
+    write(
+        dir.path(),
+        "src/body.rs",
+        "pub fn helper() -> u32 {\n    let = 5;\n    1\n}\n",
+    );
+    write(dir.path(), "src/ok.rs", "pub fn fine() {}\n");
+    let located = |o: &Output| -> Vec<(String, u64)> {
+        json(o)["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule"] == "GATE001")
+            .map(|f| {
+                (
+                    f["file"].as_str().unwrap_or("").to_string(),
+                    f["line"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    };
+    let out = idemgate(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        located(&out),
+        vec![
+            ("src/item.rs".to_string(), 2),
+            ("src/prose.rs".to_string(), 1)
+        ]
+    );
+    assert_eq!(json(&out)["summary"]["files"], 4);
+    let out = idemgate(dir.path(), &["check", "--full-syntax", "--format", "json"]);
+    assert_eq!(
+        located(&out),
+        vec![
+            ("src/body.rs".to_string(), 2),
+            ("src/item.rs".to_string(), 2),
+            ("src/prose.rs".to_string(), 1)
+        ]
+    );
+    // The same from the config file.
+    write(dir.path(), "idemgate.toml", "full-syntax = true\n");
+    let out = idemgate(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(located(&out).len(), 3);
+}

@@ -153,7 +153,7 @@ fn check_hostile(name: &str, bytes: &[u8]) {
         },
         u64::MAX,
     )
-    .and_then(|f| idemgate_lint::rust::parse(&f).map(|_| ()));
+    .and_then(|f| idemgate_lint::rust::parse(&f, false).map(|_| ()));
     let err = parsed.expect_err(name);
     assert_eq!(&*err.file, name);
     assert_eq!(gate001.len(), 1, "{name}: {:?}", outcome.findings);
@@ -274,7 +274,7 @@ fn truncated_and_mangled_fixtures_never_panic() {
                 explicit: true,
             };
             let file = idemgate_lint::source::SourceFile::read(sp, u64::MAX).unwrap();
-            let parsed = idemgate_lint::rust::parse(&file);
+            let parsed = idemgate_lint::rust::parse(&file, true);
             if let Ok(facts) = parsed {
                 let mut model = idemgate_rules::Model::default();
                 idemgate_lint::rust::link(

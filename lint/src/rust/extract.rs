@@ -75,7 +75,13 @@ const COMMON_MACROS: &[&str] = &[
     "column",
 ];
 
-pub fn extract(file: &SourceFile, index: &LineIndex, scan: Scan) -> Result<RustFile, FileError> {
+/// With `full_syntax`, items that cannot matter are parsed too (only to report syntax errors).
+pub fn extract(
+    file: &SourceFile,
+    index: &LineIndex,
+    scan: Scan,
+    full_syntax: bool,
+) -> Result<RustFile, FileError> {
     let rel = file.rel().clone();
     let text = file.text.as_str();
     let (crate_key, module) = crate_and_module(&rel);
@@ -95,6 +101,8 @@ pub fn extract(file: &SourceFile, index: &LineIndex, scan: Scan) -> Result<RustF
     let mut candidates: Vec<(u32, u32)> = Vec::new();
     let mut seen_mods: HashSet<(Vec<String>, String)> = HashSet::new();
 
+    let mut whole = WholeFile::default();
+    let file_sp = Spanner::new(&rel, text, index, 0);
     for chunk in &scan.items {
         let mut m = module.clone();
         for (i, name) in chunk.module.iter().enumerate() {
@@ -149,21 +157,38 @@ pub fn extract(file: &SourceFile, index: &LineIndex, scan: Scan) -> Result<RustF
                 }
                 _ => {}
             }
+            // Items that cannot matter are still parsed, so syntax errors anywhere are reported,
+            // except the bodies of functions and impl blocks (most of the bytes of a crate):
+            // those are bracket- and lexically checked by the scan, and fully parsed only with
+            // `full_syntax`.
+            if full_syntax || !matches!(chunk.kind, ItemKind::Fn | ItemKind::Impl) {
+                let src = text.get(chunk.start..chunk.end).unwrap_or("");
+                if syn::parse_str::<Item>(src).is_err() {
+                    // Confirm on the whole file: the item split may be at fault, not the code.
+                    whole
+                        .get_or_parse(text)
+                        .map_err(|e| syntax_error(&rel, &file_sp, e))?;
+                }
+            }
             continue;
         }
         let src = text.get(chunk.start..chunk.end).unwrap_or("");
-        let item: Item = match syn::parse_str(src) {
-            Ok(i) => i,
-            Err(e) => {
-                let location = sp.loc(e.span());
-                return Err(FileError {
-                    file: rel.clone(),
-                    message: format!(
-                        "cannot parse Rust: {e} (line {}, column {})",
-                        location.line, location.column
-                    ),
-                    location: Some(location),
-                });
+        let parsed: Item;
+        let (item, sp) = match syn::parse_str::<Item>(src) {
+            Ok(i) => {
+                parsed = i;
+                (&parsed, sp)
+            }
+            Err(_) => {
+                // Either the code is wrong (the whole file says where) or the item split is:
+                // then take the item from the whole-file parse.
+                let whole_file = whole
+                    .get_or_parse(text)
+                    .map_err(|e| syntax_error(&rel, &file_sp, e))?;
+                match item_at(whole_file, index, text, chunk.start) {
+                    Some(i) => (i, Spanner::new(&rel, text, index, 0)),
+                    None => continue,
+                }
             }
         };
         let mut ex = Extractor {
@@ -174,7 +199,7 @@ pub fn extract(file: &SourceFile, index: &LineIndex, scan: Scan) -> Result<RustF
             targets: &target_lines,
             candidates: &mut candidates,
         };
-        ex.item(&item, Some((start_line, end_line)));
+        ex.item(item, Some((start_line, end_line)));
     }
 
     // the framework of attribute routes, from what the file imports
@@ -988,4 +1013,67 @@ impl<'ast> Visit<'ast> for Body<'_, '_, 'ast> {
     }
 
     fn visit_item(&mut self, _: &'ast Item) {}
+}
+
+fn syntax_error(rel: &std::sync::Arc<str>, sp: &Spanner<'_>, e: &syn::Error) -> FileError {
+    let location = sp.loc(e.span());
+    FileError {
+        file: rel.clone(),
+        message: format!(
+            "cannot parse Rust: {e} (line {}, column {})",
+            location.line, location.column
+        ),
+        location: Some(location),
+    }
+}
+
+/// The whole file parsed with syn, on demand: only when an item does not parse on its own
+/// (a syntax error, reported where the whole-file parse puts it; or an item split the scan
+/// got wrong, which must not be reported on valid code).
+#[derive(Default)]
+struct WholeFile {
+    parsed: Option<Result<syn::File, syn::Error>>,
+}
+
+impl WholeFile {
+    fn get_or_parse(&mut self, text: &str) -> Result<&syn::File, &syn::Error> {
+        self.parsed
+            .get_or_insert_with(|| syn::parse_file(text))
+            .as_ref()
+    }
+}
+
+/// The item of `file` (parsed whole) that starts at byte `start` of `text`, searching inline
+/// modules too.
+fn item_at<'f>(
+    file: &'f syn::File,
+    index: &LineIndex,
+    text: &str,
+    start: usize,
+) -> Option<&'f Item> {
+    fn find<'f>(
+        items: &'f [Item],
+        index: &LineIndex,
+        text: &str,
+        start: usize,
+    ) -> Option<&'f Item> {
+        for item in items {
+            let span = syn::spanned::Spanned::span(item);
+            let (b, e) = (span.start(), span.end());
+            let from = index.offset(text, b.line, b.column);
+            let to = index.offset(text, e.line, e.column);
+            if from == start {
+                return Some(item);
+            }
+            if from < start && start < to {
+                if let Item::Mod(m) = item {
+                    if let Some((_, inner)) = &m.content {
+                        return find(inner, index, text, start);
+                    }
+                }
+            }
+        }
+        None
+    }
+    find(&file.items, index, text, start)
 }

@@ -22,10 +22,13 @@ use idemgate_rules::{Context, LineIndex, Model};
 use crate::source::SourceFile;
 
 /// Parses one file. Never panics; a syntax error is a [`FileError`] with its location.
-pub fn parse(file: &SourceFile) -> Result<RustFile, FileError> {
+///
+/// Lexical errors and nesting bounds are checked over the whole file; grammar errors only in
+/// the items that can matter, unless `full_syntax` asks for every item to be parsed.
+pub fn parse(file: &SourceFile, full_syntax: bool) -> Result<RustFile, FileError> {
     let index = LineIndex::new(&file.text);
     match scan::scan(&file.text) {
-        Ok(scanned) => extract::extract(file, &index, scanned),
+        Ok(scanned) => extract::extract(file, &index, scanned, full_syntax),
         Err(e) => {
             let location = index.location(file.rel(), &file.text, e.offset, e.offset + 1);
             Err(FileError {
