@@ -6,10 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use idemgate::idempotency::{
-    Begin, BoxFuture, Fingerprint, IdempotencyStore, Lease, MemoryStore, ScopedKey,
-};
-use idemgate::{idempotent, StoreError};
+use idemgate::idempotency::MemoryStore;
+use idemgate::idempotent;
 use serde::{Deserialize, Serialize};
 
 static EMAILS: AtomicU32 = AtomicU32::new(0);
@@ -132,39 +130,9 @@ async fn natural_keys() {
     assert_ne!(a, c);
 }
 
-/// A store that is down: the operation must not run.
-struct DownStore;
-
-impl IdempotencyStore for DownStore {
-    fn begin<'a>(
-        &'a self,
-        _: &'a ScopedKey,
-        _: Fingerprint,
-        _: Duration,
-    ) -> BoxFuture<'a, Result<Begin, StoreError>> {
-        Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
-    }
-    fn complete<'a>(
-        &'a self,
-        _: &'a ScopedKey,
-        _: &'a Lease,
-        _: Vec<u8>,
-        _: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
-    }
-    fn release<'a>(
-        &'a self,
-        _: &'a ScopedKey,
-        _: &'a Lease,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
-    }
-}
-
 static RUNS_WITHOUT_STORE: AtomicU32 = AtomicU32::new(0);
 
-#[idempotent(key = id, store = Arc::new(DownStore))]
+#[idempotent(key = id, store = Arc::new(idemgate::idempotency::UnavailableStore))]
 async fn needs_store(id: &str) -> Result<(), String> {
     RUNS_WITHOUT_STORE.fetch_add(1, Ordering::SeqCst);
     Ok(())

@@ -40,6 +40,46 @@ use sha2::{Digest, Sha256};
 
 pub use memory::{MemoryStore, MemoryStoreConfig};
 
+/// A store that is always unreachable: every call fails with [`StoreError::Unavailable`].
+/// For testing that callers fail closed (the operation must not run, HTTP answers 503).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnavailableStore;
+
+impl UnavailableStore {
+    fn down<'a, T: Send + 'a>() -> BoxFuture<'a, Result<T, StoreError>> {
+        Box::pin(async { Err(StoreError::Unavailable("store unavailable".into())) })
+    }
+}
+
+impl IdempotencyStore for UnavailableStore {
+    fn begin<'a>(
+        &'a self,
+        _: &'a ScopedKey,
+        _: Fingerprint,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<Begin, StoreError>> {
+        Self::down()
+    }
+
+    fn complete<'a>(
+        &'a self,
+        _: &'a ScopedKey,
+        _: &'a Lease,
+        _: Vec<u8>,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Self::down()
+    }
+
+    fn release<'a>(
+        &'a self,
+        _: &'a ScopedKey,
+        _: &'a Lease,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Self::down()
+    }
+}
+
 use crate::{Error, InvalidKey, StoreError};
 
 /// A boxed `Send` future, as the store trait returns (keeps the trait object-safe).
@@ -575,40 +615,10 @@ mod tests {
         );
     }
 
-    /// A store that is down.
-    struct Down;
-
-    impl IdempotencyStore for Down {
-        fn begin<'a>(
-            &'a self,
-            _: &'a ScopedKey,
-            _: Fingerprint,
-            _: Duration,
-        ) -> BoxFuture<'a, Result<Begin, StoreError>> {
-            Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
-        }
-        fn complete<'a>(
-            &'a self,
-            _: &'a ScopedKey,
-            _: &'a Lease,
-            _: Vec<u8>,
-            _: Duration,
-        ) -> BoxFuture<'a, Result<(), StoreError>> {
-            Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
-        }
-        fn release<'a>(
-            &'a self,
-            _: &'a ScopedKey,
-            _: &'a Lease,
-        ) -> BoxFuture<'a, Result<(), StoreError>> {
-            Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
-        }
-    }
-
     #[tokio::test]
     async fn an_unreachable_store_fails_closed() {
         let runs = AtomicU32::new(0);
-        let r = charge(&Down, &key("k4"), b"", &runs).await;
+        let r = charge(&UnavailableStore, &key("k4"), b"", &runs).await;
         assert!(
             matches!(r, Err(TestErr::Gate(ref m)) if m.contains("unavailable")),
             "{r:?}"

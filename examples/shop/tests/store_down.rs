@@ -6,48 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use idemgate::idempotency::{
-    self, Begin, BoxFuture, Fingerprint, IdempotencyStore, Lease, ScopedKey,
-};
-use idemgate::StoreError;
+use idemgate::idempotency::{self, UnavailableStore};
 use shop::payments::PaymentProvider;
-
-struct Unreachable;
-
-fn down<'a, T: Send + 'a>() -> BoxFuture<'a, Result<T, StoreError>> {
-    Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
-}
-
-impl IdempotencyStore for Unreachable {
-    fn begin<'a>(
-        &'a self,
-        _: &'a ScopedKey,
-        _: Fingerprint,
-        _: Duration,
-    ) -> BoxFuture<'a, Result<Begin, StoreError>> {
-        down()
-    }
-    fn complete<'a>(
-        &'a self,
-        _: &'a ScopedKey,
-        _: &'a Lease,
-        _: Vec<u8>,
-        _: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        down()
-    }
-    fn release<'a>(
-        &'a self,
-        _: &'a ScopedKey,
-        _: &'a Lease,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        down()
-    }
-}
 
 #[tokio::test]
 async fn an_unreachable_store_fails_closed_with_503() {
-    assert!(idempotency::set_default_store(Arc::new(Unreachable)).is_ok());
+    assert!(idempotency::set_default_store(Arc::new(UnavailableStore)).is_ok());
     let state = shop::Shop::new(PaymentProvider::new(0.0, Duration::from_millis(1)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
