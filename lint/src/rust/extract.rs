@@ -834,26 +834,14 @@ impl<'ast> Body<'_, '_, 'ast> {
         let w = Words::of(value);
         let mut found = attrs::fresh_value(&w.idents).map(|(s, i)| (s, i, w.idents.clone()));
         if found.is_none() {
-            let mut frontier: Vec<String> = w.idents.iter().map(|(i, _)| i.clone()).collect();
-            let mut seen: Vec<String> = Vec::new();
-            'outer: for _ in 0..3 {
-                let mut next = Vec::new();
-                for name in frontier {
-                    if seen.contains(&name) {
-                        continue;
+            self.locals
+                .flow(&w, 3, false, |_, x| match attrs::fresh_value(&x.idents) {
+                    Some((s, i)) => {
+                        found = Some((s, i, x.idents));
+                        std::ops::ControlFlow::Break(())
                     }
-                    seen.push(name.clone());
-                    for e in self.locals.bound.get(&name).into_iter().flatten() {
-                        let x = Words::of(e);
-                        if let Some((s, i)) = attrs::fresh_value(&x.idents) {
-                            found = Some((s, i, x.idents));
-                            break 'outer;
-                        }
-                        next.extend(x.idents.into_iter().map(|(i, _)| i));
-                    }
-                }
-                frontier = next;
-            }
+                    None => std::ops::ControlFlow::Continue(()),
+                });
         }
         if let Some((source, at, ids)) = found {
             let end = if source.contains("::") {

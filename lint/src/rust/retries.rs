@@ -78,6 +78,52 @@ impl<'ast> Locals<'ast> {
         l.visit_block(block);
         l
     }
+
+    /// The expressions that flow into `start` through local bindings (`let x = e`) and, with
+    /// `assignments`, reassignments (`x *= e`), following names up to `hops` steps back,
+    /// nearest first. `visit` sees each one — `None` for a binding, `Some(op)` for an
+    /// assignment (`op` is `None` for plain `=`) — and may stop the walk by returning `Break`.
+    pub fn flow(
+        &self,
+        start: &Words,
+        hops: usize,
+        assignments: bool,
+        mut visit: impl FnMut(Option<Option<&BinOp>>, Words) -> std::ops::ControlFlow<()>,
+    ) {
+        use std::ops::ControlFlow::Break;
+        let mut seen: Vec<String> = Vec::new();
+        let mut frontier: Vec<String> = start.idents.iter().map(|(i, _)| i.clone()).collect();
+        for _ in 0..hops {
+            let mut next = Vec::new();
+            for name in frontier {
+                if seen.contains(&name) {
+                    continue;
+                }
+                seen.push(name.clone());
+                let bound = self
+                    .bound
+                    .get(&name)
+                    .into_iter()
+                    .flatten()
+                    .map(|e| (None, *e));
+                let assigned = self
+                    .assigned
+                    .get(&name)
+                    .into_iter()
+                    .flatten()
+                    .filter(|_| assignments)
+                    .map(|(op, e)| (Some(op.as_ref()), *e));
+                for (op, e) in bound.chain(assigned) {
+                    let words = Words::of(e);
+                    next.extend(words.idents.iter().map(|(i, _)| i.clone()));
+                    if let Break(()) = visit(op, words) {
+                        return;
+                    }
+                }
+            }
+            frontier = next;
+        }
+    }
 }
 
 fn single_ident(e: &Expr) -> Option<String> {
@@ -810,35 +856,21 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
     fn delay(&self, arg: &Expr) -> Delay {
         let mut w = Words::of(arg);
         let mut growth = w.growth;
-        let mut seen: Vec<String> = Vec::new();
-        let mut frontier: Vec<String> = w.idents.iter().map(|(i, _)| i.clone()).collect();
-        for _ in 0..3 {
-            let mut next = Vec::new();
-            for name in frontier {
-                if seen.contains(&name) {
-                    continue;
-                }
-                seen.push(name.clone());
-                for e in self.locals.bound.get(&name).into_iter().flatten() {
-                    let x = Words::of(e);
-                    growth |= x.growth;
-                    next.extend(x.idents.iter().map(|(i, _)| i.clone()));
-                    w.idents.extend(x.idents);
-                }
-                for (op, e) in self.locals.assigned.get(&name).into_iter().flatten() {
-                    let x = Words::of(e);
-                    growth |= x.growth
-                        || x.arith
-                        || matches!(
-                            op,
-                            Some(BinOp::MulAssign(_) | BinOp::ShlAssign(_) | BinOp::AddAssign(_))
-                        );
-                    next.extend(x.idents.iter().map(|(i, _)| i.clone()));
-                    w.idents.extend(x.idents);
-                }
+        let mut reached = Vec::new();
+        self.locals.flow(&w, 3, true, |via, x| {
+            growth |= x.growth;
+            if let Some(op) = via {
+                // reassigned: arithmetic or a compound `*=`, `<<=`, `+=` grows the delay
+                growth |= x.arith
+                    || matches!(
+                        op,
+                        Some(BinOp::MulAssign(_) | BinOp::ShlAssign(_) | BinOp::AddAssign(_))
+                    );
             }
-            frontier = next;
-        }
+            reached.extend(x.idents);
+            std::ops::ControlFlow::Continue(())
+        });
+        w.idents.extend(reached);
         if w.has(JITTER_WORDS) {
             Delay::Jittered
         } else if growth {
