@@ -92,11 +92,7 @@ pub fn split_args(tokens: TokenStream) -> Vec<Arg> {
 
 /// The last segment of the attribute's path (`idempotent` for `#[idemgate::idempotent]`).
 pub fn name(attr: &Attribute) -> String {
-    attr.path()
-        .segments
-        .last()
-        .map(|s| s.ident.to_string())
-        .unwrap_or_default()
+    super::syntax::last_ident(attr.path())
 }
 
 pub fn first_segment(attr: &Attribute) -> String {

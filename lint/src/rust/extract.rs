@@ -20,6 +20,7 @@ use super::retries::{Locals, RetryScan, Words, RETRY_CRATES};
 use super::routes::Routes;
 use super::scan::{ItemKind, Scan};
 use super::span::Spanner;
+use super::syntax::{last_ident, last_span, path_segments};
 use crate::source::SourceFile;
 
 /// Macros that never register routes (skipped when looking for route-producing macros).
@@ -458,13 +459,7 @@ impl Extractor<'_, '_> {
                 }
             }
             Item::Macro(m) => {
-                let name = m
-                    .mac
-                    .path
-                    .segments
-                    .last()
-                    .map(|s| s.ident.to_string())
-                    .unwrap_or_default();
+                let name = last_ident(&m.mac.path);
                 if name == "macro_rules" {
                     if let Some(ident) = &m.ident {
                         let mut ids = Vec::new();
@@ -477,12 +472,7 @@ impl Extractor<'_, '_> {
                         }
                     }
                 } else if !COMMON_MACROS.contains(&name.as_str()) {
-                    let at = m
-                        .mac
-                        .path
-                        .segments
-                        .last()
-                        .map_or_else(Span::call_site, |s| s.ident.span());
+                    let at = last_span(&m.mac.path);
                     self.out.macro_calls.push(MacroCall {
                         name,
                         location: self.sp.loc(at),
@@ -806,7 +796,7 @@ fn mentions_idempotency(s: &str) -> bool {
 }
 
 fn routing_receiver(e: &Expr) -> bool {
-    match super::retries::peel(e) {
+    match super::syntax::peel_await(e) {
         Expr::Call(c) => {
             matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| attrs::METHODS.contains(&s.ident.to_string().as_str()) || s.ident == "on"))
         }
@@ -814,7 +804,7 @@ fn routing_receiver(e: &Expr) -> bool {
             attrs::METHODS.contains(&m.method.to_string().as_str())
                 && m.args.len() == 1
                 && matches!(
-                    super::retries::peel(&m.receiver),
+                    super::syntax::peel_await(&m.receiver),
                     Expr::Call(_) | Expr::MethodCall(_)
                 )
                 && routing_receiver(&m.receiver)
@@ -881,7 +871,8 @@ impl<'ast> Visit<'ast> for Body<'_, '_, 'ast> {
                 ));
             }
         }
-        if matches!(super::retries::peel(&mc.receiver), Expr::Path(p) if p.path.is_ident("self")) {
+        if matches!(super::syntax::peel_await(&mc.receiver), Expr::Path(p) if p.path.is_ident("self"))
+        {
             self.calls.push(Call {
                 target: CallTarget::SelfMethod(m.clone()),
                 location: self.sp.range(mc.method.span(), mc.paren_token.span.close()),
@@ -899,13 +890,8 @@ impl<'ast> Visit<'ast> for Body<'_, '_, 'ast> {
     }
 
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-        if let Expr::Path(p) = super::retries::peel(&c.func) {
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
+        if let Expr::Path(p) = super::syntax::peel_await(&c.func) {
+            let segs = path_segments(&p.path);
             let last = segs.last().map(String::as_str).unwrap_or("");
             if (last == "post" || last == "patch")
                 && segs.len() >= 2
@@ -914,11 +900,7 @@ impl<'ast> Visit<'ast> for Body<'_, '_, 'ast> {
                     "web" | "routing" | "axum" | "poem" | "actix_web"
                 )
             {
-                let at = p
-                    .path
-                    .segments
-                    .last()
-                    .map_or_else(Span::call_site, |s| s.ident.span());
+                let at = last_span(&p.path);
                 self.outbound.push((
                     format!("outbound {}", last.to_ascii_uppercase()),
                     self.sp.loc(at),
@@ -947,7 +929,7 @@ impl<'ast> Visit<'ast> for Body<'_, '_, 'ast> {
 
     fn visit_path(&mut self, p: &'ast syn::Path) {
         if p.segments.len() >= 2 && p.leading_colon.is_none() || p.leading_colon.is_some() {
-            let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+            let segs = path_segments(p);
             if segs.len() >= 2 {
                 if let Some(library) = retry_library(&segs) {
                     let first = p
@@ -980,18 +962,9 @@ impl<'ast> Visit<'ast> for Body<'_, '_, 'ast> {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        let name = m
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
+        let name = last_ident(&m.path);
         if !COMMON_MACROS.contains(&name.as_str()) {
-            let at = m
-                .path
-                .segments
-                .last()
-                .map_or_else(Span::call_site, |s| s.ident.span());
+            let at = last_span(&m.path);
             self.macro_calls.push(MacroCall {
                 name,
                 location: self.sp.loc(at),

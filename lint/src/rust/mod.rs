@@ -13,6 +13,7 @@ mod retries;
 mod routes;
 mod scan;
 mod span;
+mod syntax;
 
 pub use facts::RustFile;
 

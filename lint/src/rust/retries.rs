@@ -19,6 +19,7 @@ use syn::visit::Visit;
 use syn::{BinOp, Block, Expr, Pat, Stmt};
 
 use super::span::Spanner;
+use super::syntax::{last_ident, path_segments, peel_await};
 
 /// Crates whose direct use RETRY004 reports (as named in paths).
 pub const RETRY_CRATES: &[&str] = &[
@@ -30,18 +31,6 @@ pub const RETRY_CRATES: &[&str] = &[
     "retry",
     "reqwest_retry",
 ];
-
-pub fn peel(mut e: &Expr) -> &Expr {
-    loop {
-        match e {
-            Expr::Paren(p) => e = &p.expr,
-            Expr::Group(g) => e = &g.expr,
-            Expr::Reference(r) => e = &r.expr,
-            Expr::Await(a) => e = &a.base,
-            _ => return e,
-        }
-    }
-}
 
 fn variant(pat: &Pat, name: &str) -> bool {
     match pat {
@@ -61,7 +50,7 @@ fn catch_all(pat: &Pat) -> bool {
 }
 
 fn is_call(e: &Expr) -> bool {
-    matches!(peel(e), Expr::Call(_) | Expr::MethodCall(_))
+    matches!(peel_await(e), Expr::Call(_) | Expr::MethodCall(_))
 }
 
 /// Local `let` bindings and assignments of a function: name → expressions bound to it.
@@ -127,7 +116,7 @@ impl<'ast> Locals<'ast> {
 }
 
 fn single_ident(e: &Expr) -> Option<String> {
-    match peel(e) {
+    match peel_await(e) {
         Expr::Path(p) if p.path.segments.len() == 1 && p.qself.is_none() => {
             p.path.segments.first().map(|s| s.ident.to_string())
         }
@@ -186,7 +175,7 @@ impl<'ast> Visit<'ast> for Locals<'ast> {
 
 /// The call a scrutinee stands for: the call itself, or the call bound to a local.
 fn call_of<'ast>(e: &'ast Expr, locals: &Locals<'ast>) -> Option<&'ast Expr> {
-    let e = peel(e);
+    let e = peel_await(e);
     if is_call(e) {
         return Some(e);
     }
@@ -201,7 +190,7 @@ fn call_of<'ast>(e: &'ast Expr, locals: &Locals<'ast>) -> Option<&'ast Expr> {
         .map(|(_, e)| e);
     from_let
         .chain(from_assign)
-        .map(|e| peel(e))
+        .map(|e| peel_await(e))
         .find(|e| is_call(e) && !matches!(e, Expr::Try(_)))
 }
 
@@ -220,7 +209,7 @@ fn always_exits(e: &Expr) -> bool {
         Expr::Match(m) => !m.arms.is_empty() && m.arms.iter().all(|a| always_exits(&a.body)),
         Expr::Macro(m) => diverging_macro(&m.mac),
         Expr::Try(t) => {
-            matches!(peel(&t.expr), Expr::Call(c) if matches!(peel(&c.func), Expr::Path(p) if p.path.is_ident("Err")))
+            matches!(peel_await(&t.expr), Expr::Call(c) if matches!(peel_await(&c.func), Expr::Path(p) if p.path.is_ident("Err")))
         }
         _ => false,
     }
@@ -390,7 +379,7 @@ struct CondScan<'c> {
 
 impl<'ast> Visit<'ast> for CondScan<'ast> {
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
-        if !matches!(peel(&i.cond), Expr::Let(_)) {
+        if !matches!(peel_await(&i.cond), Expr::Let(_)) {
             let exits = contains_exit_block(&i.then_branch)
                 || i.else_branch
                     .as_ref()
@@ -427,15 +416,10 @@ impl<'ast> Visit<'ast> for CondScan<'ast> {
 }
 
 fn is_sleep_fn(func: &Expr) -> bool {
-    let Expr::Path(p) = peel(func) else {
+    let Expr::Path(p) = peel_await(func) else {
         return false;
     };
-    let segs: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segs = path_segments(&p.path);
     let last = segs.last().map(String::as_str).unwrap_or("");
     matches!(
         last,
@@ -512,6 +496,22 @@ struct RetryShape<'ast, 'l> {
 }
 
 impl<'ast> RetryShape<'ast, '_> {
+    /// Whether `if <cond> { then } else { … }` retries the call `cond` tests, where `on_ok`
+    /// says the `then` branch runs on its success: success leaves the loop while failure goes
+    /// round, or failure `continue`s in a loop that otherwise exits.
+    fn branch_retries(&self, on_ok: bool, then: &Block, else_exits: bool) -> bool {
+        let then_exits = block_exits(then);
+        let then_continues = then
+            .stmts
+            .iter()
+            .any(|s| matches!(s, Stmt::Expr(e, _) if continues(e)));
+        if on_ok {
+            then_exits && !else_exits
+        } else {
+            (!then_exits && else_exits) || (then_continues && self.top_exit)
+        }
+    }
+
     fn stmts(&mut self, stmts: &'ast [Stmt]) {
         for s in stmts {
             if self.found.is_some() {
@@ -567,19 +567,17 @@ impl<'ast> RetryShape<'ast, '_> {
             Expr::If(i) => {
                 let els = i.else_branch.as_ref().map(|(_, e)| &**e);
                 let else_exits = els.is_some_and(always_exits);
-                match peel(&i.cond) {
+                match peel_await(&i.cond) {
                     Expr::Let(l) => {
-                        if let Some(call) = call_of(&l.expr, self.locals) {
-                            let then_exits = block_exits(&i.then_branch);
-                            let then_continues = i
-                                .then_branch
-                                .stmts
-                                .iter()
-                                .any(|s| matches!(s, Stmt::Expr(e, _) if continues(e)));
-                            if (variant(&l.pat, "Ok") && then_exits && !else_exits)
-                                || (variant(&l.pat, "Err") && !then_exits && else_exits)
-                                || (variant(&l.pat, "Err") && then_continues && self.top_exit)
-                            {
+                        let on_ok = if variant(&l.pat, "Ok") {
+                            Some(true)
+                        } else if variant(&l.pat, "Err") {
+                            Some(false)
+                        } else {
+                            None
+                        };
+                        if let (Some(call), Some(on_ok)) = (call_of(&l.expr, self.locals), on_ok) {
+                            if self.branch_retries(on_ok, &i.then_branch, else_exits) {
                                 self.found = Some(call);
                                 return;
                             }
@@ -587,17 +585,8 @@ impl<'ast> RetryShape<'ast, '_> {
                     }
                     Expr::MethodCall(mc) if mc.method == "is_ok" || mc.method == "is_err" => {
                         if let Some(call) = call_of(&mc.receiver, self.locals) {
-                            let then_exits = block_exits(&i.then_branch);
-                            let then_continues = i
-                                .then_branch
-                                .stmts
-                                .iter()
-                                .any(|s| matches!(s, Stmt::Expr(e, _) if continues(e)));
-                            let ok = mc.method == "is_ok";
-                            if (ok && then_exits && !else_exits)
-                                || (!ok && !then_exits && else_exits)
-                                || (!ok && then_continues && self.top_exit)
-                            {
+                            let on_ok = mc.method == "is_ok";
+                            if self.branch_retries(on_ok, &i.then_branch, else_exits) {
                                 self.found = Some(call);
                                 return;
                             }
@@ -621,15 +610,10 @@ impl<'ast> RetryShape<'ast, '_> {
 /// Calls on in-process primitives: a compare-and-swap loop or a `try_recv`/`try_lock` poll
 /// goes round on contention, not on a failed remote call.
 fn local_primitive(call: &Expr) -> bool {
-    let name = match peel(call) {
+    let name = match peel_await(call) {
         Expr::MethodCall(mc) => mc.method.to_string(),
-        Expr::Call(c) => match peel(&c.func) {
-            Expr::Path(p) => p
-                .path
-                .segments
-                .last()
-                .map(|s| s.ident.to_string())
-                .unwrap_or_default(),
+        Expr::Call(c) => match peel_await(&c.func) {
+            Expr::Path(p) => last_ident(&p.path),
             _ => return false,
         },
         _ => return false,
@@ -742,9 +726,9 @@ fn changed_in(body: &Block, call: &Expr) -> (Vec<String>, Vec<String>) {
 
 /// The variable a method call chain starts from: `client` in `client.get(url).send()`.
 fn receiver_root(call: &Expr) -> Option<String> {
-    let mut e = peel(call);
+    let mut e = peel_await(call);
     while let Expr::MethodCall(mc) = e {
-        e = peel(&mc.receiver);
+        e = peel_await(&mc.receiver);
     }
     match e {
         Expr::Path(_) | Expr::Field(_) => root_ident(e),
@@ -890,7 +874,7 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         let top_exit = block_exits(body);
         let mut found: Option<&'ast Expr> = None;
         if let Some(c) = cond {
-            match peel(c) {
+            match peel_await(c) {
                 Expr::Let(l) if variant(&l.pat, "Err") => {
                     found = call_of(&l.expr, self.locals);
                 }
@@ -898,7 +882,7 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
                     found = call_of(&mc.receiver, self.locals)
                 }
                 Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => {
-                    if let Expr::MethodCall(mc) = peel(&u.expr) {
+                    if let Expr::MethodCall(mc) = peel_await(&u.expr) {
                         if mc.method == "is_ok" {
                             found = call_of(&mc.receiver, self.locals);
                         }
@@ -926,7 +910,7 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         // that is reset between attempts is still retried); its arguments also when a method
         // is called on them (`buf.reserve(n)` before calling again with `buf`).
         let (mut strong, weak) = changed_in(body, call);
-        if let Some(Expr::Let(l)) = cond.map(peel) {
+        if let Some(Expr::Let(l)) = cond.map(peel_await) {
             // `while let Some(x) = it.next()`: `x` is new every time round
             pat_names(&l.pat, &mut strong);
         }
@@ -951,16 +935,16 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
             if w.idents.iter().any(|(i, _)| names.contains(i)) {
                 return;
             }
-            caps.attempt = match peel(iter) {
+            caps.attempt = match peel_await(iter) {
                 Expr::Range(r) => r.end.is_some(),
                 Expr::Call(c) => {
-                    !matches!(peel(&c.func), Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "repeat"))
+                    !matches!(peel_await(&c.func), Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "repeat"))
                 }
                 _ => true,
             };
         }
         if let Some(c) = cond {
-            if !matches!(peel(c), Expr::Let(_)) {
+            if !matches!(peel_await(c), Expr::Let(_)) {
                 caps.note_cond(c);
                 // `while r.is_err()` alone bounds nothing
                 let w = Words::of(c);
@@ -1038,7 +1022,7 @@ impl<'ast> Visit<'ast> for RetryScan<'ast, '_, '_> {
     }
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
         self.visit_expr(&i.cond);
-        let (then_fail, else_fail) = match peel(&i.cond) {
+        let (then_fail, else_fail) = match peel_await(&i.cond) {
             Expr::Let(l) if variant(&l.pat, "Err") => (call_of(&l.expr, self.locals), None),
             Expr::Let(l) if variant(&l.pat, "Ok") => (None, call_of(&l.expr, self.locals)),
             Expr::MethodCall(mc) if mc.method == "is_err" => {
@@ -1049,7 +1033,7 @@ impl<'ast> Visit<'ast> for RetryScan<'ast, '_, '_> {
             }
             _ => (None, None),
         };
-        let cap = !matches!(peel(&i.cond), Expr::Let(_)) && {
+        let cap = !matches!(peel_await(&i.cond), Expr::Let(_)) && {
             let w = Words::of(&i.cond);
             w.compare || w.has(TIME_WORDS)
         };
@@ -1063,7 +1047,7 @@ impl<'ast> Visit<'ast> for RetryScan<'ast, '_, '_> {
         if matches!(m.as_str(), "or_else" | "unwrap_or_else" | "or_else_async") {
             self.visit_expr(&mc.receiver);
             let call = if is_call(&mc.receiver) {
-                Some(peel(&mc.receiver))
+                Some(peel_await(&mc.receiver))
             } else {
                 None
             };
@@ -1078,7 +1062,7 @@ impl<'ast> Visit<'ast> for RetryScan<'ast, '_, '_> {
         if self.fail.is_some()
             && self.is_method
             && mc.method == self.fn_name
-            && matches!(peel(&mc.receiver), Expr::Path(p) if p.path.is_ident("self"))
+            && matches!(peel_await(&mc.receiver), Expr::Path(p) if p.path.is_ident("self"))
         {
             self.recursion_site_mc(mc);
         }
@@ -1089,7 +1073,7 @@ impl<'ast> Visit<'ast> for RetryScan<'ast, '_, '_> {
             self.fail_sleep = c.args.first();
         }
         if self.fail.is_some() {
-            if let Expr::Path(_) = peel(&c.func) {
+            if let Expr::Path(_) = peel_await(&c.func) {
                 if self.is_self_call_parts(&c.func) {
                     self.recursion_site_call(c);
                 }
@@ -1102,14 +1086,9 @@ impl<'ast> Visit<'ast> for RetryScan<'ast, '_, '_> {
 
 impl<'ast> RetryScan<'ast, '_, '_> {
     fn is_self_call_parts(&self, func: &Expr) -> bool {
-        match peel(func) {
+        match peel_await(func) {
             Expr::Path(p) => {
-                let segs: Vec<String> = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
+                let segs = path_segments(&p.path);
                 segs.last().is_some_and(|l| l == self.fn_name)
                     && ((segs.len() == 1 && !self.is_method)
                         || (segs.len() == 2 && segs[0] == "Self"))

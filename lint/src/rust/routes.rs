@@ -16,6 +16,7 @@ use syn::{Expr, ExprMethodCall};
 use super::attrs::METHODS;
 use super::facts::{RawHandler, RawRoute, RouterEdge, ServiceRef};
 use super::span::Spanner;
+use super::syntax::{path_segments, peel};
 
 /// Chain methods that make a method-call chain a router under construction.
 const ROUTING: &[&str] = &[
@@ -83,21 +84,6 @@ impl Local {
         self.edges.extend(other.edges);
         self.services.extend(other.services);
     }
-}
-
-fn peel(mut e: &Expr) -> &Expr {
-    loop {
-        match e {
-            Expr::Paren(p) => e = &p.expr,
-            Expr::Group(g) => e = &g.expr,
-            Expr::Reference(r) => e = &r.expr,
-            _ => return e,
-        }
-    }
-}
-
-fn path_segments(path: &syn::Path) -> Vec<String> {
-    path.segments.iter().map(|s| s.ident.to_string()).collect()
 }
 
 fn lit_str(e: &Expr) -> Option<String> {
@@ -252,27 +238,8 @@ impl<'a, 'b> Routes<'a, 'b> {
                 }
             }
             // A chain continuing a router variable (`api.route(…)`) carries its routes on.
-            Expr::Path(p) if p.path.segments.len() == 1 && p.path.leading_colon.is_none() => {
-                let name = p.path.segments[0].ident.to_string();
-                if let Some(i) = self.vars.iter().position(|(v, _)| *v == name) {
-                    let (_, sub) = self.vars.remove(i);
-                    local.extend(sub.prefixed(&prefix));
-                }
-            }
-            Expr::Macro(m) => {
-                let name = path_segments(&m.mac.path).join("::");
-                self.unresolved_macro(
-                    &mut local,
-                    &name,
-                    self.sp.loc(
-                        m.mac
-                            .path
-                            .segments
-                            .first()
-                            .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span()),
-                    ),
-                );
-            }
+            Expr::Path(p) => self.mount_var(p, &prefix, &mut local),
+            Expr::Macro(m) => self.macro_routes(m, &mut local),
             _ => {}
         }
         let mut wraps: Vec<String> = Vec::new();
@@ -343,6 +310,30 @@ impl<'a, 'b> Routes<'a, 'b> {
         local
     }
 
+    /// A router held in a variable of this function (`let api = Router::new()…`), mounted
+    /// under `prefix`. Taken, so it is registered once.
+    fn mount_var(&mut self, p: &syn::ExprPath, prefix: &Option<String>, local: &mut Local) {
+        let Some(name) = p.path.get_ident().map(ToString::to_string) else {
+            return;
+        };
+        if let Some(i) = self.vars.iter().position(|(v, _)| *v == name) {
+            let (_, sub) = self.vars.remove(i);
+            local.extend(sub.prefixed(prefix));
+        }
+    }
+
+    /// Routes produced by a macro call: not expanded, reported as unresolved.
+    fn macro_routes(&self, m: &syn::ExprMacro, local: &mut Local) {
+        let name = path_segments(&m.mac.path).join("::");
+        let at = m
+            .mac
+            .path
+            .segments
+            .first()
+            .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span());
+        self.unresolved_macro(local, &name, self.sp.loc(at));
+    }
+
     fn unresolved_macro(&self, local: &mut Local, name: &str, at: Location) {
         local.routes.push(RawRoute {
             module: self.module.to_vec(),
@@ -384,24 +375,8 @@ impl<'a, 'b> Routes<'a, 'b> {
                     }
                 }
             }
-            Expr::Path(p) if p.path.segments.len() == 1 && p.path.leading_colon.is_none() => {
-                let name = p.path.segments[0].ident.to_string();
-                if let Some(i) = self.vars.iter().position(|(v, _)| *v == name) {
-                    let (_, sub) = self.vars.remove(i);
-                    local.extend(sub.prefixed(&prefix));
-                }
-            }
-            Expr::Macro(m) => {
-                let name = path_segments(&m.mac.path).join("::");
-                let at = self.sp.loc(
-                    m.mac
-                        .path
-                        .segments
-                        .first()
-                        .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span()),
-                );
-                self.unresolved_macro(local, &name, at);
-            }
+            Expr::Path(p) => self.mount_var(p, &prefix, local),
+            Expr::Macro(m) => self.macro_routes(m, local),
             _ => {}
         }
     }
