@@ -511,6 +511,17 @@ mod tests {
         }
     }
 
+    /// A small breaker that opens after one bad window.
+    fn one_window() -> Breaker {
+        Breaker::new(
+            "t",
+            BreakerConfig {
+                consecutive_windows: 1,
+                ..small()
+            },
+        )
+    }
+
     fn record(b: &Breaker, failed: bool) {
         if let Ok(p) = b.acquire() {
             p.record(failed);
@@ -547,13 +558,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn successes_reset_the_condition() {
-        let b = Breaker::new(
-            "t",
-            BreakerConfig {
-                consecutive_windows: 1,
-                ..small()
-            },
-        );
+        let b = one_window();
         for _ in 0..20 {
             record(&b, false);
         }
@@ -568,13 +573,7 @@ mod tests {
     }
 
     async fn opened() -> Breaker {
-        let b = Breaker::new(
-            "t",
-            BreakerConfig {
-                consecutive_windows: 1,
-                ..small()
-            },
-        );
+        let b = one_window();
         for _ in 0..10 {
             record(&b, true);
         }
@@ -631,13 +630,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ok_outcomes_can_count_as_failures_and_fallback_answers_when_open() {
-        let b = Breaker::new(
-            "t",
-            BreakerConfig {
-                consecutive_windows: 1,
-                ..small()
-            },
-        );
+        let b = one_window();
         for _ in 0..10 {
             let r: Result<u16, TestErr> = b
                 .call_classified(

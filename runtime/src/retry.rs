@@ -876,6 +876,19 @@ mod tests {
         }
     }
 
+    /// A process-wide breaker called `name` that opens on its first failure.
+    fn hair_trigger(name: &'static str) -> std::sync::Arc<crate::breaker::Breaker> {
+        breaker::configure(
+            name,
+            crate::breaker::BreakerConfig {
+                min_requests: 1,
+                consecutive_windows: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
     fn no_budget() -> RetryPolicy {
         RetryPolicy::new().no_budget()
     }
@@ -1065,15 +1078,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn open_breaker_fails_fast_with_a_distinct_error() {
-        let b = breaker::configure(
-            "t.open",
-            crate::breaker::BreakerConfig {
-                min_requests: 1,
-                consecutive_windows: 1,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let b = hair_trigger("t.open");
         b.acquire().unwrap().record(true);
         assert_eq!(b.state(), crate::breaker::State::Open);
         let calls = AtomicU32::new(0);
@@ -1090,15 +1095,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn fallback_answers_when_the_breaker_refuses() {
-        let b = breaker::configure(
-            "t.fallback",
-            crate::breaker::BreakerConfig {
-                min_requests: 1,
-                consecutive_windows: 1,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let b = hair_trigger("t.fallback");
         let p = no_budget().breaker("t.fallback");
         let calls = AtomicU32::new(0);
         let r = p
