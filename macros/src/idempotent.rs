@@ -1,7 +1,8 @@
 //! `#[idempotent(...)]`: runs an operation at most once per idempotency key.
 //!
 //! Two forms:
-//! - on a plain `async fn` returning `Result<T, E>` (`key = EXPR` or `natural_key = "field"`):
+//! - on a plain `async fn` returning `Result<T, E>` (`key = parts(a, "b", c)`, `key = EXPR` or
+//!   `natural_key = "field"`):
 //!   the body runs under `idemgate::idempotency::run` with a key scoped by `scope` and the fn's
 //!   path; later calls with the key get the stored `Ok` value without executing.
 //! - on an axum handler (`key = header("Idempotency-Key")`): the handler is wrapped by
@@ -37,6 +38,8 @@ const VALID: &[&str] = &[
 enum Strategy {
     /// `key = EXPR`
     Key(Box<Expr>),
+    /// `key = parts(a, "b", c)`: encoded by `idemgate::Key`, so parts cannot run into each other
+    Parts(Vec<Expr>),
     /// `key = header("Idempotency-Key")`
     Header(LitStr),
     /// `natural_key = "field"` (an argument or field path, e.g. "event.id")
@@ -50,6 +53,13 @@ enum Scope {
     Header(LitStr),
 }
 
+enum Fingerprint {
+    /// `fingerprint = EXPR` (plain fns: the bytes that identify the payload)
+    Expr(Box<Expr>),
+    /// `fingerprint = fields("amount", "currency")` (handlers: top-level JSON body fields)
+    Fields(Vec<LitStr>),
+}
+
 struct Config {
     strategy: Option<(Strategy, Span)>,
     ttl: Option<DurationArg>,
@@ -57,7 +67,7 @@ struct Config {
     wait: Option<DurationArg>,
     scope: Option<Scope>,
     store: Option<Expr>,
-    fingerprint: Option<Expr>,
+    fingerprint: Option<Fingerprint>,
 }
 
 /// `header("Name")` → the literal.
@@ -90,6 +100,63 @@ fn header_call(expr: &Expr) -> Option<Result<LitStr, syn::Error>> {
         )));
     }
     Some(Ok(lit))
+}
+
+/// `parts(a, "b", c)` → the parts.
+fn parts_call(expr: &Expr) -> Option<Result<Vec<Expr>, syn::Error>> {
+    let Expr::Call(call) = expr else { return None };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    if !func.path.is_ident("parts") {
+        return None;
+    }
+    if call.args.is_empty() {
+        return Some(Err(syn::Error::new_spanned(
+            call,
+            "`parts(...)` needs at least one part, e.g. `parts(tenant, \"signup\", user_id)`",
+        )));
+    }
+    Some(Ok(call.args.iter().cloned().collect()))
+}
+
+/// `fields("a", "b")` → the field names.
+fn fields_call(expr: &Expr) -> Option<Result<Vec<LitStr>, syn::Error>> {
+    let Expr::Call(call) = expr else { return None };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    if !func.path.is_ident("fields") {
+        return None;
+    }
+    if call.args.is_empty() {
+        return Some(Err(syn::Error::new_spanned(
+            call,
+            "`fields(...)` names at least one top-level field of the JSON body, e.g. `fields(\"amount\", \"currency\")`",
+        )));
+    }
+    let mut names: Vec<LitStr> = Vec::new();
+    for arg in &call.args {
+        match lit_str(arg) {
+            Some(lit) if lit.value().is_empty() => {
+                return Some(Err(syn::Error::new_spanned(lit, "a field name cannot be empty")))
+            }
+            Some(lit) if names.iter().any(|n| n.value() == lit.value()) => {
+                return Some(Err(syn::Error::new_spanned(
+                    lit,
+                    format!("field {:?} is named twice", lit.value()),
+                )))
+            }
+            Some(lit) => names.push(lit.clone()),
+            None => {
+                return Some(Err(syn::Error::new_spanned(
+                    arg,
+                    "`fields(...)` takes string literals naming top-level JSON fields, e.g. `fields(\"amount\", \"currency\")`",
+                )))
+            }
+        }
+    }
+    Some(Ok(names))
 }
 
 fn parse_config(args: TokenStream, errors: &mut Errors) -> syn::Result<Config> {
@@ -125,7 +192,14 @@ fn parse_config(args: TokenStream, errors: &mut Errors) -> syn::Result<Config> {
                             fresh.into_iter().for_each(|e| errors.push(e));
                             continue;
                         }
-                        Some(Strategy::Key(Box::new(value.clone())))
+                        match parts_call(value) {
+                            Some(Ok(parts)) => Some(Strategy::Parts(parts)),
+                            Some(Err(error)) => {
+                                errors.push(error);
+                                continue;
+                            }
+                            None => Some(Strategy::Key(Box::new(value.clone()))),
+                        }
                     }
                 }
             }
@@ -194,7 +268,16 @@ fn parse_config(args: TokenStream, errors: &mut Errors) -> syn::Result<Config> {
                 None
             }
             "fingerprint" => {
-                config.fingerprint = require_value(arg, "body_bytes", errors).cloned();
+                if let Some(value) = require_value(arg, "fields(\"amount\", \"currency\")", errors)
+                {
+                    match fields_call(value) {
+                        Some(Ok(fields)) => config.fingerprint = Some(Fingerprint::Fields(fields)),
+                        Some(Err(error)) => errors.push(error),
+                        None => {
+                            config.fingerprint = Some(Fingerprint::Expr(Box::new(value.clone())))
+                        }
+                    }
+                }
                 None
             }
             _ => None,
@@ -264,16 +347,19 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     if let (false, Some(Scope::Header(lit))) = (handler, &config.scope) {
         errors.spanned(lit, "`scope = header(..)` needs an HTTP handler with `key = header(..)`; on a plain fn give an expression");
     }
-    if handler {
-        if let Some(fp) = &config.fingerprint {
-            errors.spanned(fp, "`fingerprint` is for plain fns; a handler's fingerprint is its method, path and body");
-        }
-        if !func.sig.generics.params.is_empty() {
-            errors.spanned(
-                &func.sig.generics,
-                "#[idempotent(key = header(..))] does not support generic handlers",
-            );
-        }
+    match (&config.fingerprint, handler) {
+        (Some(Fingerprint::Expr(fp)), true) => errors.spanned(fp, "a handler's fingerprint is its method, path and body; to fingerprint only some JSON fields write `fingerprint = fields(\"amount\", \"currency\")`"),
+        (Some(Fingerprint::Fields(fields)), false) => errors.push(syn::Error::new(
+            fields.first().map_or_else(Span::call_site, LitStr::span),
+            "`fingerprint = fields(..)` selects fields of an HTTP request body and needs `key = header(..)`; on a plain fn give the bytes that identify the payload",
+        )),
+        _ => {}
+    }
+    if handler && !func.sig.generics.params.is_empty() {
+        errors.spanned(
+            &func.sig.generics,
+            "#[idempotent(key = header(..))] does not support generic handlers",
+        );
     }
     if let Strategy::Conditional = strategy {
         let durations = [
@@ -289,13 +375,21 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 ));
             }
         }
-        for (expr, what) in [
-            (&config.store, "store"),
-            (&config.fingerprint, "fingerprint"),
+        let fingerprint = match &config.fingerprint {
+            Some(Fingerprint::Expr(expr)) => Some(expr.to_token_stream()),
+            Some(Fingerprint::Fields(fields)) => fields.first().map(ToTokens::to_token_stream),
+            None => None,
+        };
+        for (tokens, what) in [
+            (
+                config.store.as_ref().map(ToTokens::to_token_stream),
+                "store",
+            ),
+            (fingerprint, "fingerprint"),
         ] {
-            if let Some(expr) = expr {
+            if let Some(tokens) = tokens {
                 errors.spanned(
-                    expr,
+                    tokens,
                     format!("`{what}` has no effect with `conditional`: no key is stored"),
                 );
             }
@@ -306,8 +400,19 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         Strategy::Header(header) => Ok(handler_expansion(&config, header, func)),
         Strategy::Conditional => Ok(quote! { #func }),
         Strategy::Key(key) => Ok(plain_expansion(&config, key.to_token_stream(), func)),
+        Strategy::Parts(parts) => Ok(plain_expansion(&config, parts_key(parts), func)),
         Strategy::Natural(expr) => Ok(plain_expansion(&config, expr.to_token_stream(), func)),
     }
+}
+
+/// `::idemgate::Key::new(&(a)).part(&(b))…`: the runtime's unambiguous encoding.
+fn parts_key(parts: &[Expr]) -> TokenStream {
+    let mut parts = parts.iter();
+    let Some(first) = parts.next() else {
+        return quote! { "" };
+    };
+    let rest = parts.map(|part| quote! { .part(&(#part)) });
+    quote! { ::idemgate::Key::new(&(#first)) #(#rest)* }
 }
 
 fn options(config: &Config) -> TokenStream {
@@ -353,10 +458,13 @@ fn plain_expansion(config: &Config, key: TokenStream, func: ItemFn) -> TokenStre
         None => quote! { let __idemgate_store = ::idemgate::idempotency::default_store(); },
     };
     let fingerprint = match &config.fingerprint {
-        Some(expr) => quote! {
+        Some(Fingerprint::Expr(expr)) => quote! {
             ::idemgate::idempotency::Fingerprint::of(::core::convert::AsRef::<[u8]>::as_ref(&(#expr)))
         },
-        None => quote! { ::idemgate::idempotency::Fingerprint::of(#operation.as_bytes()) },
+        // rejected before expansion: `fields` is for handlers
+        Some(Fingerprint::Fields(_)) | None => {
+            quote! { ::idemgate::idempotency::Fingerprint::of(#operation.as_bytes()) }
+        }
     };
     let options = options(config);
     let pin = pin_return_type(&sig.output);
@@ -469,6 +577,9 @@ fn handler_expansion(config: &Config, header: &LitStr, func: ItemFn) -> TokenStr
     }
     if let Some(store) = &config.store {
         builder.extend(quote! { .store(#store) });
+    }
+    if let Some(Fingerprint::Fields(fields)) = &config.fingerprint {
+        builder.extend(quote! { .fingerprint_fields([#(#fields),*]) });
     }
     quote! {
         #(#docs)*

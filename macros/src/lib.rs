@@ -40,7 +40,8 @@ pub fn retry_policy(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// ```ignore
 /// #[idempotent(key = header("Idempotency-Key"), scope = header("X-Tenant"), ttl = "24h")] // axum handler
-/// #[idempotent(key = format!("email:{tenant}:{order_id}"), scope = tenant, ttl = "15m")]  // any async fn
+/// #[idempotent(key = header("Idempotency-Key"), fingerprint = fields("amount", "currency"))]
+/// #[idempotent(key = parts("email", order_id, "receipt"), scope = tenant, ttl = "15m")]  // any async fn
 /// #[idempotent(natural_key = "event.id")]
 /// #[idempotent(conditional)]
 /// ```
@@ -50,8 +51,13 @@ pub fn retry_policy(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `wait` (opt-in: a concurrent duplicate waits this long for the result instead of failing
 /// with `InFlight` / 409), `scope` (tenant/principal), `store` (an expression dereferencing to an
 /// `IdempotencyStore`; default: the process-wide `MemoryStore`), `fingerprint` (plain fns:
-/// bytes that identify the payload). Keys built from fresh values (`Uuid::new_v4()`, `rand`,
-/// `now()`) are compile errors.
+/// bytes that identify the payload; handlers: `fields("a", "b")`, only these top-level fields
+/// of a JSON body, so a retry that changes another field replays). Keys built from fresh
+/// values (`Uuid::new_v4()`, `rand`, `now()`) are compile errors.
+///
+/// `key = parts(a, "b", c)` composes a key from several values with `idemgate::Key`: parts are
+/// escaped and joined by `:`, so no choice of values can make two different part lists give
+/// the same key (unlike `format!("{a}:{c}")`, where `a = "x:y"` runs into `c`).
 ///
 /// On a plain fn the key is scoped by `scope` (none: the fn alone) and the fn's path; only
 /// `Ok` values are stored (an `Err` releases the key so a retry executes); store failures,

@@ -18,7 +18,7 @@ struct Receipt {
     to: String,
 }
 
-#[idempotent(key = format!("email:{tenant}:{order_id}"), scope = tenant, ttl = "15m")]
+#[idempotent(key = parts("email", order_id), scope = tenant, ttl = "15m")]
 async fn send_email(tenant: &str, order_id: u64, to: String) -> Result<Receipt, String> {
     let n = EMAILS.fetch_add(1, Ordering::SeqCst) + 1;
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -38,6 +38,33 @@ async fn executes_once_per_key_and_replays_the_stored_value() {
         .await
         .unwrap();
     assert_ne!(first.n, other_tenant.n, "scopes never share results");
+}
+
+static SIGNUPS: AtomicU32 = AtomicU32::new(0);
+
+/// With `format!("{tenant}:{user}")`, tenant `acme` + user `x:y` and tenant `acme:x` + user
+/// `y` would share one key: the second signup would get the first one's stored result.
+#[idempotent(key = parts(tenant, user))]
+async fn signup(tenant: &str, user: &str) -> Result<(u32, String), String> {
+    let n = SIGNUPS.fetch_add(1, Ordering::SeqCst) + 1;
+    Ok((n, format!("{tenant}/{user}")))
+}
+
+#[tokio::test]
+async fn parts_keys_cannot_be_forged_through_separators() {
+    let a = signup("acme", "x:y").await.unwrap();
+    let b = signup("acme:x", "y").await.unwrap();
+    assert_eq!(a.1, "acme/x:y");
+    assert_eq!(
+        b.1, "acme:x/y",
+        "its own execution, not acme's stored result"
+    );
+    assert_eq!(
+        signup("acme", "x:y").await.unwrap(),
+        a,
+        "the same parts replay"
+    );
+    assert_eq!(SIGNUPS.load(Ordering::SeqCst), 2);
 }
 
 #[derive(Debug, PartialEq)]

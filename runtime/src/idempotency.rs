@@ -27,8 +27,10 @@
 //! # }
 //! ```
 
+mod canonical;
 mod memory;
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -38,6 +40,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub use canonical::{canonical_json, canonical_json_fields, is_json_media_type, CanonicalError};
 pub use memory::{MemoryStore, MemoryStoreConfig};
 
 /// A store that is always unreachable: every call fails with [`StoreError::Unavailable`].
@@ -187,6 +190,14 @@ impl Fingerprint {
         Self(h.finalize().into())
     }
 
+    /// The fingerprint of a JSON document by its [canonical form](canonical_json), so the
+    /// same document re-serialised (key order, whitespace, escapes) has the same fingerprint;
+    /// bytes that are not JSON (or have a duplicate key) are fingerprinted as they are.
+    pub fn of_json(bytes: &[u8]) -> Self {
+        let (mode, body) = BodyFingerprint::Canonical.input(Some("application/json"), bytes);
+        Self::of_parts(&[mode.as_bytes(), &body])
+    }
+
     /// From raw bytes (stores reading a fingerprint back).
     pub const fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
@@ -210,6 +221,57 @@ impl Fingerprint {
 impl std::fmt::Debug for Fingerprint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Fingerprint({})", self.to_hex())
+    }
+}
+
+/// How a request body enters its payload fingerprint (HTTP: [`crate::http::Idempotency`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum BodyFingerprint {
+    /// `application/json` (and `application/*+json`) bodies by their
+    /// [canonical form](canonical_json); other bodies, invalid JSON and JSON with a duplicate
+    /// key by their raw bytes. The default.
+    #[default]
+    Canonical,
+    /// Only these top-level fields of a JSON object body, canonically (a missing field counts
+    /// as absent, not as `null`): a retry that changes another field (a client timestamp, a
+    /// trace id) is the same request. Bodies that are not a JSON object fall back to
+    /// [`Canonical`](Self::Canonical).
+    Fields(Arc<[Cow<'static, str>]>),
+    /// The raw bytes, always.
+    Raw,
+}
+
+impl BodyFingerprint {
+    /// Only the named top-level JSON fields.
+    pub fn fields<I, S>(names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        BodyFingerprint::Fields(names.into_iter().map(Into::into).collect())
+    }
+
+    /// What is hashed for `body`: a tag naming the form used (so a canonical form never
+    /// equals raw bytes of another request) and the bytes in that form.
+    pub fn input<'a>(
+        &self,
+        content_type: Option<&str>,
+        body: &'a [u8],
+    ) -> (&'static str, Cow<'a, [u8]>) {
+        let json = content_type.is_some_and(is_json_media_type);
+        match self {
+            BodyFingerprint::Raw => ("raw", Cow::Borrowed(body)),
+            _ if !json => ("raw", Cow::Borrowed(body)),
+            BodyFingerprint::Fields(names) => match canonical_json_fields(body, names) {
+                Ok(Some(picked)) => ("json-fields", Cow::Owned(picked.into_bytes())),
+                Ok(None) => BodyFingerprint::Canonical.input(content_type, body),
+                Err(_) => ("raw", Cow::Borrowed(body)),
+            },
+            BodyFingerprint::Canonical => match canonical_json(body) {
+                Ok(canonical) => ("json", Cow::Owned(canonical.into_bytes())),
+                Err(_) => ("raw", Cow::Borrowed(body)),
+            },
+        }
     }
 }
 
@@ -510,6 +572,69 @@ mod tests {
         assert_eq!(
             Fingerprint::from_bytes(*Fingerprint::of(b"x").as_bytes()),
             Fingerprint::of(b"x")
+        );
+    }
+
+    #[test]
+    fn json_bodies_are_fingerprinted_canonically() {
+        let fp = |mode: &BodyFingerprint, ct: Option<&str>, body: &str| {
+            let (tag, bytes) = mode.input(ct, body.as_bytes());
+            Fingerprint::of_parts(&[tag.as_bytes(), &bytes])
+        };
+        let json = Some("application/json; charset=utf-8");
+        let canonical = BodyFingerprint::default();
+        assert_eq!(
+            fp(&canonical, json, r#"{"sku":"a","qty":1}"#),
+            fp(&canonical, json, r#"{ "qty": 1, "sku": "a" }"#)
+        );
+        assert_ne!(
+            fp(&canonical, json, r#"{"sku":"a","qty":1}"#),
+            fp(&canonical, json, r#"{"sku":"a","qty":2}"#)
+        );
+        // not JSON by its content type: raw bytes
+        assert_ne!(
+            fp(&canonical, Some("text/plain"), r#"{"sku":"a","qty":1}"#),
+            fp(&canonical, Some("text/plain"), r#"{"qty":1,"sku":"a"}"#)
+        );
+        // a raw body that happens to equal another body's canonical form is another request
+        assert_ne!(
+            fp(&canonical, None, r#"{"qty":1,"sku":"a"}"#),
+            fp(&canonical, json, r#"{"sku":"a","qty":1}"#)
+        );
+        // duplicate keys: raw bytes, so only the identical retry matches
+        assert_ne!(
+            fp(&canonical, json, r#"{"a":1,"a":2}"#),
+            fp(&canonical, json, r#"{"a":2,"a":1}"#)
+        );
+        let fields = BodyFingerprint::fields(["amount", "currency"]);
+        assert_eq!(
+            fp(
+                &fields,
+                json,
+                r#"{"amount":5,"currency":"EUR","sent_at":"1"}"#
+            ),
+            fp(
+                &fields,
+                json,
+                r#"{"sent_at":"2","currency":"EUR","amount":5}"#
+            )
+        );
+        assert_ne!(
+            fp(&fields, json, r#"{"amount":5,"currency":"EUR"}"#),
+            fp(&fields, json, r#"{"amount":5,"currency":"USD"}"#)
+        );
+        assert_eq!(
+            fp(&fields, json, "[1, 2]"),
+            fp(&canonical, json, "[1,2]"),
+            "not an object: the whole body"
+        );
+        assert_eq!(
+            Fingerprint::of_json(br#"{"b":1,"a":2}"#),
+            Fingerprint::of_json(br#"{"a":2,"b":1}"#)
+        );
+        assert_ne!(
+            fp(&BodyFingerprint::Raw, json, r#"{"b":1,"a":2}"#),
+            fp(&BodyFingerprint::Raw, json, r#"{"a":2,"b":1}"#)
         );
     }
 

@@ -9,6 +9,8 @@
 //! - [`breaker`]: named circuit breakers over a sliding window.
 //! - [`idempotency`]: the [`IdempotencyStore`](idempotency::IdempotencyStore) trait, the
 //!   embedded [`MemoryStore`](idempotency::MemoryStore) and [`idempotency::run`].
+//! - [`key()`], [`key!`] and [`Key`]: idempotency keys composed from several values (tenant,
+//!   workflow, business id) that cannot collide, unlike `format!("{a}:{b}")`.
 //! - [`metrics`]: the metric names this crate emits through the `metrics` facade.
 //!
 //! The success path of a retry policy (first attempt succeeds) reads no clock, draws no random
@@ -33,12 +35,14 @@ mod error;
 #[cfg(feature = "axum")]
 pub mod http;
 pub mod idempotency;
+pub mod key;
 pub mod metrics;
 mod named;
 pub mod retry;
 mod stripe;
 
 pub use error::{Error, InvalidKey, StoreError};
+pub use key::{key, Key, KeyDecodeError};
 pub use retry::{Classification, Jitter, RetryPolicy, Retryability, Retryable};
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //!   `X-Tenant`) creates an order and charges it through a flaky payment provider under
 //!   `#[retry_policy]`; `#[idempotent]` makes client retries safe: a duplicate in flight gets
 //!   409, a completed one gets the same 201 replayed (`Idempotent-Replayed: true`), the same key
-//!   with another body gets 422.
+//!   with another `sku` or `qty` gets 422 (the body is compared by those fields, as parsed JSON,
+//!   so a re-serialised retry is recognised). The payment provider's key is composed with
+//!   `idemgate::key`, so no tenant name can run into another tenant's key.
 //! - `GET /orders` lists the caller tenant's orders.
 #![forbid(unsafe_code)]
 
@@ -118,8 +120,15 @@ pub fn app(shop: Shop) -> Router {
         .with_state(shop)
 }
 
-/// `POST /orders`: create and pay an order, once per `Idempotency-Key` and tenant.
-#[idempotent(key = header("Idempotency-Key"), scope = header("X-Tenant"), ttl = "24h")]
+/// `POST /orders`: create and pay an order, once per `Idempotency-Key` and tenant. The request
+/// is identified by `sku` and `qty` (in any key order or layout): other fields a client sends
+/// along (`sent_at`, a trace id) may change between retries.
+#[idempotent(
+    key = header("Idempotency-Key"),
+    scope = header("X-Tenant"),
+    ttl = "24h",
+    fingerprint = fields("sku", "qty")
+)]
 async fn create_order(
     State(shop): State<Shop>,
     Tenant(tenant): Tenant,
@@ -152,9 +161,11 @@ async fn create_order(
     }
     let amount_cents = u64::from(new.qty) * UNIT_PRICE_CENTS;
     // The provider's key is derived from the client's key: stable across our attempts and the
-    // client's retries, scoped by tenant.
-    let payment_key = format!("shop:{tenant}:{}", key.as_str());
-    let charge = payments::charge(&shop.provider, &payment_key, amount_cents)
+    // client's retries, scoped by tenant. Built with `idemgate::key`, not `format!`: with
+    // `format!("shop:{tenant}:{key}")` tenant `acme:x` + key `y` and tenant `acme` + key `x:y`
+    // would share one charge.
+    let payment_key = idemgate::key(["shop", tenant.as_str(), key.as_str()]);
+    let charge = payments::charge(&shop.provider, payment_key.as_str(), amount_cents)
         .await
         .map_err(payment_problem)?;
     let id = format!("ord_{:06}", shop.next_order.fetch_add(1, Ordering::Relaxed));

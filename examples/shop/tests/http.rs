@@ -239,3 +239,85 @@ async fn an_invalid_order_is_400_and_replayed() {
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert!(shop.orders("acme").await.is_empty());
 }
+
+/// Regression (issue 16): the provider key was `format!("shop:{tenant}:{key}")`, so tenant
+/// `acme:x` with key `y` got tenant `acme`'s charge for key `x:y`.
+#[tokio::test]
+async fn tenants_cannot_share_a_payment_through_separators() {
+    let shop = Shop::start();
+    let acme = shop.post(Some("acme"), Some("x:y"), TEA).await;
+    assert_eq!(acme.status(), StatusCode::CREATED);
+    let acme: Value = serde_json::from_slice(&acme.bytes().await.unwrap()).unwrap();
+    let other = shop.post(Some("acme:x"), Some("y"), TEA).await;
+    assert_eq!(other.status(), StatusCode::CREATED);
+    assert!(other.headers().get("idempotent-replayed").is_none());
+    let other: Value = serde_json::from_slice(&other.bytes().await.unwrap()).unwrap();
+    assert_eq!(acme["tenant"], "acme");
+    assert_eq!(other["tenant"], "acme:x");
+    assert_ne!(
+        acme["payment_id"], other["payment_id"],
+        "two tenants, two charges"
+    );
+    assert_eq!(shop.orders("acme").await, vec![acme]);
+    assert_eq!(shop.orders("acme:x").await, vec![other]);
+}
+
+/// A client that re-serialises the same order (another key order, other whitespace) is
+/// retrying, not sending a new request.
+#[tokio::test]
+async fn the_same_json_in_another_order_is_replayed() {
+    let shop = Shop::start();
+    let first = shop.post(Some("acme"), Some("order-json"), TEA).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_body = first.bytes().await.unwrap();
+    let again = shop
+        .post(
+            Some("acme"),
+            Some("order-json"),
+            "{ \"qty\": 2,\n  \"sku\": \"tea\" }",
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.bytes().await.unwrap(), first_body);
+    assert_eq!(shop.orders("acme").await.len(), 1);
+}
+
+/// The shop fingerprints `sku` and `qty` only: a field outside them may change between
+/// retries; another value in one of them is another request (422).
+#[tokio::test]
+async fn only_the_fingerprinted_fields_identify_the_order() {
+    let shop = Shop::start();
+    let first = shop
+        .post(
+            Some("acme"),
+            Some("order-fields"),
+            r#"{"sku":"tea","qty":2,"sent_at":"2026-12-02T03:00:00Z"}"#,
+        )
+        .await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_body = first.bytes().await.unwrap();
+    let retry = shop
+        .post(
+            Some("acme"),
+            Some("order-fields"),
+            r#"{"sent_at":"2026-12-02T03:00:05Z","qty":2,"sku":"tea"}"#,
+        )
+        .await;
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(retry.bytes().await.unwrap(), first_body);
+    for other in [
+        r#"{"sku":"tea","qty":3,"sent_at":"2026-12-02T03:00:00Z"}"#,
+        r#"{"sku":"coffee","qty":2,"sent_at":"2026-12-02T03:00:00Z"}"#,
+        r#"{"sku":"tea","sent_at":"2026-12-02T03:00:00Z"}"#,
+    ] {
+        let body = problem(
+            shop.post(Some("acme"), Some("order-fields"), other).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(body["type"], "urn:idemgate:problem:idempotency-key-reused");
+    }
+    assert_eq!(shop.orders("acme").await.len(), 1);
+}

@@ -120,3 +120,60 @@ async fn server_errors_are_not_stored_so_the_retry_executes() {
     assert_eq!(replayed.text().await.unwrap(), "run 2");
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
+
+/// The layer fingerprints a JSON body by its canonical form: the same document re-serialised
+/// replays; any other value is another request (422). A non-JSON body is compared by its bytes.
+#[tokio::test]
+async fn json_bodies_are_compared_as_parsed_json() {
+    let (base, runs) = serve().await;
+    let client = reqwest::Client::new();
+    let send = |key: &'static str, content_type: &'static str, body: &'static str| {
+        client
+            .post(format!("{base}/jobs"))
+            .header("x-user", "ann")
+            .header("Idempotency-Key", key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let json = "application/json";
+    let first = send("json-1", json, r#"{"sku":"a","qty":1,"tags":["x","y"]}"#)
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.text().await.unwrap(), "job 1 for ann");
+    let reordered = send(
+        "json-1",
+        "application/json; charset=utf-8",
+        "{ \"tags\" : [\"x\", \"\\u0079\"],\n  \"qty\": 1, \"sku\": \"a\" }",
+    )
+    .await
+    .unwrap();
+    assert_eq!(reordered.status(), 200);
+    assert_eq!(reordered.headers()["idempotent-replayed"], "true");
+    assert_eq!(reordered.text().await.unwrap(), "job 1 for ann");
+    for other in [
+        r#"{"sku":"a","qty":2,"tags":["x","y"]}"#,
+        r#"{"sku":"a","qty":1,"tags":["y","x"]}"#,
+        r#"{"sku":"a","qty":1}"#,
+    ] {
+        let response = send("json-1", json, other).await.unwrap();
+        assert_eq!(response.status(), 422, "{other}");
+    }
+    // Not JSON by its content type: byte for byte.
+    assert_eq!(
+        send("text-1", "text/plain", r#"{"a":1,"b":2}"#)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        send("text-1", "text/plain", r#"{"b":2,"a":1}"#)
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}

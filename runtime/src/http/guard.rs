@@ -14,7 +14,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::{IdempotencyKey, Problem, IDEMPOTENCY_KEY};
-use crate::idempotency::{self, Fingerprint, IdempotencyStore, Options, Outcome, ScopedKey};
+use crate::idempotency::{
+    self, BodyFingerprint, Fingerprint, IdempotencyStore, Options, Outcome, ScopedKey,
+};
 use crate::Error;
 
 /// The header set on a replayed response.
@@ -68,7 +70,9 @@ enum ScopeSource {
 /// The idempotency protocol for one operation (a handler or a router).
 ///
 /// For each request: read and validate the key (400), identify the caller (401), fingerprint
-/// method + path + query + body, then — the first request executes; a duplicate while it runs
+/// method + path + query + body (a JSON body by its canonical form, so a client that
+/// re-serialises the same document is recognised; see [`Idempotency::fingerprint_fields`] to
+/// fingerprint only some fields), then — the first request executes; a duplicate while it runs
 /// gets 409; a duplicate after it completed gets the stored response (status, headers, body)
 /// with `Idempotent-Replayed: true`; the same key with another fingerprint gets 422; a store
 /// failure gets 503 with `Retry-After` and the handler does not run. Responses with status
@@ -83,6 +87,7 @@ pub struct Idempotency {
     options: Options,
     max_body: usize,
     required: bool,
+    body_fingerprint: BodyFingerprint,
 }
 
 impl Default for Idempotency {
@@ -99,6 +104,7 @@ impl std::fmt::Debug for Idempotency {
             .field("options", &self.options)
             .field("max_body", &self.max_body)
             .field("required", &self.required)
+            .field("body_fingerprint", &self.body_fingerprint)
             .finish_non_exhaustive()
     }
 }
@@ -116,6 +122,7 @@ impl Idempotency {
             options: Options::new(),
             max_body: 1 << 20,
             required: true,
+            body_fingerprint: BodyFingerprint::Canonical,
         }
     }
 
@@ -194,6 +201,24 @@ impl Idempotency {
         self
     }
 
+    /// Fingerprints only these top-level fields of a JSON body (plus method, path and query):
+    /// a retry that changes another field (a client timestamp, a trace id) replays instead of
+    /// getting 422. What `#[idempotent(fingerprint = fields("amount", "currency"))]` sets.
+    pub fn fingerprint_fields<I, S>(mut self, fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.body_fingerprint = BodyFingerprint::fields(fields);
+        self
+    }
+
+    /// How the body enters the fingerprint (default [`BodyFingerprint::Canonical`]).
+    pub fn body_fingerprint(mut self, mode: BodyFingerprint) -> Self {
+        self.body_fingerprint = mode;
+        self
+    }
+
     /// Lets requests without a key through, unprotected (default: they get 400).
     pub fn optional(mut self) -> Self {
         self.required = false;
@@ -244,8 +269,17 @@ impl Idempotency {
             .path_and_query()
             .map(|pq| pq.as_str())
             .unwrap_or("/");
-        let fingerprint =
-            Fingerprint::of_parts(&[parts.method.as_str().as_bytes(), target.as_bytes(), &bytes]);
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let (form, body_input) = self.body_fingerprint.input(content_type, &bytes);
+        let fingerprint = Fingerprint::of_parts(&[
+            parts.method.as_str().as_bytes(),
+            target.as_bytes(),
+            form.as_bytes(),
+            &body_input,
+        ]);
         let key = match ScopedKey::new(&scope, &self.operation, key.as_str()) {
             Ok(key) => key,
             Err(error) => return Problem::invalid_key(&self.header_label, error).into_response(),

@@ -1,0 +1,20 @@
+use idemgate_macros::idempotent;
+
+const AMOUNT: &str = "amount";
+
+#[idempotent(key = header("Idempotency-Key"), fingerprint = fields(AMOUNT, "currency"))]
+async fn pay(body: String) -> String {
+    body
+}
+
+#[idempotent(key = header("Idempotency-Key"), fingerprint = fields())]
+async fn refund(body: String) -> String {
+    body
+}
+
+#[idempotent(key = header("Idempotency-Key"), fingerprint = fields("amount", "amount"))]
+async fn capture(body: String) -> String {
+    body
+}
+
+fn main() {}

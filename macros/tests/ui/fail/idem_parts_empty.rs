@@ -1,0 +1,9 @@
+use idemgate_macros::idempotent;
+
+#[idempotent(key = parts())]
+async fn send(order_id: &str) -> Result<u32, String> {
+    let _ = order_id;
+    Ok(1)
+}
+
+fn main() {}
