@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run -p xtask --release -- gen-corpus DIR --mb 40 [--seed N]
 //! cargo run -p xtask --release -- bench-parse DIR [--threads N] [--gate target/release/idemgate]
+//! cargo run -p xtask --release -- real-check CORPUS_DIR [--gate PATH] [--tests-real DIR]
+//!     [--timeout SECS] [--only NAME,...] [--verbose]
 //! ```
 //!
 //! `gen-corpus` writes a deterministic (seeded) corpus of realistic service crates: domain
@@ -11,9 +13,12 @@
 //! `bench-parse` prints the wall time of a bare read + `syn::parse_file` of every `.rs` file on
 //! N threads and, with `--gate`, the wall time of `idemgate check` on the same files and
 //! threads, in the same run.
+//! `real-check` scores the gate on real services against the hand-judged truth of `tests/real`
+//! (see `tests/real/README.md`).
 #![forbid(unsafe_code)]
 
 mod corpus;
+mod real;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,7 +28,7 @@ use rayon::prelude::*;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage:\n  xtask gen-corpus DIR [--mb N] [--seed N]\n  xtask bench-parse DIR [--threads N] [--gate PATH_TO_IDEMGATE] [--runs N]"
+        "usage:\n  xtask gen-corpus DIR [--mb N] [--seed N]\n  xtask bench-parse DIR [--threads N] [--gate PATH_TO_IDEMGATE] [--runs N]\n  xtask real-check CORPUS_DIR [--gate PATH] [--tests-real DIR] [--timeout SECS] [--only NAME,...] [--verbose]"
     );
     ExitCode::from(2)
 }
@@ -37,6 +42,9 @@ fn flag<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|c| c == "real-check") {
+        return real::main(&args[1..]);
+    }
     let (Some(cmd), Some(dir)) = (args.first(), args.get(1)) else {
         return usage();
     };
@@ -71,7 +79,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+pub(crate) fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for e in std::fs::read_dir(dir)? {
         let e = e?;
         let t = e.file_type()?;
