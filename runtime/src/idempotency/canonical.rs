@@ -1,24 +1,36 @@
 //! Canonical JSON for payload fingerprints: the same request re-serialised (another key order,
-//! other whitespace, other escapes) has the same canonical form.
+//! other whitespace, other escapes, another spelling of a number) has the same canonical form,
+//! and two documents with different values never do.
 //!
 //! The form: objects with their keys sorted by their UTF-8 bytes, no insignificant whitespace,
-//! strings as parsed (escapes resolved, written back with serde_json's escaping), numbers as
-//! parsed (integers as integers, other numbers as the shortest text of their `f64`, so `1.50`
-//! and `1.5` agree while `1` and `1.0` do not). A document with a duplicate object key is not
-//! canonicalised (parsers disagree on which value wins), nor is invalid JSON: both are
-//! fingerprinted by their raw bytes, so only a byte-identical retry matches.
+//! strings as parsed (escapes resolved, then written with only `\"`, `\\` and `\u00XX` for
+//! control characters), numbers as parsed *exactly* (`1.50`, `1.5` and `15e-1` agree, as do `1`
+//! and `1.0`; no number is rounded through a float, so `0.1` and `0.10000000000000000001`
+//! stay different). Invalid JSON, a document nested deeper than 128 levels and a document with
+//! a duplicate object key (parsers disagree on which value wins) have no canonical form: they
+//! are fingerprinted by their raw bytes, so only a byte-identical retry matches.
 
-use std::fmt;
-
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+/// Deepest nesting of arrays and objects accepted.
+const MAX_DEPTH: usize = 128;
 
 /// Why a body has no canonical form.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CanonicalError {
     /// Not JSON (or trailing data after the value).
-    #[error("not JSON: {0}")]
-    Syntax(#[from] serde_json::Error),
+    #[error("not JSON: {what} at byte {offset}")]
+    Syntax {
+        /// What was expected or found.
+        what: &'static str,
+        /// Where.
+        offset: usize,
+    },
+    /// Nested deeper than 128 levels.
+    #[error("nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    /// An object has the same key twice.
+    #[error("duplicate object key {0:?}")]
+    DuplicateKey(String),
 }
 
 /// A parsed JSON value in canonical order.
@@ -26,76 +38,289 @@ pub enum CanonicalError {
 enum Value {
     Null,
     Bool(bool),
-    Number(serde_json::Number),
+    /// Exact decimal: `[-]digits[eEXP]`, digits without leading or trailing zeros, `0` for zero.
+    Number(String),
     String(String),
     Array(Vec<Value>),
     /// Sorted by key, no duplicates.
     Object(Vec<(String, Value)>),
 }
 
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
-    }
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+    depth: usize,
 }
 
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
+impl Parser<'_> {
+    fn err<T>(&self, what: &'static str) -> Result<T, CanonicalError> {
+        Err(CanonicalError::Syntax {
+            what,
+            offset: self.i,
+        })
     }
 
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("a number that is not finite"))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
         }
-        Ok(Value::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn eat(&mut self, byte: u8, what: &'static str) -> Result<(), CanonicalError> {
+        if self.peek() == Some(byte) {
+            self.i += 1;
+            Ok(())
+        } else {
+            self.err(what)
+        }
+    }
+
+    fn word(&mut self, word: &'static [u8], value: Value) -> Result<Value, CanonicalError> {
+        if self.b.get(self.i..self.i + word.len()) == Some(word) {
+            self.i += word.len();
+            Ok(value)
+        } else {
+            self.err("a value")
+        }
+    }
+
+    fn value(&mut self) -> Result<Value, CanonicalError> {
+        self.ws();
+        match self.peek() {
+            Some(b'{') => self.nested(Self::object),
+            Some(b'[') => self.nested(Self::array),
+            Some(b'"') => self.string().map(Value::String),
+            Some(b't') => self.word(b"true", Value::Bool(true)),
+            Some(b'f') => self.word(b"false", Value::Bool(false)),
+            Some(b'n') => self.word(b"null", Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => self.err("a value"),
+        }
+    }
+
+    fn nested(
+        &mut self,
+        parse: fn(&mut Self) -> Result<Value, CanonicalError>,
+    ) -> Result<Value, CanonicalError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(CanonicalError::TooDeep);
+        }
+        self.depth += 1;
+        let value = parse(self);
+        self.depth -= 1;
+        value
+    }
+
+    fn array(&mut self) -> Result<Value, CanonicalError> {
+        self.eat(b'[', "`[`")?;
+        let mut items = Vec::new();
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            items.push(self.value()?);
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(Value::Array(items));
+                }
+                _ => return self.err("`,` or `]`"),
+            }
+        }
+    }
+
+    fn object(&mut self) -> Result<Value, CanonicalError> {
+        self.eat(b'{', "`{`")?;
         let mut entries: Vec<(String, Value)> = Vec::new();
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            entries.push((k, v));
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+        } else {
+            loop {
+                self.ws();
+                if self.peek() != Some(b'"') {
+                    return self.err("a key");
+                }
+                let key = self.string()?;
+                self.ws();
+                self.eat(b':', "`:`")?;
+                let value = self.value()?;
+                entries.push((key, value));
+                self.ws();
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(b'}') => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return self.err("`,` or `}`"),
+                }
+            }
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        if entries.windows(2).any(|w| w[0].0 == w[1].0) {
-            return Err(de::Error::custom("duplicate object key"));
+        if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(CanonicalError::DuplicateKey(w[0].0.clone()));
         }
         Ok(Value::Object(entries))
+    }
+
+    fn hex4(&mut self) -> Result<u32, CanonicalError> {
+        let mut n = 0;
+        for _ in 0..4 {
+            let d = match self.peek() {
+                Some(c @ b'0'..=b'9') => c - b'0',
+                Some(c @ b'a'..=b'f') => c - b'a' + 10,
+                Some(c @ b'A'..=b'F') => c - b'A' + 10,
+                _ => return self.err("four hex digits"),
+            };
+            n = n * 16 + u32::from(d);
+            self.i += 1;
+        }
+        Ok(n)
+    }
+
+    fn string(&mut self) -> Result<String, CanonicalError> {
+        self.eat(b'"', "`\"`")?;
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let Some(c) = self.peek() else {
+                return self.err("the end of the string");
+            };
+            self.i += 1;
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    let Some(e) = self.peek() else {
+                        return self.err("an escape");
+                    };
+                    self.i += 1;
+                    let ch = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&hi) {
+                                if self.b.get(self.i..self.i + 2) != Some(b"\\u") {
+                                    return self.err("a low surrogate");
+                                }
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return self.err("a low surrogate");
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            match char::from_u32(code) {
+                                Some(ch) => ch,
+                                None => return self.err("a Unicode scalar value"),
+                            }
+                        }
+                        _ => return self.err("a valid escape"),
+                    };
+                    let mut buf = [0; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+                0x00..=0x1f => return self.err("no control character in a string"),
+                _ => out.push(c),
+            }
+        }
+        // The input was checked to be UTF-8 and escapes add whole characters.
+        String::from_utf8(out).or_else(|_| self.err("UTF-8"))
+    }
+
+    fn digits(&mut self, out: &mut String) -> usize {
+        let start = self.i;
+        while let Some(c @ b'0'..=b'9') = self.peek() {
+            out.push(char::from(c));
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn number(&mut self) -> Result<Value, CanonicalError> {
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.i += 1;
+        }
+        let mut digits = String::new();
+        match self.peek() {
+            Some(b'0') => {
+                self.i += 1;
+                if matches!(self.peek(), Some(b'0'..=b'9')) {
+                    return self.err("no leading zero");
+                }
+            }
+            Some(b'1'..=b'9') => {
+                self.digits(&mut digits);
+            }
+            _ => return self.err("a digit"),
+        }
+        // value = digits × 10^exponent, computed without rounding
+        let mut exponent: i64 = 0;
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            let n = self.digits(&mut digits);
+            if n == 0 {
+                return self.err("a digit after `.`");
+            }
+            exponent -= i64::try_from(n).unwrap_or(i64::MAX);
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            let sign = match self.peek() {
+                Some(b'-') => {
+                    self.i += 1;
+                    -1
+                }
+                Some(b'+') => {
+                    self.i += 1;
+                    1
+                }
+                _ => 1,
+            };
+            let mut text = String::new();
+            if self.digits(&mut text) == 0 {
+                return self.err("a digit in the exponent");
+            }
+            let Ok(e) = text.parse::<i64>() else {
+                return self.err("an exponent that fits 64 bits");
+            };
+            let Some(e) = e.checked_mul(sign).and_then(|e| exponent.checked_add(e)) else {
+                return self.err("an exponent that fits 64 bits");
+            };
+            exponent = e;
+        }
+        let significant = digits.trim_start_matches('0');
+        let trimmed = significant.trim_end_matches('0');
+        if trimmed.is_empty() {
+            return Ok(Value::Number("0".to_owned()));
+        }
+        let zeros = significant.len() - trimmed.len();
+        let Some(exponent) = exponent.checked_add(i64::try_from(zeros).unwrap_or(i64::MAX)) else {
+            return self.err("an exponent that fits 64 bits");
+        };
+        let sign = if negative { "-" } else { "" };
+        Ok(Value::Number(if exponent == 0 {
+            format!("{sign}{trimmed}")
+        } else {
+            format!("{sign}{trimmed}e{exponent}")
+        }))
     }
 }
 
@@ -104,7 +329,7 @@ impl Value {
         match self {
             Value::Null => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Number(n) => out.push_str(&n.to_string()),
+            Value::Number(n) => out.push_str(n),
             Value::String(s) => write_string(s, out),
             Value::Array(items) => {
                 out.push('[');
@@ -122,11 +347,18 @@ impl Value {
 }
 
 fn write_string(s: &str, out: &mut String) {
-    // serde_json's escaping of a plain string cannot fail.
-    match serde_json::to_string(s) {
-        Ok(quoted) => out.push_str(&quoted),
-        Err(_) => out.push_str("\"\""),
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
     }
+    out.push('"');
 }
 
 /// `{"k":v,…}`; an absent value (`None`) is written as a bare key, which no JSON value is, so
@@ -150,7 +382,24 @@ fn write_object<'a>(
 }
 
 fn parse(bytes: &[u8]) -> Result<Value, CanonicalError> {
-    Ok(serde_json::from_slice(bytes)?)
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(CanonicalError::Syntax {
+            what: "UTF-8",
+            offset: e.valid_up_to(),
+        });
+    }
+    let mut p = Parser {
+        b: bytes,
+        i: 0,
+        depth: 0,
+    };
+    // A UTF-8 byte order mark is not JSON (RFC 8259 §8.1): raw bytes then.
+    let value = p.value()?;
+    p.ws();
+    if p.i != bytes.len() {
+        return p.err("the end of the document");
+    }
+    Ok(value)
 }
 
 /// The canonical form of a JSON document (see the [module docs](self)).
@@ -228,7 +477,16 @@ mod tests {
         );
         assert_eq!(c("1.50"), c("1.5"));
         assert_eq!(c("1e2"), c("100.0"));
-        assert_ne!(c("1"), c("1.0"));
+        assert_eq!(c("1"), c("1.0"));
+        assert_eq!(c("15e-1"), "15e-1");
+        assert_eq!(c("1.5"), "15e-1");
+        assert_eq!(c("-0.0"), "0");
+        assert_eq!(c("120"), "12e1");
+        assert_eq!(c("0.00120E+3"), "12e-1");
+        // never rounded through a float
+        assert_ne!(c("0.1"), c("0.10000000000000000001"));
+        assert_ne!(c("18446744073709551617"), c("18446744073709551616"));
+        assert_eq!(c(r#""\ud83d\ude00 \u00e9\t""#), "\"\u{1F600} é\\u0009\"");
         assert_ne!(c("[1,2]"), c("[2,1]"), "array order matters");
         assert_ne!(c(r#"{"a":"1"}"#), c(r#"{"a":1}"#));
     }
@@ -239,6 +497,30 @@ mod tests {
         assert!(canonical_json(br#"{"a":1"#).is_err());
         assert!(canonical_json(br#"{"a":1} x"#).is_err());
         assert!(canonical_json(b"").is_err());
+        for bad in [
+            "01",
+            "1.",
+            ".5",
+            "1e",
+            "+1",
+            "-",
+            "tru",
+            "[1,]",
+            "{\"a\":1,}",
+            "{a:1}",
+            "\"\\x\"",
+            "\"\\ud800\"",
+            "\"a\nb\"",
+            "1e99999999999999999999",
+            "\u{feff}{}",
+        ] {
+            assert!(canonical_json(bad.as_bytes()).is_err(), "{bad}");
+        }
+        assert!(canonical_json(b"\"\xff\"").is_err());
+        assert_eq!(
+            canonical_json(br#"{"a":1,"a":1}"#),
+            Err(CanonicalError::DuplicateKey("a".into()))
+        );
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(canonical_json(deep.as_bytes()).is_err(), "recursion limit");
     }
