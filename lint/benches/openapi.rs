@@ -2,8 +2,12 @@
 //!
 //! ```sh
 //! cargo bench -p idemgate-lint --bench openapi -- [SPEC] [runs]
+//! cargo bench -p idemgate-lint --bench openapi -- split [FILES] [runs]
 //! ```
 //! SPEC defaults to `../shared/specs/stripe-spec3-2022-04-12.json` (4.17 MB, 184 OAS001).
+//! `split` first generates a spec split over FILES files (default 3,000) in DigitalOcean's
+//! shape — a root whose every operation is `post: {$ref: "resources/x/x_create.yml"}`, shared
+//! response, header, parameter and model files — in the system temp folder, then measures it.
 //! Each run is a fresh child process (this binary re-executed) doing the whole check —
 //! discovery, parse, `$ref` resolution, rules, JSON report rendering — so the peak resident
 //! memory (`VmHWM`) is the check's own, not the sum of all runs. Prints the median and best
@@ -112,11 +116,162 @@ fn redocly(cli: &str, spec: &Path) {
     );
 }
 
+/// Writes a split spec of about `files` files in DigitalOcean's shape under `dir`; returns the
+/// root file and the number of files written.
+fn generate_split(dir: &Path, files: usize) -> std::io::Result<(PathBuf, usize)> {
+    const SHARED: [(&str, &str); 7] = [
+        (
+            "shared/responses/too_many_requests.yml",
+            "description: API Rate limit exceeded\nheaders:\n  ratelimit-limit:\n    $ref: 'headers.yml#/ratelimit-limit'\n  ratelimit-remaining:\n    $ref: 'headers.yml#/ratelimit-remaining'\ncontent:\n  application/json:\n    schema:\n      $ref: '../models/error.yml'\n    example:\n      id: too_many_requests\n      message: API Rate limit exceeded.\n",
+        ),
+        (
+            "shared/responses/unauthorized.yml",
+            "description: Unauthorized\ncontent:\n  application/json:\n    schema:\n      $ref: '../models/error.yml'\n",
+        ),
+        (
+            "shared/responses/server_error.yml",
+            "description: Server error\nheaders:\n  ratelimit-limit:\n    $ref: 'headers.yml#/ratelimit-limit'\ncontent:\n  application/json:\n    schema:\n      $ref: '../models/error.yml'\n",
+        ),
+        (
+            "shared/responses/unexpected_error.yml",
+            "description: Unexpected error\ncontent:\n  application/json:\n    schema:\n      $ref: '../models/error.yml'\n",
+        ),
+        (
+            "shared/responses/headers.yml",
+            "ratelimit-limit:\n  description: The default limit on number of requests per hour.\n  schema: {type: integer}\nratelimit-remaining:\n  description: Requests left in the hour.\n  schema: {type: integer}\n",
+        ),
+        (
+            "shared/models/error.yml",
+            "type: object\nproperties:\n  id: {type: string, description: a short identifier of the error}\n  message: {type: string}\n  request_id: {type: string}\nrequired: [id, message]\n",
+        ),
+        (
+            "shared/parameters.yml",
+            "idempotency_key:\n  in: header\n  name: Idempotency-Key\n  required: true\n  schema: {type: string, maxLength: 255}\nper_page:\n  in: query\n  name: per_page\n  schema: {type: integer, minimum: 1, maximum: 200, default: 20}\npage:\n  in: query\n  name: page\n  schema: {type: integer, minimum: 1, default: 1}\n",
+        ),
+    ];
+    // Per resource: 4 operation files, 3 models, 2 responses, parameters, examples.
+    const PER_RESOURCE: usize = 11;
+    let resources = files
+        .saturating_sub(SHARED.len() + 1)
+        .div_ceil(PER_RESOURCE)
+        .max(1);
+    let _ = std::fs::remove_dir_all(dir);
+    let mut written = 0usize;
+    let mut write = |rel: &str, text: &str| -> std::io::Result<()> {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        written += 1;
+        std::fs::write(path, text)
+    };
+    for (rel, text) in SHARED {
+        write(rel, text)?;
+    }
+    let mut root = String::from(
+        "openapi: '3.0.0'\ninfo:\n  title: generated split spec\n  version: '2.0'\nx-idempotency:\n  retention: 24h\nservers:\n  - url: https://api.example.com\npaths:\n",
+    );
+    let shared = "  '401':\n    $ref: '../../shared/responses/unauthorized.yml'\n  '429':\n    $ref: '../../shared/responses/too_many_requests.yml'\n  '500':\n    $ref: '../../shared/responses/server_error.yml'\n  default:\n    $ref: '../../shared/responses/unexpected_error.yml'\n";
+    for r in 0..resources {
+        let name = format!("res{r}");
+        let d = format!("resources/{name}");
+        root.push_str(&format!(
+            "  /v2/{name}:\n    get:\n      $ref: '{d}/{name}_list.yml'\n    post:\n      $ref: '{d}/{name}_create.yml'\n  /v2/{name}/{{id}}:\n    patch:\n      $ref: '{d}/{name}_update.yml'\n    delete:\n      $ref: '{d}/{name}_delete.yml'\n"
+        ));
+        // Every other create takes a key (and documents 409); the others do not.
+        let key = if r % 2 == 0 {
+            "parameters:\n  - $ref: '../../shared/parameters.yml#/idempotency_key'\n"
+        } else {
+            ""
+        };
+        let conflict = if r % 2 == 0 {
+            "  '409':\n    description: a request with this key is still being processed\n"
+        } else {
+            ""
+        };
+        write(
+            &format!("{d}/{name}_create.yml"),
+            &format!(
+                "operationId: {name}_create\nsummary: Create a new {name}\ntags:\n  - {name}\n{key}requestBody:\n  required: true\n  content:\n    application/json:\n      schema:\n        $ref: 'models/{name}_create.yml'\n      examples:\n        default:\n          $ref: 'examples.yml#/create'\nresponses:\n  '201':\n    $ref: 'responses/{name}_new.yml'\n{conflict}{shared}security:\n  - bearer_auth:\n    - '{name}:create'\n"
+            ),
+        )?;
+        write(
+            &format!("{d}/{name}_list.yml"),
+            &format!(
+                "operationId: {name}_list\nsummary: List all {name}\nparameters:\n  - $ref: '../../shared/parameters.yml#/per_page'\n  - $ref: '../../shared/parameters.yml#/page'\nresponses:\n  '200':\n    $ref: 'responses/{name}_all.yml'\n{shared}"
+            ),
+        )?;
+        write(
+            &format!("{d}/{name}_update.yml"),
+            &format!(
+                "operationId: {name}_update\nsummary: Update a {name}\nparameters:\n  - $ref: 'parameters.yml#/{name}_id'\nrequestBody:\n  content:\n    application/json:\n      schema:\n        $ref: 'models/{name}.yml'\nresponses:\n  '200':\n    $ref: 'responses/{name}_new.yml'\n{shared}"
+            ),
+        )?;
+        write(
+            &format!("{d}/{name}_delete.yml"),
+            &format!(
+                "operationId: {name}_delete\nsummary: Delete a {name}\nparameters:\n  - $ref: 'parameters.yml#/{name}_id'\nresponses:\n  '204':\n    description: deleted\n{shared}"
+            ),
+        )?;
+        write(
+            &format!("{d}/parameters.yml"),
+            &format!("{name}_id:\n  in: path\n  name: id\n  required: true\n  schema: {{type: integer, minimum: 1}}\n"),
+        )?;
+        write(
+            &format!("{d}/models/{name}.yml"),
+            "type: object\nproperties:\n  id: {type: integer, readOnly: true}\n  name: {type: string, maxLength: 255}\n  created_at: {type: string, format: date-time, readOnly: true}\n  tags:\n    type: array\n    items: {type: string}\n",
+        )?;
+        write(
+            &format!("{d}/models/{name}_create.yml"),
+            &format!("allOf:\n  - $ref: '{name}.yml'\n  - $ref: '{name}_extra.yml'\n"),
+        )?;
+        write(
+            &format!("{d}/models/{name}_extra.yml"),
+            "type: object\nproperties:\n  region: {type: string, enum: [nyc1, sfo3, ams3, fra1]}\n  size: {type: string}\nrequired: [region]\n",
+        )?;
+        write(
+            &format!("{d}/responses/{name}_new.yml"),
+            &format!("description: The {name}.\nheaders:\n  ratelimit-limit:\n    $ref: '../../../shared/responses/headers.yml#/ratelimit-limit'\ncontent:\n  application/json:\n    schema:\n      type: object\n      properties:\n        {name}:\n          $ref: '../models/{name}.yml'\n"),
+        )?;
+        write(
+            &format!("{d}/responses/{name}_all.yml"),
+            &format!("description: All {name}.\ncontent:\n  application/json:\n    schema:\n      type: object\n      properties:\n        {name}:\n          type: array\n          items:\n            $ref: '../models/{name}.yml'\n"),
+        )?;
+        write(
+            &format!("{d}/examples.yml"),
+            &format!("create:\n  summary: Create a {name}\n  value:\n    name: example-{r}\n    region: nyc1\n    size: s-1vcpu-1gb\n"),
+        )?;
+    }
+    root.push_str("components:\n  securitySchemes:\n    bearer_auth:\n      type: http\n      scheme: bearer\n");
+    write("openapi.yaml", &root)?;
+    Ok((dir.join("openapi.yaml"), written))
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args()
+    let mut args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    // `split [FILES] [runs]`: generate a split spec, then measure it like any other.
+    if args.first().map(String::as_str) == Some("split") && std::env::var(CHILD).is_err() {
+        let files: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(3_000);
+        let dir = std::env::temp_dir().join(format!("idemgate-split-spec-{files}"));
+        match generate_split(&dir, files) {
+            Ok((root, written)) => {
+                println!(
+                    "generated a split spec of {written} files in {}",
+                    dir.display()
+                );
+                let runs = args.get(2).cloned();
+                args = vec![root.to_string_lossy().into_owned()];
+                args.extend(runs);
+            }
+            Err(e) => {
+                eprintln!("cannot write the split spec in {}: {e}", dir.display());
+                return;
+            }
+        }
+    }
     let spec = args.first().map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../shared/specs/stripe-spec3-2022-04-12.json")
@@ -155,8 +310,17 @@ fn main() {
     for format in ["json", "human"] {
         measure(&exe, &spec, runs, format);
     }
-    if let Ok(cli) = std::env::var("REDOCLY") {
-        redocly(&cli, &spec);
+    // `REDOCLY=path`, else a `redocly` on PATH (npm install -g @redocly/cli).
+    let cli = std::env::var("REDOCLY").ok().or_else(|| {
+        let found = Command::new("redocly").arg("--version").output();
+        found
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|_| "redocly".to_string())
+    });
+    match cli {
+        Some(cli) => redocly(&cli, &spec),
+        None => println!("redocly: not found (set REDOCLY=path or npm install -g @redocly/cli)"),
     }
 }
 

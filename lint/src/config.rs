@@ -43,6 +43,15 @@ pub struct OpenApiSettings {
     pub max_depth: usize,
     /// Most nodes an alias expansion may produce (billion-laughs guard).
     pub max_alias_nodes: usize,
+    /// Request-body properties (and 2.0 `formData` parameters) that carry an idempotency key.
+    pub key_fields: Vec<String>,
+}
+
+/// The body key fields recognised without configuration (`[openapi] key-fields`).
+pub fn default_key_fields() -> Vec<String> {
+    ["idempotency_key", "idempotencyKey", "IdempotencyKey"]
+        .map(String::from)
+        .to_vec()
 }
 
 /// Everything one run needs, resolved from the config file and the command line.
@@ -88,6 +97,7 @@ impl Settings {
                 max_file_size: DEFAULT_MAX_FILE_SIZE,
                 max_depth: 256,
                 max_alias_nodes: 250_000,
+                key_fields: default_key_fields(),
             },
             root,
             source: None,
@@ -154,6 +164,8 @@ struct OpenApiFile {
     max_file_size: Option<Spanned<u64>>,
     #[serde(alias = "max_alias_nodes")]
     max_alias_nodes: Option<Spanned<usize>>,
+    #[serde(alias = "key_fields")]
+    key_fields: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -412,6 +424,19 @@ pub fn from_text(
     }
     if let Some(n) = file.openapi.max_file_size {
         s.openapi.max_file_size = *n.get_ref();
+    }
+    if let Some(fields) = file.openapi.key_fields {
+        let span = fields.span();
+        let fields = fields.into_inner();
+        if fields.is_empty() || fields.iter().any(|f| f.trim().is_empty()) {
+            return Err(fail(
+                "`key-fields` must list at least one non-empty property name".into(),
+                Some(span),
+                "empty",
+                Some("e.g. key-fields = [\"idempotency_key\", \"request_id\"]".into()),
+            ));
+        }
+        s.openapi.key_fields = fields.into_iter().map(|f| f.trim().to_string()).collect();
     }
     for entry in file.exemptions {
         let span = entry.span();

@@ -274,3 +274,101 @@ fn billion_laughs_is_bounded_and_fast() {
         start.elapsed()
     );
 }
+
+fn finding<'o>(out: &'o Outcome, rule: &str, file: &str, line: u32) -> &'o idemgate_rules::Finding {
+    out.findings
+        .iter()
+        .find(|f| f.rule == rule && &*f.location.file == file && f.location.line == line)
+        .unwrap_or_else(|| panic!("no {rule} at {file}:{line}"))
+}
+
+fn related(f: &idemgate_rules::Finding) -> Vec<String> {
+    f.related
+        .iter()
+        .map(|r| format!("{}:{} {}", r.location.file, r.location.line, r.message))
+        .collect()
+}
+
+#[test]
+fn operations_referenced_from_their_own_files() {
+    let out = assert_fixture("split-ops");
+    // Reported in the file that holds the operation, with the root's `$ref` as related.
+    let update = finding(&out, "OAS001", "resources/ssh_keys/sshKeys_update.yml", 1);
+    assert!(update
+        .message
+        .starts_with("PATCH /v2/account/keys/{ssh_key_identifier}"));
+    assert_eq!(
+        related(update),
+        ["api.yaml:13 PATCH /v2/account/keys/{ssh_key_identifier} is referenced here"]
+    );
+    // A local operation-level `$ref`: at the key the pointer names.
+    let local = finding(&out, "OAS001", "api.yaml", 34);
+    assert_eq!(
+        related(local),
+        ["api.yaml:19 POST /v2/local is referenced here"]
+    );
+    // The shared 429 is one finding, with every use (and how each operation was reached).
+    let shared = finding(&out, "OAS004", "shared/responses/too_many_requests.yml", 1);
+    let uses: Vec<String> = related(shared)
+        .into_iter()
+        .filter(|r| r.contains("used by"))
+        .collect();
+    assert_eq!(
+        uses,
+        [
+            "resources/ssh_keys/sshKeys_list.yml:6 used by GET /v2/account/keys",
+            "resources/ssh_keys/sshKeys_create.yml:18 used by POST /v2/account/keys",
+            "resources/ssh_keys/sshKeys_update.yml:8 used by PATCH /v2/account/keys/{ssh_key_identifier}",
+            "resources/droplets/droplets_create.yml:13 used by POST /v2/droplets",
+            "api.yaml:37 used by POST /v2/local",
+        ]
+    );
+    assert_eq!(shared.key, "shared/responses/too_many_requests.yml#");
+    // Every `$ref` that cannot be followed says why.
+    let msg = |line: u32| finding(&out, "GATE001", "api.yaml", line).message.clone();
+    assert!(msg(22).contains("cycle"), "{}", msg(22));
+    assert!(msg(22).contains("`b.yml` → `a.yml`"), "{}", msg(22));
+    assert!(msg(25).contains("leaves the folder"), "{}", msg(25));
+    assert!(msg(28).contains("cannot read the file"), "{}", msg(28));
+    assert!(msg(31).contains("is not a mapping"), "{}", msg(31));
+}
+
+#[test]
+fn every_document_is_read() {
+    let out = assert_fixture("documents");
+    let dup = finding(&out, "GATE001", "duplicates.yaml", 12);
+    assert!(
+        dup.message
+            .contains("duplicate key `post`: also written at duplicates.yaml:7:5"),
+        "{}",
+        dup.message
+    );
+    // The last `post` is the one checked.
+    let op = finding(&out, "OAS001", "duplicates.yaml", 12);
+    assert_eq!(op.key, "second");
+    let refund = finding(&out, "GATE001", "parts/refund.yaml", 6);
+    assert!(
+        refund.message.contains("parts/refund.yaml:4:1"),
+        "{}",
+        refund.message
+    );
+    let json = finding(&out, "GATE001", "dup.json", 7);
+    assert!(json.message.contains("dup.json:6:7"), "{}", json.message);
+    let two = finding(&out, "GATE001", "duplicates.yaml", 20);
+    assert!(
+        two.message.contains("holds 2 YAML documents"),
+        "{}",
+        two.message
+    );
+}
+
+#[test]
+fn root_level_ignore_covers_referenced_files() {
+    let out = assert_fixture("root-ignore");
+    assert_eq!(out.suppressed, 3, "{:#?}", out.findings);
+}
+
+#[test]
+fn key_fields_and_conflict_ranges() {
+    assert_fixture("key-fields");
+}

@@ -67,3 +67,5 @@ snapshot!(oas006, "oas006");
 snapshot!(exemptions, "exemptions");
 snapshot!(split, "split");
 snapshot!(hostile, "hostile");
+snapshot!(split_ops, "split-ops");
+snapshot!(documents, "documents");

@@ -46,6 +46,8 @@ struct Walker<'f, 'a, 'd> {
     files: &'f Files<'a>,
     diag: &'d mut Diagnostics,
     version: SpecVersion,
+    /// Body properties that carry a key (`[openapi] key-fields`).
+    key_fields: &'d [String],
     exemptions: Vec<Exemption>,
 }
 
@@ -59,11 +61,17 @@ struct Declared {
     retention: Option<Retention>,
 }
 
-pub fn extract(files: &Files<'_>, version: SpecVersion, diag: &mut Diagnostics) -> Extracted {
+pub fn extract(
+    files: &Files<'_>,
+    version: SpecVersion,
+    key_fields: &[String],
+    diag: &mut Diagnostics,
+) -> Extracted {
     let mut w = Walker {
         files,
         diag,
         version,
+        key_fields,
         exemptions: Vec::new(),
     };
     let root = files.root();
@@ -72,29 +80,34 @@ pub fn extract(files: &Files<'_>, version: SpecVersion, diag: &mut Diagnostics) 
         .entry("x-idempotency")
         .map(|e| w.declared(0, e, StrategyLevel::Document));
     if let Some(e) = root.node.entry("x-idemgate-ignore") {
-        // The whole root file.
-        w.ignores(0, &e.value, 0, u32::MAX);
+        // The whole document: the root file and every file it references.
+        w.ignores(0, &e.value, Cover::Document);
     }
     let mut operations = Vec::new();
     for (section, is_webhook) in [("paths", false), ("webhooks", true)] {
-        let Some(paths) = root.node.get(section) else {
+        let Some(entry) = root.node.entry(section) else {
             continue;
         };
-        for item in paths.entries() {
+        let Some(paths) = w.deref(0, &entry.value, Some(entry)) else {
+            continue;
+        };
+        for item in paths.node.entries() {
             if item.key.starts_with("x-") {
                 continue;
             }
             let at = At {
-                file: 0,
+                file: paths.file,
                 node: &item.value,
                 key: Some((item.key_start, item.key_end)),
             };
             let Some(resolved) = w.files.deref(at, w.diag) else {
                 continue;
             };
+            let via: Vec<Location> = w.ref_loc(paths.file, &item.value).into_iter().collect();
             w.path_item(
                 &item.key,
                 resolved,
+                &via,
                 is_webhook,
                 root_decl.as_ref(),
                 &mut operations,
@@ -106,6 +119,28 @@ pub fn extract(files: &Files<'_>, version: SpecVersion, diag: &mut Diagnostics) 
         operations,
         exemptions: w.exemptions,
     }
+}
+
+/// What an `x-idemgate-ignore` covers.
+enum Cover {
+    /// Lines of one file: those of the byte range `start..end`.
+    Lines { file: usize, start: u32, end: u32 },
+    /// Every file of the document (a root-level ignore).
+    Document,
+}
+
+/// An operation as found: the file and node that hold it, where findings about it point, and
+/// the `$ref`s that brought it in.
+struct OpAt<'f, 'a> {
+    file: usize,
+    node: &'f Node<'a>,
+    /// The method key (inline), the key a `$ref` pointer ended at, or the start of the file
+    /// that holds the operation.
+    location: Location,
+    /// The bytes of `file` the operation covers (exemption scope).
+    span: (u32, u32),
+    /// The `$ref`s (path item's, operation's) that lead here, outermost first.
+    via: Vec<Location>,
 }
 
 /// Merges declarations, most specific first: the strategy comes from the most specific level
@@ -139,9 +174,34 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
         self.loc(file, n.start, n.end)
     }
 
-    fn declared(&mut self, file: usize, e: &Entry<'_>, level: StrategyLevel) -> Declared {
+    /// Follows the `$ref`s of `node` (written in `file`); `None` (reported) when one cannot be.
+    fn deref(
+        &mut self,
+        file: usize,
+        node: &'f Node<'a>,
+        entry: Option<&'f Entry<'a>>,
+    ) -> Option<At<'f, 'a>> {
+        let at = At {
+            file,
+            node,
+            key: entry.map(|e| (e.key_start, e.key_end)),
+        };
+        self.files.deref(at, self.diag)
+    }
+
+    /// The location of `node`'s `$ref` value, when `node` is a reference.
+    fn ref_loc(&self, file: usize, node: &Node<'_>) -> Option<Location> {
+        node.ref_target()
+            .map(|(_, e)| self.loc(file, e.value.start, e.value.end))
+    }
+
+    fn declared(&mut self, file: usize, e: &'f Entry<'a>, level: StrategyLevel) -> Declared {
         let location = self.key_loc(file, e);
-        let node = &e.value;
+        // `x-idempotency: {$ref: …}` shares one declaration between operations.
+        let (file, node) = match self.deref(file, &e.value, None) {
+            Some(r) => (r.file, r.node),
+            None => (file, &e.value),
+        };
         let text = |k: &str| {
             node.get(k)
                 .and_then(|n| n.as_text())
@@ -179,18 +239,26 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
         }
     }
 
-    /// `x-idemgate-ignore: [{rule, reason}]` (or `[RULE]`, or one mapping) covering the bytes
-    /// `start..end` of `file`, as whole lines.
-    fn ignores(&mut self, file: usize, node: &Node<'_>, start: u32, end: u32) {
+    /// `x-idemgate-ignore: [{rule, reason}]` (or `[RULE]`, or one mapping), written in `file`,
+    /// covering `cover`.
+    fn ignores(&mut self, file: usize, node: &Node<'_>, cover: Cover) {
         let items: Vec<&Node<'_>> = match &node.value {
             Value::Seq(items) => items.iter().collect(),
             _ => vec![node],
         };
-        let (first, last) = if end == u32::MAX {
-            (1, u32::MAX)
-        } else {
-            let l = self.loc(file, start, end);
-            (l.line, l.end_line)
+        let scope = match cover {
+            Cover::Lines { file, start, end } => {
+                let l = self.loc(file, start, end);
+                ExemptionScope::Lines {
+                    file: self.files.rel(file),
+                    start: l.line,
+                    end: l.end_line,
+                }
+            }
+            Cover::Document => ExemptionScope::Glob {
+                pattern: document_glob(self.files),
+                key: None,
+            },
         };
         for item in items {
             let (rule, reason) = match &item.value {
@@ -211,11 +279,7 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                 origin: ExemptionOrigin::OpenApi,
                 // The rule it names (what a reader looks for), else the entry.
                 location: self.node_loc(file, item.get("rule").unwrap_or(item)),
-                scope: ExemptionScope::Lines {
-                    file: self.files.rel(file),
-                    start: first,
-                    end: last,
-                },
+                scope: scope.clone(),
                 report_unused: true,
             });
         }
@@ -225,6 +289,7 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
         &mut self,
         path: &str,
         item: At<'f, 'a>,
+        via: &[Location],
         is_webhook: bool,
         root_decl: Option<&Declared>,
         out: &mut Vec<Operation>,
@@ -235,19 +300,76 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
             .entry("x-idempotency")
             .map(|e| self.declared(file, e, StrategyLevel::PathItem));
         if let Some(e) = node.entry("x-idemgate-ignore") {
-            self.ignores(file, &e.value, node.start, node.end);
+            let cover = Cover::Lines {
+                file,
+                start: node.start,
+                end: node.end,
+            };
+            self.ignores(file, &e.value, cover);
         }
-        let path_params = node.get("parameters");
+        let path_params = node.entry("parameters").map(|e| (file, &e.value));
         for m in node.entries() {
             let method = m.key.to_ascii_lowercase();
-            if !METHODS.contains(&method.as_str()) || !m.value.is_map() {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            // `post: {$ref: "resources/x/x_create.yml"}` (or `'#/components/x-ops/create'`):
+            // not in the OpenAPI grammar, but real specs write it and tools follow it.
+            let Some(op) = self.deref(file, &m.value, Some(m)) else {
+                continue;
+            };
+            let mut op_via = via.to_vec();
+            let at = if m.value.ref_target().is_none() {
+                OpAt {
+                    file,
+                    node: op.node,
+                    location: self.key_loc(file, m),
+                    span: (m.key_start, m.value.end),
+                    via: op_via,
+                }
+            } else {
+                op_via.extend(self.ref_loc(file, &m.value));
+                let (start, location) = match op.key {
+                    Some((ks, ke)) => (ks, self.loc(op.file, ks, ke)),
+                    None => {
+                        // A whole file (or a pointer to a value): its first key.
+                        let first = op.node.entries().first();
+                        let (ks, ke) = first
+                            .map_or((op.node.start, op.node.start), |e| (e.key_start, e.key_end));
+                        (op.node.start, self.loc(op.file, ks, ke))
+                    }
+                };
+                OpAt {
+                    file: op.file,
+                    node: op.node,
+                    location,
+                    span: (start, op.node.end),
+                    via: op_via,
+                }
+            };
+            if !at.node.is_map() {
+                let span = m
+                    .value
+                    .ref_target()
+                    .map_or((m.key_start, m.key_end), |(_, e)| {
+                        (e.value.start, e.value.end)
+                    });
+                let what = match &at.node.value {
+                    Value::Null => "is empty",
+                    _ => "is not a mapping",
+                };
+                self.diag.error(
+                    self.files,
+                    file,
+                    span,
+                    format!("operation `{}` {what}; it was not checked", m.key),
+                );
                 continue;
             }
             let op = self.operation(
                 path,
                 &method,
-                file,
-                m,
+                at,
                 path_params,
                 is_webhook,
                 [None, item_decl.as_ref(), root_decl],
@@ -256,20 +378,23 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn operation(
         &mut self,
         path: &str,
         method: &str,
-        file: usize,
-        m: &'f Entry<'a>,
-        path_params: Option<&'f Node<'a>>,
+        at: OpAt<'f, 'a>,
+        path_params: Option<(usize, &'f Node<'a>)>,
         is_webhook: bool,
         inherited: [Option<&Declared>; 3],
     ) -> Operation {
-        let node = &m.value;
-        let location = self.key_loc(file, m);
-        let op_lines = self.loc(file, m.key_start, node.end);
+        let OpAt {
+            file,
+            node,
+            location,
+            span,
+            via,
+        } = at;
+        let op_lines = self.loc(file, span.0, span.1);
         let mut op = Operation {
             method: method.to_ascii_uppercase(),
             path: path.to_string(),
@@ -279,6 +404,7 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                 .map(|t| t.into_owned()),
             location: location.clone(),
             responses_location: node.entry("responses").map(|e| self.key_loc(file, e)),
+            referenced_at: via,
             is_webhook,
             version: self.version,
             key_headers: Vec::new(),
@@ -288,7 +414,12 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
             unresolved_refs: Vec::new(),
         };
         if let Some(e) = node.entry("x-idemgate-ignore") {
-            self.ignores(file, &e.value, m.key_start, node.end);
+            let cover = Cover::Lines {
+                file,
+                start: span.0,
+                end: span.1,
+            };
+            self.ignores(file, &e.value, cover);
         }
 
         // Strategy: operation, then path item, then document.
@@ -318,24 +449,30 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
         }
 
         // Parameters: the operation's own override the path item's with the same name and `in`.
+        // A list may itself be a `$ref`.
         let mut seen: HashSet<(String, String)> = HashSet::new();
-        let lists = [(node.get("parameters"), false), (path_params, true)];
-        for (list, path_level) in lists {
-            let Some(list) = list else { continue };
-            for p in list.items() {
+        let own = node.entry("parameters").map(|e| (file, &e.value));
+        for (list, path_level) in [(own, false), (path_params, true)] {
+            let Some((list_file, list)) = list else {
+                continue;
+            };
+            let Some(list) = self.deref(list_file, list, None) else {
+                op.unresolved_refs.push(self.node_loc(list_file, list));
+                continue;
+            };
+            for p in list.node.items() {
                 let raw = At {
-                    file,
+                    file: list.file,
                     node: p,
                     key: None,
                 };
                 let Some((param, definition)) = self.files.deref_named(raw, self.diag) else {
-                    op.unresolved_refs.push(self.node_loc(file, p));
+                    op.unresolved_refs.push(self.node_loc(list.file, p));
                     continue;
                 };
-                let via = p.ref_target().and_then(|(_, e)| {
-                    let at = self.loc(file, e.value.start, e.value.end);
-                    definition.map(|d| (d, at))
-                });
+                let via = self
+                    .ref_loc(list.file, p)
+                    .and_then(|at| definition.map(|d| (d, at)));
                 let name = param.node.get("name").and_then(|n| n.as_text());
                 let place = param.node.get("in").and_then(|n| n.as_text());
                 let (Some(name), Some(place)) = (name, place) else {
@@ -355,7 +492,7 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                             op.body_key = self.body_key(param.file, schema);
                         }
                     }
-                    "formdata" if op.body_key.is_none() && is_body_key_name(&name) => {
+                    "formdata" if op.body_key.is_none() && self.is_key_field(&name) => {
                         let e = param.node.entry("name");
                         op.body_key = e.map(|e| {
                             let location = self.node_loc(param.file, &e.value);
@@ -379,12 +516,7 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
         // 3.x request body.
         if op.body_key.is_none() {
             if let Some(body) = node.get("requestBody") {
-                let raw = At {
-                    file,
-                    node: body,
-                    key: None,
-                };
-                match self.files.deref(raw, self.diag) {
+                match self.deref(file, body, None) {
                     Some(body) => {
                         for media in body.node.get("content").map_or(&[][..], |c| c.entries()) {
                             if let Some(schema) = media.value.get("schema") {
@@ -400,51 +532,102 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
             }
         }
 
-        // Responses.
-        if let Some(responses) = node.get("responses") {
-            for r in responses.entries() {
-                if r.key.starts_with("x-") {
-                    continue;
-                }
-                let code_loc = self.key_loc(file, r);
-                if let Some(e) = r.value.entry("x-idemgate-ignore") {
-                    self.ignores(file, &e.value, r.key_start, r.value.end);
-                }
-                let raw = At {
-                    file,
-                    node: &r.value,
-                    key: Some((r.key_start, r.key_end)),
-                };
-                let resolved = self.files.deref_named(raw, self.diag);
-                let mut response = Response {
-                    code: r.key.to_string(),
-                    location: code_loc,
-                    definition: None,
-                    definition_pointer: None,
-                    has_retry_after: true,
-                };
-                match resolved {
-                    Some((def, is_ref)) => {
-                        response.has_retry_after = def.node.get("headers").is_some_and(|h| {
-                            h.entries()
-                                .iter()
-                                .any(|e| e.key.trim().eq_ignore_ascii_case("retry-after"))
-                        });
-                        if is_ref.is_some() {
-                            let (ks, ke) = def.key.unwrap_or((def.node.start, def.node.start));
-                            response.definition = Some(self.loc(def.file, ks, ke));
-                            response.definition_pointer = is_ref;
-                            if let Some(e) = def.node.entry("x-idemgate-ignore") {
-                                self.ignores(def.file, &e.value, ks, def.node.end);
-                            }
-                        }
-                    }
-                    None => op.unresolved_refs.push(self.node_loc(file, &r.value)),
-                }
-                op.responses.push(response);
+        // Responses (the map itself may be a `$ref`).
+        if let Some(entry) = node.entry("responses") {
+            match self.deref(file, &entry.value, None) {
+                Some(responses) => self.responses(responses, &mut op),
+                None => op.unresolved_refs.push(self.node_loc(file, &entry.value)),
             }
         }
         op
+    }
+
+    fn responses(&mut self, responses: At<'f, 'a>, op: &mut Operation) {
+        let file = responses.file;
+        for r in responses.node.entries() {
+            if r.key.starts_with("x-") {
+                continue;
+            }
+            let code_loc = self.key_loc(file, r);
+            if let Some(e) = r.value.entry("x-idemgate-ignore") {
+                let cover = Cover::Lines {
+                    file,
+                    start: r.key_start,
+                    end: r.value.end,
+                };
+                self.ignores(file, &e.value, cover);
+            }
+            let raw = At {
+                file,
+                node: &r.value,
+                key: Some((r.key_start, r.key_end)),
+            };
+            let resolved = self.files.deref_named(raw, self.diag);
+            let mut response = Response {
+                code: r.key.to_string(),
+                location: code_loc,
+                definition: None,
+                definition_pointer: None,
+                has_retry_after: true,
+                documents_conflict: false,
+            };
+            match resolved {
+                Some((def, is_ref)) => {
+                    response.has_retry_after = self.has_retry_after(def);
+                    if is_error_range(&r.key) {
+                        response.documents_conflict = documents_conflict(def.node);
+                    }
+                    if is_ref.is_some() {
+                        // The component's key, or the first key of a whole-file response.
+                        let (ks, ke) = def.key.unwrap_or_else(|| {
+                            def.node
+                                .entries()
+                                .first()
+                                .map_or((def.node.start, def.node.start), |e| {
+                                    (e.key_start, e.key_end)
+                                })
+                        });
+                        response.definition = Some(self.loc(def.file, ks, ke));
+                        response.definition_pointer = is_ref;
+                        if let Some(e) = def.node.entry("x-idemgate-ignore") {
+                            let cover = Cover::Lines {
+                                file: def.file,
+                                start: ks,
+                                end: def.node.end,
+                            };
+                            self.ignores(def.file, &e.value, cover);
+                        }
+                    }
+                }
+                None => op.unresolved_refs.push(self.node_loc(file, &r.value)),
+            }
+            op.responses.push(response);
+        }
+    }
+
+    /// Whether a response documents `Retry-After` among its headers (the map, and each
+    /// header, may be a `$ref`: each is followed, so a broken one is reported).
+    fn has_retry_after(&mut self, def: At<'f, 'a>) -> bool {
+        let Some(headers) = def.node.get("headers") else {
+            return false;
+        };
+        let Some(headers) = self.deref(def.file, headers, None) else {
+            return false;
+        };
+        let mut found = false;
+        for h in headers.node.entries() {
+            if h.key.trim().eq_ignore_ascii_case("retry-after") {
+                found = true;
+            }
+            if h.value.ref_target().is_some() {
+                let _ = self.deref(headers.file, &h.value, Some(h));
+            }
+        }
+        found
+    }
+
+    fn is_key_field(&self, name: &str) -> bool {
+        self.key_fields.iter().any(|f| f == name)
     }
 
     fn key_header(
@@ -525,7 +708,7 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
             }
             visited.push((s.file, s.node.start));
             if let Some(props) = s.node.get("properties") {
-                if let Some(e) = props.entries().iter().find(|e| is_body_key_name(&e.key)) {
+                if let Some(e) = props.entries().iter().find(|e| self.is_key_field(&e.key)) {
                     let location = self.key_loc(s.file, e);
                     let raw = At {
                         file: s.file,
@@ -561,11 +744,102 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
     }
 }
 
-fn is_body_key_name(name: &str) -> bool {
-    matches!(
-        name,
-        "idempotency_key" | "idempotencyKey" | "IdempotencyKey"
-    )
+/// `4XX` (any case) or `default`: a response that may stand for 409 and 422.
+fn is_error_range(code: &str) -> bool {
+    code.eq_ignore_ascii_case("4xx") || code.eq_ignore_ascii_case("default")
+}
+
+/// Whether a `4XX`/`default` response documents the idempotency conflicts: its description,
+/// or a problem `type`/`title`/`status` in its examples or schema (`enum`, `const`, `example`,
+/// `default`), names a conflict, an in-flight or reused key, or status 409/422.
+fn documents_conflict(response: &Node<'_>) -> bool {
+    const WORDS: [&str; 12] = [
+        "409",
+        "422",
+        "conflict",
+        "idempoten",
+        "in flight",
+        "in-flight",
+        "in progress",
+        "already being processed",
+        "still being processed",
+        "reused",
+        "different payload",
+        "another payload",
+    ];
+    let says = |text: &str| {
+        let t = text.to_ascii_lowercase();
+        WORDS.iter().any(|w| t.contains(w))
+    };
+    if response
+        .get("description")
+        .and_then(|d| d.as_text())
+        .is_some_and(|d| says(&d))
+    {
+        return true;
+    }
+    // Bounded walk over the media types' examples and schemas (inline only: a problem type
+    // documented behind a `$ref` is not searched).
+    let mut stack: Vec<(&Node<'_>, usize)> = response
+        .get("content")
+        .map_or(&[][..], |c| c.entries())
+        .iter()
+        .map(|m| (&m.value, 0))
+        .collect();
+    let mut budget = 2_000usize;
+    while let Some((n, depth)) = stack.pop() {
+        budget = budget.saturating_sub(1);
+        if budget == 0 || depth > 12 {
+            continue;
+        }
+        match &n.value {
+            Value::Map(entries) => {
+                for e in entries {
+                    let scalar = matches!(
+                        e.key.as_ref(),
+                        "type" | "title" | "status" | "const" | "default" | "detail"
+                    );
+                    if scalar && e.value.as_text().is_some_and(|t| says(&t)) {
+                        return true;
+                    }
+                    if e.key != "description" {
+                        stack.push((&e.value, depth + 1));
+                    }
+                }
+            }
+            Value::Seq(items) => stack.extend(items.iter().map(|i| (i, depth + 1))),
+            // A bare value (an `enum` member, an `example` string).
+            _ if n.as_text().is_some_and(|t| says(&t)) => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A glob that matches exactly the files of a document (for a root-level ignore).
+fn document_glob(files: &Files<'_>) -> String {
+    let names: Vec<String> = files
+        .files()
+        .iter()
+        .map(|f| {
+            let mut out = String::with_capacity(f.rel.len());
+            for c in f.rel.chars() {
+                match c {
+                    '?' | '*' | '[' | ']' | '{' | '}' | ',' | '\\' => {
+                        out.push('[');
+                        out.push(c);
+                        out.push(']');
+                    }
+                    c => out.push(c),
+                }
+            }
+            out
+        })
+        .collect();
+    match names.as_slice() {
+        [one] => one.clone(),
+        _ => format!("{{{}}}", names.join(",")),
+    }
 }
 
 /// `type` (a string, or a 3.1 list) and `maxLength` of a schema.

@@ -4,9 +4,11 @@
 
 use std::borrow::Cow;
 
-use super::tree::{off, Entry, Node, ParseError, Value};
+use super::tree::{drop_duplicate_keys, off, Duplicate, Entry, Node, ParseError, Parsed, Value};
 
-pub fn parse(text: &str, max_depth: usize) -> Result<Node<'_>, ParseError> {
+/// Parses one JSON text. A key repeated in one object is dropped but for its last occurrence,
+/// and reported in [`Parsed::duplicates`].
+pub fn parse(text: &str, max_depth: usize) -> Result<Parsed<'_>, ParseError> {
     let mut p = Parser {
         text,
         bytes: text.as_bytes(),
@@ -14,6 +16,7 @@ pub fn parse(text: &str, max_depth: usize) -> Result<Node<'_>, ParseError> {
         max_depth,
         entries: Vec::new(),
         items: Vec::new(),
+        duplicates: Vec::new(),
     };
     if text.starts_with('\u{feff}') {
         p.pos = 3;
@@ -27,7 +30,10 @@ pub fn parse(text: &str, max_depth: usize) -> Result<Node<'_>, ParseError> {
             "unexpected content after the end of the JSON document",
         ));
     }
-    Ok(root)
+    Ok(Parsed {
+        docs: vec![root],
+        duplicates: p.duplicates,
+    })
 }
 
 struct Parser<'a> {
@@ -39,6 +45,7 @@ struct Parser<'a> {
     /// their container closes.
     entries: Vec<Entry<'a>>,
     items: Vec<Node<'a>>,
+    duplicates: Vec<Duplicate>,
 }
 
 impl<'a> Parser<'a> {
@@ -162,7 +169,9 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok(Value::Map(self.entries.drain(base..).collect()))
+        let mut entries: Vec<Entry<'a>> = self.entries.drain(base..).collect();
+        drop_duplicate_keys(&mut entries, &mut self.duplicates);
+        Ok(Value::Map(entries))
     }
 
     fn array(&mut self, depth: usize) -> Result<Value<'a>, ParseError> {
@@ -320,12 +329,26 @@ mod tests {
     #[test]
     fn parses_with_spans() {
         let text = r#"{"a": [1, -2.5e3, true, null], "b\n": "x\u00e9\ud83d\ude00", "c": {}}"#;
-        let root = parse(text, 64).unwrap();
+        let root = &parse(text, 64).unwrap().docs[0];
         let a = root.entry("a").unwrap();
         assert_eq!(&text[a.key_start as usize..a.key_end as usize], "\"a\"");
         assert_eq!(a.value.items().len(), 4);
         assert_eq!(root.get("b\n").unwrap().as_str(), Some("xé😀"));
         assert!(root.get("c").unwrap().is_map());
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_and_are_reported() {
+        let text = r#"{"post": 1, "get": 2, "post": 3}"#;
+        let parsed = parse(text, 64).unwrap();
+        let root = &parsed.docs[0];
+        assert_eq!(root.entries().len(), 2);
+        assert_eq!(root.get("post").unwrap().as_u64(), Some(3));
+        let d = &parsed.duplicates[0];
+        assert_eq!(d.key, "post");
+        assert_eq!(&text[d.first.0 as usize..d.first.1 as usize], "\"post\"");
+        assert_eq!(d.first.0, 1);
+        assert_eq!(d.second.0, 22);
     }
 
     #[test]

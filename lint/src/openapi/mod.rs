@@ -24,28 +24,50 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use idemgate_rules::model::openapi::{is_idempotency_like_header, is_standard_key_header};
-use idemgate_rules::model::openapi::{ApiDocument, Operation};
+use idemgate_rules::model::openapi::{ApiDocument, Operation, SpecVersion};
 use idemgate_rules::model::{Exemption, ExemptionScope, FileError};
 use idemgate_rules::{Context, LineIndex, Location, Model};
 
 use crate::config::OpenApiSettings;
 use crate::source::SourceFile;
+use rayon::prelude::*;
 use resolve::{Diagnostics, Files, Src};
-use tree::{Node, ParseError};
+use tree::{Node, ParseError, Parsed};
 
-/// Most files one document may pull in through `$ref`.
-const MAX_REFERENCED_FILES: usize = 256;
+/// Most files one document may pull in through `$ref` (DigitalOcean's public spec is 2,906).
+const MAX_REFERENCED_FILES: usize = 20_000;
 
-/// Cheap check before a full parse: does the document's root have an `openapi` or
-/// `swagger` key? JSON is scanned for root-level keys (strings skipped, depth tracked, no
-/// allocation); YAML for a root key at column 0.
+/// Cheap check before a full parse: does a document's root have an `openapi` or `swagger`
+/// key? Block roots are found by a key at column 0 (in any document of a YAML stream); flow
+/// roots (`{…}`, JSON or YAML, quoted keys or not) by a scan for keys at depth 1 that skips
+/// strings and tracks nesting, without allocating.
 pub fn sniff(text: &str) -> bool {
     let t = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let trimmed = t.trim_start();
-    if trimmed.starts_with('{') {
-        return sniff_json(trimmed.as_bytes());
-    }
+    let mut at_doc_start = true;
     for line in t.lines() {
+        // `--- {openapi: 3.1.0}`: a flow root on the document-start line.
+        let (line, after_marker) = match line.strip_prefix("---") {
+            Some(rest) if rest.is_empty() || rest.starts_with([' ', '\t']) => {
+                at_doc_start = true;
+                (rest.trim_start(), true)
+            }
+            _ => (line, false),
+        };
+        let content = line.trim_start();
+        if content.is_empty() || content.starts_with('#') || content.starts_with('%') {
+            continue;
+        }
+        if at_doc_start && content.starts_with('{') {
+            // The rest of the text from this `{` on.
+            let offset = content.as_ptr() as usize - t.as_ptr() as usize;
+            if sniff_flow(t.as_bytes().get(offset..).unwrap_or(&[])) {
+                return true;
+            }
+        }
+        at_doc_start = false;
+        if after_marker || line.starts_with([' ', '\t']) {
+            continue;
+        }
         let l = line
             .strip_prefix('"')
             .or_else(|| line.strip_prefix('\''))
@@ -62,46 +84,87 @@ pub fn sniff(text: &str) -> bool {
     false
 }
 
-fn sniff_json(b: &[u8]) -> bool {
+/// Scans one flow mapping (from its `{`) for an `openapi`/`swagger` key at depth 1, quoted or
+/// plain. Stops at the mapping's end.
+fn sniff_flow(b: &[u8]) -> bool {
     let mut depth = 0usize;
     let mut i = 0;
+    // At depth 1, whether the next token is in key position (after `{` or `,`).
+    let mut key_position = false;
     while i < b.len() {
-        match b[i] {
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            b'"' => {
+        let c = b[i];
+        match c {
+            b'{' | b'[' => {
+                depth += 1;
+                key_position = depth == 1 && c == b'{';
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return false;
+                }
+            }
+            b',' => key_position = depth == 1,
+            b'#' if i > 0 && b[i - 1].is_ascii_whitespace() => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' | b'\'' => {
                 let start = i + 1;
                 let mut j = start;
-                while j < b.len() && b[j] != b'"' {
-                    j += if b[j] == b'\\' { 2 } else { 1 };
+                while j < b.len() && b[j] != c {
+                    j += if c == b'"' && b[j] == b'\\' { 2 } else { 1 };
                 }
-                if depth == 1 {
-                    let s = b.get(start..j.min(b.len())).unwrap_or(&[]);
-                    if s == b"openapi" || s == b"swagger" {
-                        let rest = b.get(j + 1..).unwrap_or(&[]);
-                        let next = rest.iter().find(|c| !c.is_ascii_whitespace());
-                        if next == Some(&b':') {
-                            return true;
-                        }
-                    }
+                if depth == 1 && key_position && is_root_key(b, start, j.min(b.len()), j + 1) {
+                    return true;
                 }
+                key_position = false;
                 i = j;
             }
-            _ => {}
+            c if c.is_ascii_whitespace() => {}
+            _ => {
+                if depth == 1 && key_position {
+                    let start = i;
+                    let mut j = i;
+                    while j < b.len() && !matches!(b[j], b':' | b',' | b'}' | b' ' | b'\t') {
+                        j += 1;
+                    }
+                    if is_root_key(b, start, j, j) {
+                        return true;
+                    }
+                    i = j.saturating_sub(1);
+                }
+                key_position = false;
+            }
         }
         i += 1;
     }
     false
 }
 
-/// One parsed OpenAPI document: its facts, ready to be linked into the model.
+/// Whether `b[start..end]` is `openapi`/`swagger` and the next non-blank byte from `after` is
+/// `:`.
+fn is_root_key(b: &[u8], start: usize, end: usize, after: usize) -> bool {
+    let key = b.get(start..end).unwrap_or(&[]);
+    if key != b"openapi" && key != b"swagger" {
+        return false;
+    }
+    let rest = b.get(after..).unwrap_or(&[]);
+    rest.iter()
+        .find(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+        == Some(&b':')
+}
+
+/// The parsed OpenAPI documents of one file (a YAML stream may hold several), with their
+/// facts, ready to be linked into the model.
 #[derive(Debug)]
 pub struct Document {
-    /// Boxed: the engine moves documents through an enum with small variants.
-    pub info: Box<ApiDocument>,
+    pub documents: Vec<ApiDocument>,
     pub operations: Vec<Operation>,
     pub exemptions: Vec<Exemption>,
-    /// Problems that did not stop the document from being checked (an unresolvable `$ref`).
+    /// Problems that did not stop the document from being checked (an unresolvable `$ref`, a
+    /// duplicate key).
     pub errors: Vec<FileError>,
 }
 
@@ -114,13 +177,13 @@ fn is_json(path: &Path, text: &str) -> bool {
             .starts_with('{')
 }
 
-/// Parses a JSON or YAML text into the tree (JSON first for `.json` files and texts that start
+/// Parses a JSON or YAML text into trees (JSON first for `.json` files and texts that start
 /// with `{`; a `{`-text that is not JSON is tried as YAML flow).
 fn parse_tree<'t>(
     path: &Path,
     text: &'t str,
     settings: &OpenApiSettings,
-) -> Result<Node<'t>, ParseError> {
+) -> Result<Parsed<'t>, ParseError> {
     let limits = yaml::Limits {
         max_depth: settings.max_depth,
         max_alias_nodes: settings.max_alias_nodes,
@@ -149,7 +212,7 @@ fn error_at(rel: &Arc<str>, text: &str, e: &ParseError) -> FileError {
     }
 }
 
-/// Parses a document; `Ok(None)` when the file is not an OpenAPI document.
+/// Parses a file's documents; `Ok(None)` when none of them is an OpenAPI document.
 ///
 /// The parsers are written not to panic on any input; should one still do so (a bug, perhaps in
 /// a dependency), the file is reported as not checked instead of ending the whole run.
@@ -181,10 +244,16 @@ fn parse_document(
             ),
         });
     }
-    let root = parse_tree(&file.path.abs, text, settings).map_err(|e| error_at(&rel, text, &e))?;
-    let Some(version) = extract::version(&root) else {
+    let parsed =
+        parse_tree(&file.path.abs, text, settings).map_err(|e| error_at(&rel, text, &e))?;
+    let roots: Vec<(Node<'_>, SpecVersion)> = parsed
+        .docs
+        .into_iter()
+        .filter_map(|d| extract::version(&d).map(|v| (d, v)))
+        .collect();
+    if roots.is_empty() {
         return Ok(None);
-    };
+    }
     let abs = crate::discover::absolute(&file.path.abs);
     let root_dir = crate::discover::absolute(&settings.root);
     // A document outside the scan root may still reference its own neighbours.
@@ -193,92 +262,156 @@ fn parse_document(
     } else {
         abs.parent().map_or(root_dir, Path::to_path_buf)
     };
-    let mut files = Files {
-        files: vec![Src::new(rel.clone(), abs, Cow::Borrowed(text), root)],
-        failed: Default::default(),
-        allowed_root,
+    let mut out = Document {
+        documents: Vec::new(),
+        operations: Vec::new(),
+        exemptions: Vec::new(),
+        errors: Vec::new(),
     };
-    // Extract; load the files the pass wanted; again until nothing new is wanted.
-    loop {
-        let mut diag = Diagnostics::default();
-        let out = extract::extract(&files, version, &mut diag);
-        if diag.wanted.is_empty() {
-            return Ok(Some(Document {
-                info: Box::new(ApiDocument {
-                    file: rel,
+    // Keys repeated in the root file are reported once, whatever the number of documents.
+    let mut root_duplicates = Some(parsed.duplicates);
+    for (root, version) in roots {
+        let src = Src::new(
+            rel.clone(),
+            abs.clone(),
+            Cow::Borrowed(text),
+            root,
+            root_duplicates.take().unwrap_or_default(),
+        );
+        let mut files = Files::new(src, allowed_root.clone());
+        // Extract; load the files the pass wanted; again until nothing new is wanted.
+        loop {
+            let mut diag = Diagnostics::default();
+            let pass = extract::extract(&files, version, &settings.key_fields, &mut diag);
+            if diag.wanted.is_empty() {
+                duplicate_errors(&files, &mut diag);
+                out.documents.push(ApiDocument {
+                    file: rel.clone(),
                     version,
-                    strategy: out.strategy,
-                }),
-                operations: out.operations,
-                exemptions: out.exemptions,
-                errors: diag.errors,
-            }));
+                    strategy: pass.strategy,
+                });
+                out.operations.extend(pass.operations);
+                out.exemptions.extend(pass.exemptions);
+                out.errors.extend(diag.errors);
+                break;
+            }
+            load(&mut files, diag.wanted, settings);
         }
-        for path in diag.wanted {
-            load(&mut files, path, settings);
+    }
+    Ok(Some(out))
+}
+
+/// Reports every key written twice in one mapping of the document's files: the later one is
+/// checked, the earlier one is not, and the spec is ambiguous until one is removed.
+fn duplicate_errors(files: &Files<'_>, diag: &mut Diagnostics) {
+    for (i, f) in files.files().iter().enumerate() {
+        for d in &f.duplicates {
+            let first = files.loc(i, d.first.0, d.first.1);
+            diag.error(
+                files,
+                i,
+                d.second,
+                format!(
+                    "duplicate key `{}`: also written at {}:{}:{} in the same mapping; only this last one is checked (remove one)",
+                    d.key, first.file, first.line, first.column
+                ),
+            );
         }
     }
 }
 
-/// Loads one referenced file into `files`, or records why it cannot be.
-fn load(files: &mut Files<'_>, abs: PathBuf, settings: &OpenApiSettings) {
-    let fail = |files: &mut Files<'_>, abs: PathBuf, why: String| {
-        files.failed.insert(abs, why);
-    };
-    if files.files.len() >= MAX_REFERENCED_FILES {
-        return fail(
-            files,
-            abs,
-            format!("more than {MAX_REFERENCED_FILES} files referenced; not loaded"),
-        );
+/// Loads the files an extraction pass wanted (read and parsed in parallel), or records why
+/// each cannot be.
+fn load(files: &mut Files<'_>, wanted: Vec<PathBuf>, settings: &OpenApiSettings) {
+    let room = MAX_REFERENCED_FILES.saturating_sub(files.len());
+    let mut wanted = wanted;
+    if wanted.len() > room {
+        for abs in wanted.split_off(room) {
+            files.failed.insert(
+                abs,
+                format!(
+                    "more than {MAX_REFERENCED_FILES} files referenced by one document; not loaded"
+                ),
+            );
+        }
     }
+    let real_root = files.allowed_root.canonicalize().ok();
+    let loaded: Vec<Result<Src<'static>, (PathBuf, String)>> = wanted
+        .into_par_iter()
+        .map(|abs| read_referenced(abs, real_root.as_deref(), settings))
+        .collect();
+    for l in loaded {
+        match l {
+            Ok(src) => files.push(src),
+            Err((abs, why)) => {
+                files.failed.insert(abs, why);
+            }
+        }
+    }
+}
+
+/// Reads and parses one referenced file.
+fn read_referenced(
+    abs: PathBuf,
+    real_root: Option<&Path>,
+    settings: &OpenApiSettings,
+) -> Result<Src<'static>, (PathBuf, String)> {
     // Symlinks must not lead out of the root either.
-    let inside = match (abs.canonicalize(), files.allowed_root.canonicalize()) {
-        (Ok(real), Ok(root)) => real.starts_with(root),
-        (Err(e), _) => return fail(files, abs, format!("cannot read the file: {e}")),
-        (_, Err(_)) => true,
+    let inside = match (abs.canonicalize(), real_root) {
+        (Ok(real), Some(root)) => real.starts_with(root),
+        (Err(e), _) => return Err((abs, format!("cannot read the file: {e}"))),
+        (_, None) => true,
     };
     if !inside {
-        return fail(
-            files,
+        return Err((
             abs,
             "the file resolves (through a symlink) outside the scanned root; refused".into(),
-        );
+        ));
     }
     let rel = crate::source::relative(&settings.root, &abs);
     match std::fs::metadata(&abs) {
         Ok(m) if m.len() > settings.max_file_size => {
-            return fail(
-                files,
-                abs,
-                format!("the file is over the {} byte limit", settings.max_file_size),
-            )
+            let why = format!("the file is over the {} byte limit", settings.max_file_size);
+            return Err((abs, why));
         }
-        Ok(m) if !m.is_file() => return fail(files, abs, "not a file".into()),
+        Ok(m) if !m.is_file() => return Err((abs, "not a file".into())),
         Ok(_) => {}
-        Err(e) => return fail(files, abs, format!("cannot read the file: {e}")),
+        Err(e) => return Err((abs, format!("cannot read the file: {e}"))),
     }
     let text = match std::fs::read(&abs).map(String::from_utf8) {
         Ok(Ok(t)) => t,
-        Ok(Err(_)) => return fail(files, abs, "the file is not valid UTF-8".into()),
-        Err(e) => return fail(files, abs, format!("cannot read the file: {e}")),
+        Ok(Err(_)) => return Err((abs, "the file is not valid UTF-8".into())),
+        Err(e) => return Err((abs, format!("cannot read the file: {e}"))),
     };
-    let root = match parse_tree(&abs, &text, settings) {
-        Ok(root) => root.into_owned(),
+    let parsed = match parse_tree(&abs, &text, settings) {
+        Ok(p) => p,
         Err(e) => {
             let index = LineIndex::new(&text);
             let (line, col) = index.line_col(&text, e.offset);
-            return fail(
-                files,
-                abs,
-                format!(
-                    "`{rel}` does not parse: {} (line {line}, column {col})",
-                    e.message
-                ),
+            let why = format!(
+                "`{rel}` does not parse: {} (line {line}, column {col})",
+                e.message
             );
+            return Err((abs, why));
         }
     };
-    files.files.push(Src::new(rel, abs, Cow::Owned(text), root));
+    let n = parsed.docs.len();
+    if n > 1 {
+        let why = format!(
+            "`{rel}` holds {n} YAML documents; a `$ref` can only point into a file with one"
+        );
+        return Err((abs, why));
+    }
+    let duplicates = parsed.duplicates;
+    let root = parsed.docs.into_iter().next().map_or(
+        Node {
+            start: 0,
+            end: 0,
+            value: tree::Value::Null,
+        },
+        Node::into_owned,
+    );
+    Ok(Src::new(rel, abs, Cow::Owned(text), root, duplicates))
 }
 
 /// Fills `model.openapi` and `model.exemptions` from the parsed documents.
@@ -291,7 +424,7 @@ pub fn link(docs: Vec<Document>, ctx: &Context, model: &mut Model) {
     let mut seen_exemptions: std::collections::HashSet<(String, Location, String)> =
         Default::default();
     for doc in docs {
-        model.openapi.documents.push(*doc.info);
+        model.openapi.documents.extend(doc.documents);
         for mut op in doc.operations {
             // Every header parameter was collected; keep the idempotency ones.
             op.key_headers.retain_mut(|h| {
@@ -326,6 +459,7 @@ mod tests {
             max_file_size: 1 << 20,
             max_depth: 64,
             max_alias_nodes: 10_000,
+            key_fields: crate::config::default_key_fields(),
         }
     }
 
@@ -387,6 +521,123 @@ mod tests {
         }
     }
 
+    /// The same for split specs: every prefix and many corruptions of each referenced file
+    /// (operation files, shared responses, parameters, a JSON component file), and of the
+    /// root, on disk, with the root checked each time.
+    #[test]
+    fn corrupted_split_specs_never_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = crate::discover::absolute(dir.path());
+        let files = [
+            (
+                "api.yaml",
+                include_str!("../../../fixtures/openapi/split-ops/api.yaml"),
+            ),
+            (
+                "resources/ssh_keys/sshKeys_create.yml",
+                include_str!(
+                    "../../../fixtures/openapi/split-ops/resources/ssh_keys/sshKeys_create.yml"
+                ),
+            ),
+            (
+                "resources/ssh_keys/parameters.yml",
+                include_str!(
+                    "../../../fixtures/openapi/split-ops/resources/ssh_keys/parameters.yml"
+                ),
+            ),
+            (
+                "shared/responses/too_many_requests.yml",
+                include_str!(
+                    "../../../fixtures/openapi/split-ops/shared/responses/too_many_requests.yml"
+                ),
+            ),
+            (
+                "shared/responses/headers.yml",
+                include_str!("../../../fixtures/openapi/split-ops/shared/responses/headers.yml"),
+            ),
+            (
+                "resources/loop/a.yml",
+                include_str!("../../../fixtures/openapi/split-ops/resources/loop/a.yml"),
+            ),
+            (
+                "resources/loop/b.yml",
+                include_str!("../../../fixtures/openapi/split-ops/resources/loop/b.yml"),
+            ),
+            (
+                "resources/ssh_keys/sshKeys_list.yml",
+                "operationId: l\nresponses: {'429': {$ref: 'common.json#/TooMany'}}\n",
+            ),
+            (
+                "resources/ssh_keys/common.json",
+                include_str!("../../../fixtures/openapi/split/common/responses.json"),
+            ),
+        ];
+        for (name, text) in files {
+            let path = root.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+        }
+        let mut s = settings();
+        s.root = root.clone();
+        let source = |text: &str| SourceFile {
+            path: SourcePath {
+                rel: Arc::from("api.yaml"),
+                abs: root.join("api.yaml"),
+                kind: FileKind::OpenApiCandidate,
+                explicit: true,
+            },
+            text: text.to_string(),
+        };
+        let (_, root_text) = files[0];
+        // The whole spec parses to facts first (so the corruptions below do reach every file).
+        let clean = parse_document(&source(root_text), &s).unwrap().unwrap();
+        let create = clean
+            .operations
+            .iter()
+            .find(|o| o.operation_id.as_deref() == Some("sshKeys_create"));
+        assert!(
+            create.is_some_and(|o| !o.key_headers.is_empty()),
+            "{clean:#?}"
+        );
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for (name, text) in files {
+            let path = root.join(name);
+            let check = |t: &str| {
+                if name == "api.yaml" {
+                    let _ = parse_document(&source(t), &s);
+                } else {
+                    std::fs::write(&path, t).unwrap();
+                    let _ = parse_document(&source(root_text), &s);
+                }
+            };
+            for cut in (0..text.len()).filter(|i| text.is_char_boundary(*i)) {
+                check(&text[..cut]);
+            }
+            for _ in 0..300 {
+                if let Ok(t) = String::from_utf8(corrupt(text.as_bytes(), &mut seed)) {
+                    check(&t);
+                }
+            }
+            std::fs::write(&path, text).unwrap();
+        }
+    }
+
+    fn corrupt(bytes: &[u8], seed: &mut u64) -> Vec<u8> {
+        let noise = [
+            b'{', b'}', b'[', b']', b':', b',', b'"', b'\'', b'&', b'*', b'\n', b' ', b'-', b'#',
+            b'!', b'|', b'>', b'\\', b'%', b'@', b'$',
+        ];
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        let mut b = bytes.to_vec();
+        if !b.is_empty() {
+            let at = (*seed as usize) % b.len();
+            b[at] = noise[(*seed >> 32) as usize % noise.len()];
+        }
+        b
+    }
+
     #[test]
     fn sniffs_roots() {
         assert!(sniff("openapi: 3.1.0\ninfo: {}\n"));
@@ -398,5 +649,14 @@ mod tests {
             r#"{"info": {"openapi": "3.0.0"}, "x": "\"openapi\": 1"}"#
         ));
         assert!(!sniff(r#"{"name": "pkg", "version": "1.0.0"}"#));
+        // YAML flow roots, plain or quoted keys, and later documents of a stream
+        assert!(sniff("{openapi: 3.1.0, info: {}}"));
+        assert!(sniff(
+            "# spec\n{\n  info: {title: x},\n  'swagger': '2.0'\n}\n"
+        ));
+        assert!(sniff("kind: ConfigMap\n---\nopenapi: 3.0.0\n"));
+        assert!(sniff("kind: ConfigMap\n--- {openapi: 3.0.0}\n"));
+        assert!(!sniff("{info: {openapi: 3.0.0}, x: 'openapi: 1'}"));
+        assert!(!sniff("{a: b} # openapi: 3\n"));
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use idemgate_rules::model::FileError;
 use idemgate_rules::{LineIndex, Location};
 
-use super::tree::{Entry, Node};
+use super::tree::{Duplicate, Entry, Node};
 
 /// One file of a document (the root file is index 0).
 pub struct Src<'a> {
@@ -20,6 +20,8 @@ pub struct Src<'a> {
     pub abs: PathBuf,
     pub text: std::borrow::Cow<'a, str>,
     pub root: Node<'a>,
+    /// Keys written twice in one mapping of this file (reported once per document).
+    pub duplicates: Vec<Duplicate>,
     index: OnceCell<LineIndex>,
 }
 
@@ -29,12 +31,14 @@ impl<'a> Src<'a> {
         abs: PathBuf,
         text: std::borrow::Cow<'a, str>,
         root: Node<'a>,
+        duplicates: Vec<Duplicate>,
     ) -> Self {
         Src {
             rel,
             abs,
             text,
             root,
+            duplicates,
             index: OnceCell::new(),
         }
     }
@@ -42,7 +46,9 @@ impl<'a> Src<'a> {
 
 /// The loaded files of a document, and what the last pass learned it still needs.
 pub struct Files<'a> {
-    pub files: Vec<Src<'a>>,
+    files: Vec<Src<'a>>,
+    /// Where each loaded file is in `files`, by absolute path.
+    by_path: HashMap<PathBuf, usize>,
     /// Files that could not be loaded, with why.
     pub failed: HashMap<PathBuf, String>,
     /// Relative `$ref`s may not leave this folder.
@@ -61,14 +67,22 @@ pub struct At<'f, 'a> {
 /// What one extraction pass reports besides facts.
 #[derive(Default)]
 pub struct Diagnostics {
-    /// Files referenced but not loaded yet.
+    /// Files referenced but not loaded yet, in the order they were first wanted.
     pub wanted: Vec<PathBuf>,
+    wanted_set: HashSet<PathBuf>,
     pub errors: Vec<FileError>,
     seen: HashSet<(usize, u32)>,
 }
 
 impl Diagnostics {
-    fn error(&mut self, files: &Files<'_>, file: usize, span: (u32, u32), message: String) {
+    fn want(&mut self, abs: PathBuf) {
+        if self.wanted_set.insert(abs.clone()) {
+            self.wanted.push(abs);
+        }
+    }
+
+    /// Records a problem at `span` of `file` (once per place).
+    pub fn error(&mut self, files: &Files<'_>, file: usize, span: (u32, u32), message: String) {
         if self.seen.insert((file, span.0)) {
             self.errors.push(FileError {
                 file: files.rel(file),
@@ -83,6 +97,34 @@ impl Diagnostics {
 const MAX_HOPS: usize = 64;
 
 impl<'a> Files<'a> {
+    /// A document whose root file is `root`.
+    pub fn new(root: Src<'a>, allowed_root: PathBuf) -> Self {
+        let mut files = Files {
+            files: Vec::new(),
+            by_path: HashMap::new(),
+            failed: HashMap::new(),
+            allowed_root,
+        };
+        files.push(root);
+        files
+    }
+
+    /// Adds a loaded file.
+    pub fn push(&mut self, src: Src<'a>) {
+        self.by_path
+            .entry(src.abs.clone())
+            .or_insert(self.files.len());
+        self.files.push(src);
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn files(&self) -> &[Src<'a>] {
+        &self.files
+    }
+
     pub fn rel(&self, file: usize) -> Arc<str> {
         self.files
             .get(file)
@@ -239,12 +281,10 @@ impl<'a> Files<'a> {
                 diag.error(self, file, span, format!("`$ref` `{target}`: {why}"));
                 return None;
             }
-            match self.files.iter().position(|f| f.abs == abs) {
-                Some(i) => i,
+            match self.by_path.get(&abs) {
+                Some(i) => *i,
                 None => {
-                    if !diag.wanted.contains(&abs) {
-                        diag.wanted.push(abs);
-                    }
+                    diag.want(abs);
                     return None;
                 }
             }

@@ -133,6 +133,78 @@ impl<'a> Node<'a> {
     }
 }
 
+/// A mapping key written twice in one mapping. The tree keeps the last one (as most YAML and
+/// JSON readers do); the first is reported, never analysed alongside it.
+#[derive(Debug, Clone)]
+pub struct Duplicate {
+    pub key: String,
+    /// The key span of the earlier entry.
+    pub first: (u32, u32),
+    /// The key span of the entry that is kept.
+    pub second: (u32, u32),
+}
+
+/// What a parser read from one file: its documents (a YAML stream may hold several; JSON holds
+/// one) and the duplicate mapping keys it dropped.
+#[derive(Debug)]
+pub struct Parsed<'a> {
+    pub docs: Vec<Node<'a>>,
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// Removes every entry whose key is written again later in the same mapping, recording each
+/// pair in `out`. YAML merge keys (`<<`) are not keys of the mapping and are left alone.
+pub fn drop_duplicate_keys(entries: &mut Vec<Entry<'_>>, out: &mut Vec<Duplicate>) {
+    let n = entries.len();
+    if n < 2 {
+        return;
+    }
+    // (earlier index, later index) for each repeated key.
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    if n <= 12 {
+        for j in 1..n {
+            let key = &entries[j].key;
+            if key == "<<" {
+                continue;
+            }
+            // The most recent earlier entry with this key (each pair is reported once).
+            if let Some(i) = (0..j).rev().find(|i| entries[*i].key == *key) {
+                pairs.push((i, j));
+            }
+        }
+    } else {
+        let mut last: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(n);
+        for (j, e) in entries.iter().enumerate() {
+            if e.key == "<<" {
+                continue;
+            }
+            if let Some(i) = last.insert(&e.key, j) {
+                pairs.push((i, j));
+            }
+        }
+    }
+    if pairs.is_empty() {
+        return;
+    }
+    let mut dropped = vec![false; n];
+    for (i, j) in &pairs {
+        let (a, b) = (&entries[*i], &entries[*j]);
+        out.push(Duplicate {
+            key: b.key.to_string(),
+            first: (a.key_start, a.key_end),
+            second: (b.key_start, b.key_end),
+        });
+        dropped[*i] = true;
+    }
+    let mut k = 0;
+    entries.retain(|_| {
+        let keep = !dropped.get(k).copied().unwrap_or(false);
+        k += 1;
+        keep
+    });
+}
+
 /// A parse failure at a byte offset.
 #[derive(Debug, Clone)]
 pub struct ParseError {

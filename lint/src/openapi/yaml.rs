@@ -3,7 +3,8 @@
 //! The builder is iterative (no recursion on input depth) and bounded: nesting deeper than
 //! `max_depth` is an error, and alias expansion is charged against `max_alias_nodes` *before*
 //! a subtree is copied, so a billion-laughs document stops at the budget in bounded memory.
-//! Only the first document of a stream is read.
+//! Every document of a stream is read (`---` separates them); a key written twice in one
+//! mapping is dropped but for its last occurrence and reported in [`Parsed::duplicates`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -11,7 +12,7 @@ use std::collections::HashMap;
 use idemgate_rules::LineIndex;
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span};
 
-use super::tree::{off, Entry, Node, ParseError, Value};
+use super::tree::{drop_duplicate_keys, off, Entry, Node, ParseError, Parsed, Value};
 
 pub struct Limits {
     pub max_depth: usize,
@@ -48,7 +49,7 @@ impl Positions<'_> {
     }
 }
 
-pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, ParseError> {
+pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Parsed<'a>, ParseError> {
     let pos = Positions {
         text,
         index: (!text.is_ascii()).then(|| LineIndex::new(text)),
@@ -57,6 +58,10 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, ParseError>
     let mut stack: Vec<Frame<'a>> = Vec::new();
     let mut anchors: HashMap<usize, (Node<'a>, usize)> = HashMap::new();
     let mut expanded: usize = 0;
+    let mut out = Parsed {
+        docs: Vec::new(),
+        duplicates: Vec::new(),
+    };
     loop {
         let (event, span): (Event<'a>, Span) = match parser.next_event() {
             None => break,
@@ -72,7 +77,10 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, ParseError>
         let end = pos.byte(&span.end);
         let done: Option<(Node<'a>, usize)> = match event {
             Event::StreamEnd => break,
-            Event::Nothing | Event::StreamStart | Event::DocumentStart(_) | Event::DocumentEnd => {
+            Event::Nothing | Event::StreamStart | Event::DocumentStart(_) => None,
+            Event::DocumentEnd => {
+                // Anchors do not cross documents.
+                anchors.clear();
                 None
             }
             Event::Alias(id) => {
@@ -154,6 +162,8 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, ParseError>
                         return Err(ParseError::new(start as usize, "mapping key without value"));
                     }
                     let end = entries.last().map_or(end, |e| e.value.end.max(start));
+                    let mut entries = entries;
+                    drop_duplicate_keys(&mut entries, &mut out.duplicates);
                     let entries = apply_merge_keys(entries);
                     Some((
                         Node {
@@ -187,7 +197,7 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, ParseError>
             anchors.insert(anchor, (node.clone(), count));
         }
         match stack.last_mut() {
-            None => return Ok(node),
+            None => out.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
                 None => {
@@ -213,12 +223,7 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, ParseError>
             },
         }
     }
-    // An empty stream: an empty document.
-    Ok(Node {
-        start: 0,
-        end: 0,
-        value: Value::Null,
-    })
+    Ok(out)
 }
 
 /// YAML merge keys (`<<: *base`, `<<: [*a, *b]`), which hand-written specs use to share
@@ -320,10 +325,43 @@ mod tests {
         max_alias_nodes: 10_000,
     };
 
+    fn first(text: &str) -> Node<'_> {
+        parse(text, &LIMITS).unwrap().docs.remove(0)
+    }
+
+    #[test]
+    fn every_document_of_a_stream() {
+        let text = "openapi: 3.0.0\na: 1\n---\nswagger: '2.0'\n...\n--- {openapi: 3.1.0}\n";
+        let parsed = parse(text, &LIMITS).unwrap();
+        assert_eq!(parsed.docs.len(), 3);
+        assert_eq!(parsed.docs[1].get("swagger").unwrap().as_str(), Some("2.0"));
+        assert_eq!(
+            parsed.docs[2].get("openapi").unwrap().as_text().unwrap(),
+            "3.1.0"
+        );
+        assert!(parse("", &LIMITS).unwrap().docs.is_empty());
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_and_are_reported() {
+        let text = "paths:\n  /a:\n    post: {operationId: one}\n    get: {}\n    post: {operationId: two}\n";
+        let parsed = parse(text, &LIMITS).unwrap();
+        let a = parsed.docs[0].get("paths").unwrap().get("/a").unwrap();
+        assert_eq!(a.entries().len(), 2);
+        let id = a.get("post").unwrap().get("operationId").unwrap();
+        assert_eq!(id.as_str(), Some("two"));
+        assert_eq!(parsed.duplicates.len(), 1);
+        let d = &parsed.duplicates[0];
+        assert_eq!((d.key.as_str(), d.first.0, d.second.0), ("post", 17, 58));
+        // merge keys are not duplicates
+        let merged = parse("b: &b {x: 1}\nc: &c {y: 1}\nm: {<<: *b, <<: *c}\n", &LIMITS).unwrap();
+        assert!(merged.duplicates.is_empty());
+    }
+
     #[test]
     fn spans_point_at_keys() {
         let text = "a:\n  b: 1\n  'c': [x, 2.5, true, ~]\nd: é\ne: ok\n";
-        let root = parse(text, &LIMITS).unwrap();
+        let root = first(text);
         let a = root.get("a").unwrap();
         let c = a.entry("c").unwrap();
         assert_eq!(&text[c.key_start as usize..c.key_start as usize + 3], "'c'");
@@ -340,14 +378,14 @@ mod tests {
     #[test]
     fn aliases_expand_within_budget() {
         let text = "x: &a {k: v}\ny: *a\n";
-        let root = parse(text, &LIMITS).unwrap();
+        let root = first(text);
         assert_eq!(root.get("y").unwrap().get("k").unwrap().as_str(), Some("v"));
     }
 
     #[test]
     fn merge_keys() {
         let text = "base: &b {in: header, name: X}\nother: &o {schema: s, name: Y}\np:\n  <<: [*b, *o]\n  name: Idempotency-Key\n";
-        let root = parse(text, &LIMITS).unwrap();
+        let root = first(text);
         let p = root.get("p").unwrap();
         assert_eq!(p.get("name").unwrap().as_str(), Some("Idempotency-Key"));
         assert_eq!(p.get("in").unwrap().as_str(), Some("header"));

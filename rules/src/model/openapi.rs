@@ -2,6 +2,9 @@
 //! parameters and responses). Every fact carries the location of the key it came from, in the
 //! file where that key stands (a `$ref`'d parameter points at its definition).
 
+use std::collections::HashMap;
+
+use crate::finding::Finding;
 use crate::location::Location;
 
 /// Everything the OpenAPI front-end extracted from the scanned documents.
@@ -51,8 +54,12 @@ pub struct Operation {
     /// The path template (`/v1/charges/{id}`), or the webhook name.
     pub path: String,
     pub operation_id: Option<String>,
-    /// The method key (`post:`) of the operation.
+    /// Where the operation is written: its method key (`post:`), or, for an operation brought
+    /// in by a `$ref`, the key the pointer names or the first key of the file that holds it.
     pub location: Location,
+    /// The `$ref`s that brought the operation in (a path item's, the operation's own), outermost
+    /// first; empty for an operation written inline. Findings list them as related locations.
+    pub referenced_at: Vec<Location>,
     /// The operation's `responses` key, if it has one.
     pub responses_location: Option<Location>,
     /// A top-level 3.1 `webhooks` entry: a request the API sends, not one it receives.
@@ -112,6 +119,25 @@ impl Operation {
 
     pub fn has_response(&self, code: &str) -> bool {
         self.responses.iter().any(|r| r.code == code)
+    }
+
+    /// Whether the operation documents the idempotency conflicts: a `409` or `422` response,
+    /// or a `4XX`/`default` one that says it covers them.
+    pub fn documents_conflicts(&self) -> bool {
+        self.has_response("409")
+            || self.has_response("422")
+            || self.responses.iter().any(|r| r.documents_conflict)
+    }
+
+    /// Adds the `$ref`s that brought the operation in as related locations of `f`.
+    pub fn with_references(&self, mut f: Finding) -> Finding {
+        for at in &self.referenced_at {
+            f = f.related(
+                at.clone(),
+                format!("{} is referenced here", self.display_name()),
+            );
+        }
+        f
     }
 }
 
@@ -255,6 +281,50 @@ pub struct Response {
     /// The pointer of the definition, for a referenced response (a stable finding key).
     pub definition_pointer: Option<String>,
     pub has_retry_after: bool,
+    /// A `4XX` or `default` response whose description or problem type names the idempotency
+    /// conflicts (409 in flight, 422 reused key): it counts as documenting them (OAS003).
+    pub documents_conflict: bool,
+}
+
+/// Collects the findings of one rule so that a finding on a shared definition (a component
+/// parameter, a shared response file, a root-level `x-idempotency`) is reported once, with
+/// every use as a related location, instead of once per operation.
+#[derive(Default)]
+pub struct Reported {
+    /// (location, message) → index in the output.
+    index: HashMap<(Location, String), usize>,
+    /// Related locations already on each output finding (uses are listed once each).
+    related: std::collections::HashSet<(usize, Location, String)>,
+}
+
+impl Reported {
+    pub fn push(&mut self, out: &mut Vec<Finding>, f: Finding) {
+        let id = (f.location.clone(), f.message.clone());
+        let i = match self.index.get(&id) {
+            Some(i) => *i,
+            None => {
+                let i = out.len();
+                self.index.insert(id, i);
+                for r in &f.related {
+                    self.related
+                        .insert((i, r.location.clone(), r.message.clone()));
+                }
+                out.push(f);
+                return;
+            }
+        };
+        let Some(first) = out.get_mut(i) else {
+            return;
+        };
+        for r in f.related {
+            if self
+                .related
+                .insert((i, r.location.clone(), r.message.clone()))
+            {
+                first.related.push(r);
+            }
+        }
+    }
 }
 
 /// Parses a retention window: `24h`, `15m`, `30s`, `7d`, `2w`, compounds (`1h30m`), or an ISO

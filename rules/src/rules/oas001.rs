@@ -1,6 +1,6 @@
 //! OAS001 operation-missing-idempotency: a POST or PATCH operation declares no idempotency key or strategy.
 
-use crate::model::openapi::StrategyKind;
+use crate::model::openapi::{Reported, StrategyKind};
 use crate::{Context, Finding, Model, Rule, RuleMeta, Severity};
 
 pub static META: RuleMeta = RuleMeta {
@@ -17,13 +17,16 @@ SDK generators, gateways and reviewers see it.
 
 An operation declares idempotency with any of:
 - an `Idempotency-Key` header parameter (operation or path level, inline or through `$ref`);
-- a request-body property `idempotency_key` / `idempotencyKey` (top level or through `allOf`);
+- a request-body property `idempotency_key` / `idempotencyKey` / `IdempotencyKey`, or one named
+  in `[openapi] key-fields` (top level or through `allOf`);
 - `x-idempotency: {strategy: key | natural-key | conditional}` on the operation, its path item,
   or the document root (the default for every operation);
 - `x-idempotency: {strategy: none, reason: "…"}` to exempt it on purpose (without a reason,
   IDEM003 fires and the operation is not exempt).
 
-Top-level 3.1 `webhooks` are requests the API sends, not receives, and are not checked.
+Top-level 3.1 `webhooks` are requests the API sends, not receives, and are not checked. An
+operation written as a `$ref` (`post: {$ref: "resources/orders/create.yml"}`) is followed and
+reported in the file that holds it, with the `$ref` as a related location.
 
 ## Bad
 ```yaml
@@ -60,6 +63,7 @@ impl Rule for OperationMissingIdempotency {
     }
 
     fn check(&self, model: &Model, ctx: &Context, out: &mut Vec<Finding>) {
+        let mut reported = Reported::default();
         for op in &model.openapi.operations {
             if op.is_webhook || !ctx.is_side_effecting(&op.method) {
                 continue;
@@ -93,13 +97,15 @@ impl Rule for OperationMissingIdempotency {
                 )
                 .label("retries of this operation can apply its side effect twice"),
             };
+            finding = op.with_references(finding);
             for r in &op.unresolved_refs {
                 finding = finding.related(
                     r.clone(),
                     "this `$ref` could not be resolved; it may declare the key",
                 );
             }
-            out.push(
+            reported.push(
+                out,
                 finding
                     .help(
                         "add an `Idempotency-Key` header parameter, or declare `x-idempotency: {strategy: key | natural-key | conditional}` (or `{strategy: none, reason: \"…\"}`)",

@@ -1,6 +1,6 @@
 //! OAS002 nonstandard-idempotency-header: an idempotency header is not spelled Idempotency-Key.
 
-use crate::model::openapi::is_standard_key_header;
+use crate::model::openapi::{is_standard_key_header, Reported};
 use crate::{Context, Finding, Model, Rule, RuleMeta, Severity};
 
 pub static META: RuleMeta = RuleMeta {
@@ -51,6 +51,7 @@ impl Rule for NonstandardIdempotencyHeader {
                     .iter()
                     .any(|a| a.trim().eq_ignore_ascii_case(name.trim()))
         };
+        let mut reported = Reported::default();
         for op in &model.openapi.operations {
             for h in op.key_headers.iter().filter(|h| !h.standard) {
                 // Reported where the header is defined: a shared component is one finding.
@@ -66,12 +67,13 @@ impl Rule for NonstandardIdempotencyHeader {
                 } else {
                     f = f.related(op.location.clone(), format!("in {}", op.display_name()));
                 }
-                out.push(f.key(h.definition.clone().unwrap_or_else(|| op.key())));
+                reported.push(out, f.key(h.definition.clone().unwrap_or_else(|| op.key())));
             }
             if let Some(s) = &op.strategy {
                 if let Some((name, loc)) = &s.header {
                     if !accepted(name) {
-                        out.push(
+                        reported.push(
+                            out,
                             Finding::new(
                                 &META,
                                 loc.clone(),

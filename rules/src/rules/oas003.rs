@@ -1,5 +1,6 @@
 //! OAS003 idempotency-conflict-responses: an operation takes an idempotency key but documents neither 409 nor 422.
 
+use crate::model::openapi::Reported;
 use crate::{Context, Finding, Model, Rule, RuleMeta, Severity};
 
 pub static META: RuleMeta = RuleMeta {
@@ -13,7 +14,9 @@ while a request with the same key is still in flight (retry later), and `422 Unp
 Content` when the key is reused with a different payload (a client bug: never retry). An
 operation that accepts a key (a key header of any spelling, a body key property, or
 `x-idempotency: {strategy: key}`) but documents neither leaves SDK authors guessing, and
-generated clients treat both as generic errors. Document at least one of them, ideally both.
+generated clients treat both as generic errors. Document at least one of them, ideally both. A
+`4XX` or `default` response counts when its description or problem type says it covers them
+(names 409 or 422, a conflict, a request in flight or a reused key).
 
 ## Bad
 ```yaml
@@ -45,11 +48,9 @@ impl Rule for IdempotencyConflictResponses {
     }
 
     fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
+        let mut reported = Reported::default();
         for op in &model.openapi.operations {
-            if op.is_webhook || !op.takes_key() {
-                continue;
-            }
-            if op.has_response("409") || op.has_response("422") {
+            if op.is_webhook || !op.takes_key() || op.documents_conflicts() {
                 continue;
             }
             let location = op
@@ -68,7 +69,9 @@ impl Rule for IdempotencyConflictResponses {
             if op.responses_location.is_some() {
                 f = f.related(op.location.clone(), "the operation");
             }
-            out.push(
+            let f = op.with_references(f);
+            reported.push(
+                out,
                 f.help("document `409` for a request whose key is still in flight and `422` for a key reused with a different payload")
                     .key(op.key()),
             );

@@ -1,5 +1,6 @@
 //! OAS004 retry-after-missing: a 429 or 503 response has no Retry-After header.
 
+use crate::model::openapi::Reported;
 use crate::{Context, Finding, Model, Rule, RuleMeta, Severity};
 
 pub static META: RuleMeta = RuleMeta {
@@ -43,6 +44,7 @@ impl Rule for RetryAfterMissing {
     }
 
     fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
+        let mut reported = Reported::default();
         for op in &model.openapi.operations {
             for r in &op.responses {
                 if r.has_retry_after || !(r.code == "429" || r.code == "503") {
@@ -68,7 +70,8 @@ impl Rule for RetryAfterMissing {
                 } else {
                     f = f.related(op.location.clone(), format!("in {}", op.display_name()));
                 }
-                out.push(
+                reported.push(
+                    out,
                     f.help("add `headers: {Retry-After: …}` to the response so clients know when to retry")
                         .key(key),
                 );

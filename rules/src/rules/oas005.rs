@@ -1,5 +1,6 @@
 //! OAS005 idempotency-retention-undeclared: idempotency keys are accepted but no retention window is declared.
 
+use crate::model::openapi::Reported;
 use crate::{Context, Finding, Model, Rule, RuleMeta, Severity};
 
 pub static META: RuleMeta = RuleMeta {
@@ -46,6 +47,7 @@ impl Rule for IdempotencyRetentionUndeclared {
     }
 
     fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
+        let mut reported = Reported::default();
         for op in &model.openapi.operations {
             if op.is_webhook || !op.takes_key() {
                 continue;
@@ -75,7 +77,8 @@ impl Rule for IdempotencyRetentionUndeclared {
                 .label("how long are keys remembered?")
                 .help("declare `x-idempotency: {retention: 24h}` at the document root or on the operation"),
             };
-            out.push(f.key(op.key()));
+            let f = op.with_references(f);
+            reported.push(out, f.key(op.key()));
         }
     }
 }

@@ -1,6 +1,6 @@
 //! OAS006 idempotency-key-schema: the idempotency key is not a string with a maxLength.
 
-use crate::model::openapi::KeySchema;
+use crate::model::openapi::{KeySchema, Reported};
 use crate::{Context, Finding, Model, Rule, RuleMeta, Severity};
 
 /// What is wrong with a key's schema, if anything.
@@ -54,20 +54,20 @@ impl Rule for IdempotencyKeySchema {
     }
 
     fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
+        let mut reported = Reported::default();
         for op in &model.openapi.operations {
             if let Some(b) = &op.body_key {
                 if let Some(problem) = problem(&b.schema) {
-                    out.push(
-                        Finding::new(
-                            &META,
-                            b.schema.location.clone(),
-                            format!("idempotency key property `{}` {problem}", b.name),
-                        )
-                        .label("declare `type: string` with a `maxLength`")
-                        .related(op.location.clone(), format!("in {}", op.display_name()))
-                        .help("declare the key as `{type: string, maxLength: 255}`")
-                        .key(op.key()),
-                    );
+                    let f = Finding::new(
+                        &META,
+                        b.schema.location.clone(),
+                        format!("idempotency key property `{}` {problem}", b.name),
+                    )
+                    .label("declare `type: string` with a `maxLength`")
+                    .related(op.location.clone(), format!("in {}", op.display_name()))
+                    .help("declare the key as `{type: string, maxLength: 255}`")
+                    .key(op.key());
+                    reported.push(out, f);
                 }
             }
             for h in &op.key_headers {
@@ -87,7 +87,8 @@ impl Rule for IdempotencyKeySchema {
                 } else {
                     f = f.related(op.location.clone(), format!("in {}", op.display_name()));
                 }
-                out.push(
+                reported.push(
+                    out,
                     f.help("declare the key as `{type: string, maxLength: 255}`")
                         .key(h.definition.clone().unwrap_or_else(|| op.key())),
                 );
