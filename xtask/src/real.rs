@@ -511,7 +511,7 @@ fn run_gate(
         match child.try_wait().map_err(|e| e.to_string())? {
             Some(st) => break Some(st),
             None if start.elapsed() >= timeout => {
-                // the child is ours: kill it by its handle, then reap it
+                // the child is ours: kill it by its handle (its pid), then reap it
                 let _ = child.kill();
                 let _ = child.wait();
                 break None;
