@@ -31,6 +31,7 @@ static RULES: &[&dyn Rule] = &[
     &rules::idem002::UnstableIdempotencyKey,
     &rules::idem003::ExemptionWithoutReason,
     &rules::idem004::UnusedExemption,
+    &rules::idem005::AmbiguousKeyComposition,
     &rules::retry001::HandRolledRetry,
     &rules::retry002::RetryWithoutJitter,
     &rules::retry003::UnboundedRetry,

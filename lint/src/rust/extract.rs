@@ -656,6 +656,8 @@ impl Extractor<'_, '_> {
         };
         body.visit_block(block);
         self.out.key_sources.extend(body.key_sources);
+        let keys = super::keys::compositions(self.sp, &path, attrs, sig, block);
+        self.out.key_compositions.extend(keys);
         self.out.lib_uses.extend(body.lib_uses);
         self.out.macro_calls.extend(body.macro_calls);
         if let Some((what, _)) = body.outbound.first() {

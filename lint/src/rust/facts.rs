@@ -31,6 +31,7 @@ pub struct FileFacts {
     pub policies: Vec<RawPolicy>,
     pub effects: Vec<EffectFn>,
     pub key_sources: Vec<KeySource>,
+    pub key_compositions: Vec<idemgate_rules::model::keys::KeyComposition>,
     pub exemptions: Vec<Exemption>,
     /// `macro_rules!` macros whose body registers routes.
     pub routing_macros: Vec<String>,

@@ -365,6 +365,7 @@ pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
         }
         rust.retry_sites.extend(f.retry_sites.iter().cloned());
         rust.key_sources.extend(f.key_sources.iter().cloned());
+        model.key_compositions.extend(f.key_compositions.iter().cloned());
         for u in &f.lib_uses {
             if t.has_module(&f.crate_key, &u.module, &u.root) {
                 continue;

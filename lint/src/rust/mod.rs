@@ -8,6 +8,7 @@
 mod attrs;
 mod extract;
 mod facts;
+mod keys;
 mod link;
 mod retries;
 mod routes;

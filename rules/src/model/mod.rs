@@ -3,6 +3,7 @@
 //! Each front-end owns a sub-model ([`rust`], [`openapi`]); what is shared across them — the
 //! exemptions users declared and the files that could not be read — lives here.
 
+pub mod keys;
 pub mod openapi;
 pub mod rust;
 
@@ -13,6 +14,8 @@ use crate::location::Location;
 pub struct Model {
     pub rust: rust::RustModel,
     pub openapi: openapi::OpenApiModel,
+    /// Idempotency keys composed from pieces (IDEM005).
+    pub key_compositions: Vec<keys::KeyComposition>,
     /// Declared exemptions from every source (attributes, comments, OpenAPI, config).
     pub exemptions: Vec<Exemption>,
     /// Files the gate could not read or parse; reported, never fatal to the run.

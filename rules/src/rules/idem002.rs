@@ -26,7 +26,7 @@ client.post(url).header("Idempotency-Key", Utc::now().to_rfc3339()).send().await
 
 ## Good
 ```rust
-#[idempotent(key = format!("charge:{}:{}", order.tenant, order.id))]
+#[idempotent(key = parts("charge", order.tenant, order.id))]
 async fn charge(order: &Order) -> Result<Receipt, PayError> { /* … */ }
 
 client.post(url).header("Idempotency-Key", format!("refund:{}", refund.id)).send().await?;

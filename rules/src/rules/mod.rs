@@ -6,6 +6,7 @@ pub mod idem001;
 pub mod idem002;
 pub mod idem003;
 pub mod idem004;
+pub mod idem005;
 pub mod oas001;
 pub mod oas002;
 pub mod oas003;

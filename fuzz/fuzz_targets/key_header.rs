@@ -1,0 +1,8 @@
+//! `cargo fuzz run key_header`: see fuzz/README.md. The properties live in
+//! runtime/tests/props, shared with the bounded `fuzz_lite` test.
+#![no_main]
+
+#[path = "../../runtime/tests/props/mod.rs"]
+mod props;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| props::key_header(data));
