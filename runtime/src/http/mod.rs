@@ -7,7 +7,7 @@
 //! | first with a key | the handler runs; its response (< 500) is stored |
 //! | same key, first still running | 409 `problem+json`, `Retry-After: 1` |
 //! | same key, first completed | the stored status, headers and body, `Idempotent-Replayed: true` |
-//! | same key, other method/path/body | 422 |
+//! | same key, other method/path/body (JSON: other canonical form) | 422 |
 //! | no key / invalid key | 400 |
 //! | caller not identified | 401 |
 //! | store unreachable | 503, `Retry-After: 1`; the handler does not run |

@@ -85,13 +85,17 @@ pub fn key_header(data: &[u8]) {
     }
 }
 
-/// Canonical JSON is valid JSON, and a fixed point: canonicalising it changes nothing.
+/// Canonical JSON is a fixed point (canonicalising it changes nothing), and serde_json reads
+/// it whenever it reads the original (serde_json refuses numbers beyond `f64`, such as `4e448`,
+/// which the exact canonical form keeps).
 pub fn canonical(data: &[u8]) {
     if let Ok(c) = canonical_json(data) {
-        assert!(
-            serde_json::from_str::<serde_json::Value>(&c).is_ok(),
-            "not JSON: {c:?}"
-        );
+        if serde_json::from_slice::<serde_json::Value>(data).is_ok() {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&c).is_ok(),
+                "not JSON: {c:?}"
+            );
+        }
         assert_eq!(
             canonical_json(c.as_bytes()).ok().as_deref(),
             Some(c.as_str())
