@@ -73,6 +73,10 @@ pub struct Settings {
     /// bodies are checked lexically (strings, comments, brackets, nesting) only: they are most
     /// of a crate's bytes, and `rustc` reports their grammar errors anyway.
     pub full_syntax: bool,
+    /// Also judge Cargo `tests/` and `benches/` folders (test harnesses, not production).
+    pub include_tests: bool,
+    /// Name-resolution steps allowed per crate before GATE003.
+    pub analysis_budget: u64,
     pub openapi: OpenApiSettings,
     /// The file the settings came from, if any.
     pub source: Option<PathBuf>,
@@ -91,6 +95,8 @@ impl Settings {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             full_syntax: false,
+            include_tests: false,
+            analysis_budget: crate::rust::DEFAULT_ANALYSIS_BUDGET,
             openapi: OpenApiSettings {
                 root: root.clone(),
                 paths: None,
@@ -130,6 +136,10 @@ struct ConfigFile {
     threads: Option<Spanned<usize>>,
     #[serde(alias = "full_syntax")]
     full_syntax: Option<bool>,
+    #[serde(alias = "include_tests")]
+    include_tests: Option<bool>,
+    #[serde(alias = "analysis_budget")]
+    analysis_budget: Option<Spanned<u64>>,
     #[serde(default)]
     rules: HashMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
@@ -380,6 +390,20 @@ pub fn from_text(
     }
     if let Some(full) = file.full_syntax {
         s.full_syntax = full;
+    }
+    if let Some(t) = file.include_tests {
+        s.include_tests = t;
+    }
+    if let Some(b) = file.analysis_budget {
+        if *b.get_ref() == 0 {
+            return Err(fail(
+                "analysis-budget must be at least 1".into(),
+                Some(b.span()),
+                "zero",
+                None,
+            ));
+        }
+        s.analysis_budget = *b.get_ref();
     }
     for (id, sev) in &file.rules {
         let rule = find_rule(id.get_ref()).ok_or_else(|| {

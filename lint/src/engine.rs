@@ -25,6 +25,11 @@ pub struct Outcome {
     pub files_scanned: usize,
     pub suppressed: usize,
     pub root: PathBuf,
+    /// `.rs` files no crate compiles (not reachable from a crate root through `mod`), and
+    /// Cargo test/bench files without `include-tests`: not analysed.
+    pub unreachable: Vec<std::sync::Arc<str>>,
+    /// Every route the gate saw, with how it is covered (for `idemgate routes`).
+    pub routes: Vec<idemgate_rules::model::rust::Route>,
 }
 
 enum Parsed {
@@ -60,28 +65,97 @@ fn parse_one(path: SourcePath, settings: &Settings) -> Parsed {
 /// Runs the whole check over `paths` (files or folders).
 pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, DiscoverError> {
     let files = discover(paths, settings)?;
-    let files_scanned = files.len();
-    let scanned: Vec<std::sync::Arc<str>> = files.iter().map(|f| f.rel.clone()).collect();
+    let workspace = rust::Workspace::new();
+    // Cargo decides what is production code: test harnesses and files under no target folder
+    // (test data, fixtures) are set aside before parsing; files named on the command line are
+    // always analysed.
+    let mut set_aside: Vec<SourcePath> = Vec::new();
+    // crate roots the manifests name (`[lib] path`, `[[bin]] path`)
+    let mut target_roots: std::collections::HashSet<std::sync::Arc<str>> = Default::default();
+    // files in no Cargo package are crates of their own, always analysed
+    let mut loose: std::collections::HashSet<std::sync::Arc<str>> = Default::default();
+    let mut files: Vec<SourcePath> = files
+        .into_iter()
+        .filter_map(|f| {
+            if f.kind != FileKind::Rust || f.explicit {
+                return Some(f);
+            }
+            let abs = rust::normalize(&f.abs);
+            if workspace.is_target(&abs) {
+                target_roots.insert(f.rel.clone());
+            }
+            let role = workspace.role(&abs);
+            if role == rust::Role::Loose {
+                loose.insert(f.rel.clone());
+            }
+            match role {
+                rust::Role::Test if !settings.include_tests => {
+                    set_aside.push(f);
+                    None
+                }
+                rust::Role::Unowned => {
+                    set_aside.push(f);
+                    None
+                }
+                _ => Some(f),
+            }
+        })
+        .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .stack_size(PARSER_STACK_BYTES)
         .num_threads(settings.threads)
-        .build();
-    let parse_all = || -> Vec<Parsed> {
-        files
-            .into_par_iter()
-            .map(|p| parse_one(p, settings))
-            .collect()
+        .build()
+        .ok();
+    let parse_all = |files: Vec<SourcePath>| -> Vec<(SourcePath, Parsed)> {
+        let run = move || -> Vec<(SourcePath, Parsed)> {
+            files
+                .into_par_iter()
+                .map(|p| {
+                    let parsed = parse_one(p.clone(), settings);
+                    (p, parsed)
+                })
+                .collect()
+        };
+        match &pool {
+            Some(pool) => pool.install(run),
+            // Could not spawn threads (a constrained sandbox): scan on this thread instead.
+            None => run(),
+        }
     };
-    let parsed = match pool {
-        Ok(pool) => pool.install(parse_all),
-        // Could not spawn threads (a constrained sandbox): scan on this thread instead.
-        Err(_) => parse_all(),
-    };
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let mut parsed = parse_all(files);
+    // files pulled in with `#[path]` from the ones parsed are production code after all
+    let wanted: std::collections::HashSet<String> = parsed
+        .iter()
+        .filter_map(|(_, p)| match p {
+            Parsed::Rust(f) => Some(f.path_modules().iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let (pulled, rest): (Vec<SourcePath>, Vec<SourcePath>) = set_aside
+        .into_iter()
+        .partition(|f| wanted.contains(&*f.rel));
+    let mut path_roots: std::collections::HashSet<std::sync::Arc<str>> =
+        pulled.iter().map(|f| f.rel.clone()).collect();
+    parsed.extend(parse_all(pulled));
+    for (_, p) in &parsed {
+        if let Parsed::Rust(f) = p {
+            for w in f.path_modules() {
+                path_roots.insert(w.as_str().into());
+            }
+        }
+    }
+    let (parsed, mut unreachable) = reachable(parsed, &path_roots, &target_roots, &loose);
+    unreachable.extend(rest.into_iter().map(|f| f.rel));
+    unreachable.sort();
+    let files_scanned = parsed.len();
+    let scanned: Vec<std::sync::Arc<str>> = parsed.iter().map(|(f, _)| f.rel.clone()).collect();
 
     let mut model = Model::default();
     let mut rust_files = Vec::new();
     let mut docs = Vec::new();
-    for p in parsed {
+    for (_, p) in parsed {
         match p {
             Parsed::Rust(f) => rust_files.push(f),
             Parsed::OpenApi(d) => docs.push(d),
@@ -89,7 +163,12 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
             Parsed::Failed(e) => model.file_errors.push(e),
         }
     }
-    rust::link(rust_files, &settings.context, &mut model);
+    let input = rust::LinkInput {
+        root: &settings.root,
+        workspace: &workspace,
+        budget: settings.analysis_budget,
+    };
+    rust::link(rust_files, &input, &settings.context, &mut model);
     openapi::link(docs, &settings.context, &mut model);
     model.exemptions.extend(settings.exemptions.iter().cloned());
 
@@ -119,5 +198,73 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
         files_scanned,
         suppressed: out.suppressed,
         root: settings.root.clone(),
+        unreachable,
+        routes: std::mem::take(&mut model.rust.routes),
     })
+}
+
+/// Keeps the Rust files some crate compiles: a crate root (`lib.rs`, `main.rs`, a binary,
+/// an example, a loose file), a file pulled in by `#[path]`, a file named on the command line,
+/// or a module whose every ancestor declares it with `mod`. The rest are returned as
+/// unreachable. Other files (specs) are kept.
+fn reachable(
+    parsed: Vec<(SourcePath, Parsed)>,
+    path_roots: &std::collections::HashSet<std::sync::Arc<str>>,
+    target_roots: &std::collections::HashSet<std::sync::Arc<str>>,
+    loose: &std::collections::HashSet<std::sync::Arc<str>>,
+) -> (Vec<(SourcePath, Parsed)>, Vec<std::sync::Arc<str>>) {
+    use std::collections::HashSet;
+    let mut declared: HashSet<(String, Vec<String>, String)> = HashSet::new();
+    let mut roots: HashSet<String> = HashSet::new();
+    for (sp, p) in &parsed {
+        if let Parsed::Rust(f) = p {
+            let (krate, module) = f.crate_and_module();
+            if module.is_empty() {
+                roots.insert(krate.to_string());
+            }
+            // a root a manifest names at another path (`src/cli/lib.rs`): its modules live in
+            // its own folder
+            let shift = target_roots.contains(&sp.rel) && !module.is_empty();
+            if shift {
+                roots.insert(krate.to_string());
+                let dir = &module[..module.len() - 1];
+                for i in 0..dir.len() {
+                    declared.insert((krate.to_string(), dir[..i].to_vec(), dir[i].clone()));
+                }
+            }
+            for (parent, name) in f.declared_modules() {
+                let parent = if shift && parent.starts_with(module) {
+                    let mut p = module[..module.len() - 1].to_vec();
+                    p.extend(parent[module.len()..].iter().cloned());
+                    p
+                } else {
+                    parent.clone()
+                };
+                declared.insert((krate.to_string(), parent, name.clone()));
+            }
+        }
+    }
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    for (f, p) in parsed {
+        let keep = f.kind != FileKind::Rust
+            || f.explicit
+            || path_roots.contains(&f.rel)
+            || target_roots.contains(&f.rel)
+            || loose.contains(&f.rel)
+            || {
+                let (krate, module) = rust::crate_and_module(&f.rel);
+                let crate_has_root = roots.contains(&krate) || krate.ends_with(".rs");
+                crate_has_root
+                    && (0..module.len()).all(|i| {
+                        declared.contains(&(krate.clone(), module[..i].to_vec(), module[i].clone()))
+                    })
+            };
+        if keep {
+            kept.push((f, p));
+        } else {
+            dropped.push(f.rel);
+        }
+    }
+    (kept, dropped)
 }

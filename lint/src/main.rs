@@ -25,6 +25,9 @@ enum Command {
     Check(CheckArgs),
     /// List the rule catalog: id, name, default severity, summary.
     Rules,
+    /// List every route the gate sees (method, full path, registration, handler) and how it
+    /// is covered: `declared` (by `#[idempotent]` or a middleware), `missing`, `unresolved`.
+    Routes(CheckArgs),
     /// Explain a rule: why it matters, a bad example and the fix.
     Explain {
         /// A rule id (e.g. RETRY001) or name (e.g. hand-rolled-retry).
@@ -65,6 +68,9 @@ struct CheckArgs {
     /// Never colour the human output.
     #[arg(long)]
     no_color: bool,
+    /// Also list the `.rs` files set aside as not compiled by any crate (or as tests).
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 fn main() -> ExitCode {
@@ -124,14 +130,15 @@ fn run(cli: Cli) -> Result<ExitCode, Report> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check(args),
+        Command::Routes(args) => routes(args),
     }
 }
 
-fn check(args: CheckArgs) -> Result<ExitCode, Report> {
+fn settings_for(args: &CheckArgs) -> Result<(Vec<PathBuf>, config::Settings), Report> {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
-        args.paths
+        args.paths.clone()
     };
     let root = args.root.as_deref().map(idemgate_lint::discover::absolute);
     let mut settings = if args.isolated {
@@ -153,12 +160,10 @@ fn check(args: CheckArgs) -> Result<ExitCode, Report> {
     if let Some(t) = args.threads {
         settings.threads = t.max(1);
     }
-    let outcome = engine::check(&paths, &settings)?;
-    let color = !args.no_color
-        && args.output.is_none()
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
-    let text = report::render(&outcome, args.format, color);
+    Ok((paths, settings))
+}
+
+fn write_out(args: &CheckArgs, text: &str) -> Result<(), Report> {
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| miette!("cannot write report to {}: {e}", path.display()))?,
@@ -168,6 +173,45 @@ fn check(args: CheckArgs) -> Result<ExitCode, Report> {
             let _ = stdout.write_all(text.as_bytes());
         }
     }
+    Ok(())
+}
+
+/// Tells (on stderr) how many `.rs` files were set aside, and lists them with `--verbose`.
+fn note_unreachable(args: &CheckArgs, outcome: &engine::Outcome) {
+    let n = outcome.unreachable.len();
+    if n == 0 {
+        return;
+    }
+    let files = if n == 1 { "file" } else { "files" };
+    if args.verbose {
+        eprintln!("idemgate: {n} unreachable .rs {files} skipped (no crate compiles them, or Cargo tests/benches):");
+        for f in &outcome.unreachable {
+            eprintln!("  {f}");
+        }
+    } else {
+        eprintln!("idemgate: {n} unreachable .rs {files} skipped (no crate compiles them, or Cargo tests/benches; --verbose lists them)");
+    }
+}
+
+fn routes(args: CheckArgs) -> Result<ExitCode, Report> {
+    let (paths, settings) = settings_for(&args)?;
+    let outcome = engine::check(&paths, &settings)?;
+    note_unreachable(&args, &outcome);
+    let text = report::routes::render(&outcome, args.format);
+    write_out(&args, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode, Report> {
+    let (paths, settings) = settings_for(&args)?;
+    let outcome = engine::check(&paths, &settings)?;
+    note_unreachable(&args, &outcome);
+    let color = !args.no_color
+        && args.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let text = report::render(&outcome, args.format, color);
+    write_out(&args, &text)?;
     if args.format != Format::Human && args.output.is_some() {
         let (e, w, i) = report::counts(&outcome);
         eprintln!(

@@ -277,8 +277,15 @@ fn truncated_and_mangled_fixtures_never_panic() {
             let parsed = idemgate_lint::rust::parse(&file, true);
             if let Ok(facts) = parsed {
                 let mut model = idemgate_rules::Model::default();
+                let workspace = idemgate_lint::rust::Workspace::new();
+                let input = idemgate_lint::rust::LinkInput {
+                    root: dir.path(),
+                    workspace: &workspace,
+                    budget: idemgate_lint::rust::DEFAULT_ANALYSIS_BUDGET,
+                };
                 idemgate_lint::rust::link(
                     vec![facts],
+                    &input,
                     &idemgate_rules::Context::default(),
                     &mut model,
                 );

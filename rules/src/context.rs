@@ -51,7 +51,12 @@ impl Default for Context {
 }
 
 impl Context {
+    /// Whether a route of `method` is side-effecting. `ANY` (an endpoint mounted for every
+    /// method, like a poem `#[handler]` given to `.at`) is whenever any method is.
     pub fn is_side_effecting(&self, method: &str) -> bool {
+        if method == "ANY" {
+            return !self.side_effect_methods.is_empty();
+        }
         self.side_effect_methods
             .iter()
             .any(|m| m.eq_ignore_ascii_case(method))
@@ -66,8 +71,19 @@ impl Context {
         }
     }
 
-    /// Whether a middleware type name declares idempotency.
-    pub fn is_idempotency_layer(&self, type_name: &str) -> bool {
-        type_name.contains("Idempotency") || self.idempotency_layers.iter().any(|l| l == type_name)
+    /// Whether a middleware name declares idempotency: a type or constructor that names it
+    /// (`Idempotency…`, `Idempotent…`, `Dedup…`), a middleware function that does
+    /// (`from_fn(idempotency)`, written `fn:idempotency` by the front-end), or a name listed
+    /// in `idempotency-layers`. Plain variables (`idempotency_set`) do not count.
+    pub fn is_idempotency_layer(&self, name: &str) -> bool {
+        if self.idempotency_layers.iter().any(|l| l == name) {
+            return true;
+        }
+        if let Some(f) = name.strip_prefix("fn:") {
+            let f = f.to_ascii_lowercase();
+            return f.contains("idempoten") || f.contains("dedup");
+        }
+        name.starts_with(|c: char| c.is_ascii_uppercase())
+            && (name.contains("Idempoten") || name.contains("Dedup"))
     }
 }

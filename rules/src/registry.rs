@@ -47,6 +47,7 @@ static RULES: &[&dyn Rule] = &[
     &rules::oas006::IdempotencyKeySchema,
     &rules::gate001::UnparsableFile,
     &rules::gate002::UnresolvedRoute,
+    &rules::gate003::AnalysisBudget,
 ];
 
 /// Every rule, in catalog order.

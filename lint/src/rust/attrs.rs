@@ -287,3 +287,29 @@ pub fn fresh_value(ids: &[(String, Span)]) -> Option<(String, usize)> {
     }
     None
 }
+
+/// An attribute macro that declares routes the gate cannot read (a crate's own
+/// `#[routes(POST "/x" => create, …)]`): its name, when `attr` looks like one. Known routing
+/// attributes and idemgate's own are not route tables.
+pub fn route_table(attr: &Attribute) -> Option<String> {
+    let n = name(attr);
+    if matches!(
+        n.as_str(),
+        "idempotent" | "retry_policy" | "exempt" | "doc" | "cfg" | "cfg_attr" | "derive" | "allow"
+    ) || route(attr).is_some()
+    {
+        return None;
+    }
+    let syn::Meta::List(list) = &attr.meta else {
+        return None;
+    };
+    let mut ids = Vec::new();
+    idents(list.tokens.clone(), &mut ids);
+    let names_method = ids
+        .iter()
+        .any(|(i, _)| matches!(i.as_str(), "POST" | "PATCH" | "post" | "patch"))
+        || list.tokens.to_string().contains("\"POST\"")
+        || list.tokens.to_string().contains("\"PATCH\"");
+    let routing = n.contains("route") || n.contains("endpoint") || n.contains("api");
+    (names_method && routing).then_some(n)
+}

@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
-use idemgate_rules::model::rust::{Framework, KeySink, KeySource, PolicyArg, PolicyArgs};
+use idemgate_rules::model::rust::{
+    Framework, KeySink, KeySource, PolicyArg, PolicyArgs, UnresolvedRegistration,
+};
 use idemgate_rules::model::{Exemption, ExemptionOrigin, ExemptionScope, FileError};
 use idemgate_rules::{LineIndex, Location};
 use proc_macro2::Span;
@@ -18,7 +20,7 @@ use super::facts::{
 };
 use super::retries::{Locals, RetryScan, Words, RETRY_CRATES};
 use super::routes::Routes;
-use super::scan::{ItemKind, Scan};
+use super::scan::{flag, ItemKind, Scan};
 use super::span::Spanner;
 use super::syntax::{last_ident, last_span, path_segments};
 use crate::source::SourceFile;
@@ -136,12 +138,23 @@ pub fn extract(
                     name: n,
                     location: sp.bytes(s, e),
                     idempotent: false,
+                    endpoint: false,
                 }),
-                (ItemKind::ModDecl, Some((n, _, _))) => out.mods.push((m, n)),
-                (ItemKind::MacroCall, Some((n, s, e))) => out.macro_calls.push(MacroCall {
-                    name: n,
-                    location: sp.bytes(s, e),
-                }),
+                // `#[cfg(test)] mod tests;` declares no production module
+                (ItemKind::ModDecl, Some((n, _, _))) if chunk.flags & flag::TEST == 0 => {
+                    out.mods.push((m, n))
+                }
+                (ItemKind::MacroCall, Some((n, s, e))) => {
+                    // `cfg_if! { if #[cfg(x)] { mod a; } }`, `include!("opt.rs")`
+                    let src = text.get(chunk.start..chunk.end).unwrap_or("");
+                    if src.contains("mod ") || n == "include" {
+                        macro_modules(&rel, &m, &n, src, &mut out);
+                    }
+                    out.macro_calls.push(MacroCall {
+                        name: n,
+                        location: sp.bytes(s, e),
+                    })
+                }
                 (ItemKind::Impl, _) => {
                     let owner = chunk.impl_type.and_then(|(s, e)| text.get(s..e));
                     for &(s, e) in &chunk.methods {
@@ -152,6 +165,7 @@ pub fn extract(
                                 name: n.to_string(),
                                 location: sp.bytes(s, e),
                                 idempotent: false,
+                                endpoint: false,
                             });
                         }
                     }
@@ -255,6 +269,86 @@ pub fn extract(
         }
     }
     Ok(RustFile(Box::new(out)))
+}
+
+/// Modules an item-level macro call declares (`mod a;` inside `cfg_if!`/`cfg_select!`) and
+/// files it includes (`include!("opt.rs")`).
+fn macro_modules(rel: &str, module: &[String], name: &str, src: &str, out: &mut FileFacts) {
+    use proc_macro2::TokenTree;
+    let Ok(tokens) = src.parse::<proc_macro2::TokenStream>() else {
+        return;
+    };
+    if name == "include" {
+        let mut lits = Vec::new();
+        collect_literals(tokens, &mut lits, 0);
+        if let Some(l) = lits.into_iter().next() {
+            let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+            let joined = if dir.is_empty() {
+                l
+            } else {
+                format!("{dir}/{l}")
+            };
+            let norm = super::workspace::normalize(std::path::Path::new(&joined));
+            out.path_mods
+                .push(norm.to_string_lossy().replace('\\', "/"));
+        }
+        return;
+    }
+    fn walk(ts: proc_macro2::TokenStream, module: &[String], out: &mut FileFacts, depth: u32) {
+        if depth > 64 {
+            return;
+        }
+        let toks: Vec<TokenTree> = ts.into_iter().collect();
+        for (i, t) in toks.iter().enumerate() {
+            match t {
+                TokenTree::Ident(id) if id == "mod" => {
+                    if let (Some(TokenTree::Ident(n)), Some(TokenTree::Punct(p))) =
+                        (toks.get(i + 1), toks.get(i + 2))
+                    {
+                        if p.as_char() == ';' {
+                            out.mods.push((module.to_vec(), n.to_string()));
+                        }
+                    }
+                }
+                TokenTree::Group(g) => walk(g.stream(), module, out, depth + 1),
+                _ => {}
+            }
+        }
+    }
+    walk(tokens, module, out, 0);
+}
+
+fn collect_literals(ts: proc_macro2::TokenStream, out: &mut Vec<String>, depth: u32) {
+    if depth > 16 {
+        return;
+    }
+    for t in ts {
+        match t {
+            proc_macro2::TokenTree::Literal(l) => {
+                if let Ok(s) = syn::parse_str::<syn::LitStr>(&l.to_string()) {
+                    out.push(s.value());
+                }
+            }
+            proc_macro2::TokenTree::Group(g) => collect_literals(g.stream(), out, depth + 1),
+            _ => {}
+        }
+    }
+}
+
+/// The identifiers of a type, space-separated (`&mut web::ServiceConfig` → `web ServiceConfig`).
+fn type_words(ty: &syn::Type) -> String {
+    struct Words(String);
+    impl<'ast> Visit<'ast> for Words {
+        fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
+            if self.0.len() < 256 {
+                self.0.push_str(&i.to_string());
+                self.0.push(' ');
+            }
+        }
+    }
+    let mut w = Words(String::new());
+    w.visit_type(ty);
+    w.0
 }
 
 /// `allow(ID, ID2) reason: text` → ids and the reason (None when missing or blank).
@@ -367,9 +461,29 @@ impl Extractor<'_, '_> {
         }
     }
 
+    /// Attribute macros that declare routes the gate cannot expand: GATE002, never dropped.
+    fn route_tables(&mut self, attrs: &[Attribute]) {
+        for a in attrs {
+            if let Some(name) = attrs::route_table(a) {
+                self.out.route_tables.push(UnresolvedRegistration {
+                    location: self
+                        .sp
+                        .range(a.pound_token.span, a.bracket_token.span.close()),
+                    method: None,
+                    path: None,
+                    text: format!("#[{name}]"),
+                    reason: format!(
+                        "routes declared by the attribute macro `#[{name}]` are not expanded"
+                    ),
+                });
+            }
+        }
+    }
+
     fn item(&mut self, item: &Item, lines: Option<(u32, u32)>) {
         let lines = lines.unwrap_or_else(|| self.lines_of(item));
         self.exemptions(attrs_of(item), lines);
+        self.route_tables(attrs_of(item));
         match item {
             Item::Fn(f) => self.function(&f.attrs, &f.sig, &f.block, None, lines),
             Item::Impl(i) => {
@@ -385,6 +499,7 @@ impl Extractor<'_, '_> {
                             .map_or(m.sig.fn_token.span, |a| a.pound_token.span);
                         let l = self.sp.lines(start, m.block.brace_token.span.close());
                         self.exemptions(&m.attrs, l);
+                        self.route_tables(&m.attrs);
                         if self.targets.contains(&l.0) {
                             self.candidates.push(l);
                         }
@@ -409,6 +524,29 @@ impl Extractor<'_, '_> {
                 }
             }
             Item::Mod(m) => {
+                for a in &m.attrs {
+                    if let syn::Meta::NameValue(nv) = &a.meta {
+                        if nv.path.is_ident("path") {
+                            if let Expr::Lit(syn::ExprLit {
+                                lit: syn::Lit::Str(l),
+                                ..
+                            }) = &nv.value
+                            {
+                                let dir = self.out.rel.rsplit_once('/').map_or("", |(d, _)| d);
+                                let joined = if dir.is_empty() {
+                                    l.value()
+                                } else {
+                                    format!("{dir}/{}", l.value())
+                                };
+                                let norm =
+                                    super::workspace::normalize(std::path::Path::new(&joined));
+                                self.out
+                                    .path_mods
+                                    .push(norm.to_string_lossy().replace('\\', "/"));
+                            }
+                        }
+                    }
+                }
                 let name = m.ident.to_string();
                 self.out.mods.push((self.module.clone(), name.clone()));
                 if let Some((_, items)) = &m.content {
@@ -551,6 +689,7 @@ impl Extractor<'_, '_> {
             name: name.clone(),
             location: location.clone(),
             idempotent,
+            endpoint: attrs.iter().any(|a| attrs::name(a) == "handler"),
         });
 
         for a in attrs {
@@ -606,7 +745,18 @@ impl Extractor<'_, '_> {
         }
 
         // router registrations in the body
-        let mut routes = Routes::new(self.sp, &self.module, Some(&path));
+        let params: Vec<(String, String)> = sig
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                syn::FnArg::Typed(t) => match &*t.pat {
+                    syn::Pat::Ident(pi) => Some((pi.ident.to_string(), type_words(&t.ty))),
+                    _ => None,
+                },
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let mut routes = Routes::new(self.sp, &self.module, Some(&path), params);
         routes.visit_block(block);
         routes.finish();
         if let Some(owner) = owner {

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use idemgate_rules::model::rust::{Framework, KeySource, PolicyArgs, RetrySite};
+use idemgate_rules::model::rust::{
+    Framework, KeySource, PolicyArgs, RetrySite, UnresolvedRegistration,
+};
 use idemgate_rules::model::Exemption;
 use idemgate_rules::Location;
 
@@ -36,7 +38,15 @@ pub struct FileFacts {
     /// `macro_rules!` macros whose body registers routes.
     pub routing_macros: Vec<String>,
     pub macro_calls: Vec<MacroCall>,
+    /// Routes produced by attribute macros the gate does not expand (GATE002).
+    pub route_tables: Vec<UnresolvedRegistration>,
+    /// Files pulled in by `#[path = "…"] mod x;`, relative to the scan root.
+    pub path_mods: Vec<String>,
 }
+
+/// The method of a poem `.at(path, endpoint)` registration: every method, if the endpoint
+/// turns out to be a `#[handler]` function.
+pub const ANY_METHOD: &str = "*";
 
 /// A function (or method, with its `owner` type) declared in the file.
 #[derive(Debug, Clone)]
@@ -46,6 +56,8 @@ pub struct FnDecl {
     pub name: String,
     pub location: Location,
     pub idempotent: bool,
+    /// A poem `#[handler]`: an endpoint that answers every method it is mounted for.
+    pub endpoint: bool,
 }
 
 /// One name bound by a `use` (or every name, for a glob).
@@ -100,6 +112,7 @@ pub struct RouterEdge {
     pub child: Vec<String>,
     pub prefix: String,
     pub layers: Vec<String>,
+    pub location: Location,
 }
 
 /// `.service(handler)` / `routes![handler]`: mounts an attribute-routed handler.
@@ -110,6 +123,7 @@ pub struct ServiceRef {
     pub handler: Vec<String>,
     pub prefix: String,
     pub layers: Vec<String>,
+    pub location: Location,
 }
 
 /// A path that names a retry crate.

@@ -1,170 +1,80 @@
-//! Cross-file resolution: builds each crate's module tree (from file paths, `mod` declarations,
-//! `use` imports and re-exports), resolves handler paths, mounts nested routers under their
-//! prefixes and layers, and links retry policies to what they call.
+//! Cross-file and cross-crate linking: every scanned crate's module tree (from file paths,
+//! `mod` declarations, `use` imports and re-exports) goes into one [`Resolver`]; path
+//! dependencies of the Cargo workspace connect the crates. Handler paths are resolved there,
+//! routers mounted under their prefixes and middleware, and retry policies linked to what they
+//! call.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::path::Path;
 
 use idemgate_rules::model::rust::{
-    Handler, HandlerFn, PolicyCall, PolicyFn, Route, SideEffect, UnresolvedRegistration,
+    BudgetExceeded, Handler, HandlerFn, PolicyCall, PolicyFn, Route, SideEffect,
+    UnresolvedRegistration,
 };
-use idemgate_rules::{Context, Model};
+use idemgate_rules::{Context, Location, Model};
 
-use super::facts::{item_path, CallTarget, FileFacts, FnDecl, RawHandler, RustFile, UseDecl};
+use super::facts::{item_path, CallTarget, FileFacts, FnDecl, RawHandler, RustFile};
+use super::resolve::{CrateId, Def, FnId, ModId, Resolved, Resolver};
+use super::workspace::{normalize, Workspace};
 
-#[derive(Default)]
-struct ModTable {
-    fns: HashMap<String, usize>,
-    children: HashSet<String>,
-    uses: Vec<UseDecl>,
-}
-
-#[derive(Default)]
-struct Tables {
-    crates: HashMap<String, HashMap<Vec<String>, ModTable>>,
-    fns: Vec<FnDecl>,
-}
-
-const MAX_HOPS: u32 = 12;
-
-impl Tables {
-    fn module(&mut self, krate: &str, path: &[String]) -> &mut ModTable {
-        let mods = self.crates.entry(krate.to_string()).or_default();
-        for i in 0..path.len() {
-            mods.entry(path[..i].to_vec())
-                .or_default()
-                .children
-                .insert(path[i].clone());
-        }
-        mods.entry(path.to_vec()).or_default()
-    }
-
-    fn resolve(
-        &self,
-        krate: &str,
-        module: &[String],
-        segs: &[String],
-        depth: u32,
-    ) -> Option<usize> {
-        if depth > MAX_HOPS || segs.is_empty() {
-            return None;
-        }
-        let first = segs[0].as_str();
-        let mut base = module.to_vec();
-        let mut i = 0;
-        match first {
-            "crate" => {
-                base.clear();
-                i = 1;
-            }
-            "self" => i = 1,
-            "super" => {
-                while segs.get(i).is_some_and(|s| s == "super") {
-                    base.pop();
-                    i += 1;
-                }
-            }
-            _ => {}
-        }
-        let rest = &segs[i..];
-        if let Some(r) = self.resolve_in(krate, &base, rest, depth) {
-            return Some(r);
-        }
-        // 2015-style paths from the crate root
-        if i == 0 && !module.is_empty() {
-            return self.resolve_in(krate, &[], rest, depth);
-        }
-        None
-    }
-
-    fn resolve_in(
-        &self,
-        krate: &str,
-        module: &[String],
-        rest: &[String],
-        depth: u32,
-    ) -> Option<usize> {
-        if depth > MAX_HOPS || rest.is_empty() {
-            return None;
-        }
-        let m = self.crates.get(krate)?.get(module)?;
-        if rest.len() == 1 {
-            if let Some(&i) = m.fns.get(&rest[0]) {
-                return Some(i);
-            }
-        } else if m.children.contains(&rest[0]) {
-            let mut sub = module.to_vec();
-            sub.push(rest[0].clone());
-            if let Some(r) = self.resolve_in(krate, &sub, &rest[1..], depth + 1) {
-                return Some(r);
-            }
-        }
-        for u in m.uses.iter().filter(|u| !u.glob && u.name == rest[0]) {
-            let mut p = u.path.clone();
-            p.extend(rest[1..].iter().cloned());
-            if let Some(r) = self.resolve(krate, module, &p, depth + 1) {
-                return Some(r);
-            }
-        }
-        for u in m.uses.iter().filter(|u| u.glob) {
-            let mut p = u.path.clone();
-            p.extend(rest.iter().cloned());
-            if let Some(r) = self.resolve(krate, module, &p, depth + 1) {
-                return Some(r);
-            }
-        }
-        None
-    }
-
-    fn path_of(&self, i: usize) -> String {
-        let f = &self.fns[i];
-        item_path(&f.module, f.owner.as_deref(), &f.name)
-    }
-
-    fn has_module(&self, krate: &str, module: &[String], name: &str) -> bool {
-        let Some(mods) = self.crates.get(krate) else {
-            return false;
-        };
-        mods.get(module).is_some_and(|m| m.children.contains(name))
-            || mods
-                .get(&Vec::new())
-                .is_some_and(|m| m.children.contains(name))
-    }
-}
+/// Default resolution steps per crate before GATE003 (far above what any real crate needs).
+pub const DEFAULT_BUDGET: u64 = 5_000_000;
 
 /// Where a router function is mounted: prefix and layers, per mount.
 type Mounts = Vec<(String, Vec<String>)>;
 
 /// Who mounts a router function or service: (parent function, prefix, layers).
-type MountedBy = Vec<(Option<String>, String, Vec<String>)>;
+type MountedBy = Vec<(Option<FnId>, String, Vec<String>)>;
 
+/// Mount points per function, computed once each.
 struct MountGraph {
-    /// (crate, child fn path) → (crate-local parent fn, prefix, layers)
-    parents: HashMap<(String, String), MountedBy>,
+    parents: HashMap<FnId, MountedBy>,
+    memo: HashMap<FnId, Mounts>,
 }
 
+/// At most this many distinct mounts are kept per router function.
+const MAX_MOUNTS: usize = 16;
+
 impl MountGraph {
-    fn mounts(&self, krate: &str, f: Option<&str>, depth: u32) -> Mounts {
+    fn mounts(&mut self, f: Option<FnId>) -> Mounts {
+        let mut visiting = Vec::new();
+        self.mounts_inner(f, &mut visiting)
+    }
+
+    fn mounts_inner(&mut self, f: Option<FnId>, visiting: &mut Vec<FnId>) -> Mounts {
         let root = vec![(String::new(), Vec::new())];
         let Some(f) = f else {
             return root;
         };
-        if depth > 8 {
+        if let Some(m) = self.memo.get(&f) {
+            return m.clone();
+        }
+        if visiting.contains(&f) || visiting.len() > 32 {
             return root;
         }
-        let Some(ps) = self.parents.get(&(krate.to_string(), f.to_string())) else {
+        let Some(ps) = self.parents.get(&f).cloned() else {
             return root;
         };
-        let mut out = Vec::new();
-        for (parent, prefix, layers) in ps {
-            for (pp, pl) in self.mounts(krate, parent.as_deref(), depth + 1) {
-                let mut l = pl.clone();
+        visiting.push(f);
+        let mut out: Mounts = Vec::new();
+        'all: for (parent, prefix, layers) in ps {
+            for (pp, pl) in self.mounts_inner(parent, visiting) {
+                let mut l = pl;
                 l.extend(layers.iter().cloned());
-                out.push((join(&pp, prefix), l));
-                if out.len() >= 16 {
-                    return out;
+                let m = (join(&pp, &prefix), l);
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+                if out.len() >= MAX_MOUNTS {
+                    break 'all;
                 }
             }
         }
+        visiting.pop();
+        if out.is_empty() {
+            out = root;
+        }
+        self.memo.insert(f, out.clone());
         out
     }
 }
@@ -179,59 +89,219 @@ fn join(a: &str, b: &str) -> String {
     format!("{}/{}", a.trim_end_matches('/'), b.trim_start_matches('/'))
 }
 
-pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
-    let files: Vec<FileFacts> = files.into_iter().map(|f| *f.0).collect();
-    let mut t = Tables::default();
-    for f in &files {
-        t.module(&f.crate_key, &f.module);
-        for (parent, name) in &f.mods {
-            t.module(&f.crate_key, parent).children.insert(name.clone());
-            let mut child = parent.clone();
-            child.push(name.clone());
-            t.module(&f.crate_key, &child);
+/// Everything linking needs besides the files.
+pub struct LinkInput<'a> {
+    /// The folder report paths are relative to (crate folders are found from it).
+    pub root: &'a Path,
+    pub workspace: &'a Workspace,
+    /// Resolution steps per crate before GATE003.
+    pub budget: u64,
+}
+
+/// The tables built from all files: crates, modules, functions.
+struct Tables {
+    r: Resolver,
+    crates: HashMap<String, CrateId>,
+    fns: Vec<(CrateId, FnDecl)>,
+    by_path: HashMap<(CrateId, String), FnId>,
+}
+
+impl Tables {
+    fn module_of(&mut self, krate: CrateId, module: &[String]) -> ModId {
+        self.r.module(krate, module)
+    }
+
+    fn path_of(&self, f: FnId) -> String {
+        let (_, d) = &self.fns[f];
+        item_path(&d.module, d.owner.as_deref(), &d.name)
+    }
+
+    fn fn_at(&self, krate: CrateId, path: Option<&str>) -> Option<FnId> {
+        path.and_then(|p| self.by_path.get(&(krate, p.to_string())).copied())
+    }
+}
+
+/// The outcome of resolving a handler-like path.
+enum Target {
+    Fn(FnId),
+    Unresolved(String),
+    Budget,
+}
+
+fn target(t: &mut Tables, krate: CrateId, module: &[String], segs: &[String]) -> Target {
+    let m = t.module_of(krate, module);
+    let text = segs.join("::");
+    match t.r.resolve(m, segs) {
+        Resolved::Found(Def::Fn(f)) => Target::Fn(f),
+        Resolved::Found(Def::Module(_)) => {
+            Target::Unresolved(format!("`{text}` names a module or type, not a function"))
         }
-        for u in &f.uses {
-            t.module(&f.crate_key, &u.module).uses.push(u.clone());
+        Resolved::External(c) => Target::Unresolved(format!(
+            "`{text}` is in crate `{c}`, which is not part of the scan"
+        )),
+        Resolved::NotFound => {
+            Target::Unresolved(format!("no function `{text}` found in the scanned crates"))
+        }
+        Resolved::Budget => Target::Budget,
+    }
+}
+
+fn build_tables(files: &[FileFacts], input: &LinkInput<'_>) -> Tables {
+    let mut t = Tables {
+        r: Resolver::new(input.budget),
+        crates: HashMap::new(),
+        fns: Vec::new(),
+        by_path: HashMap::new(),
+    };
+    for f in files {
+        if !t.crates.contains_key(&f.crate_key) {
+            let id = t.r.add_crate();
+            t.crates.insert(f.crate_key.clone(), id);
         }
     }
-    for f in &files {
+    connect_crates(&mut t, input);
+    for f in files {
+        let Some(&c) = t.crates.get(&f.crate_key) else {
+            continue;
+        };
+        t.r.module(c, &f.module);
+        for (parent, name) in &f.mods {
+            let mut child = parent.clone();
+            child.push(name.clone());
+            t.r.module(c, &child);
+        }
+        for u in &f.uses {
+            let m = t.r.module(c, &u.module);
+            if u.glob {
+                t.r.add_glob(m, u.path.clone());
+            } else if !u.name.is_empty() && u.name != "_" {
+                t.r.add_use(m, &u.name, u.path.clone());
+            }
+        }
+    }
+    for f in files {
+        let Some(&c) = t.crates.get(&f.crate_key) else {
+            continue;
+        };
         for d in &f.fns {
             let mut m = d.module.clone();
             if let Some(o) = &d.owner {
                 m.push(o.clone());
             }
-            let i = t.fns.len();
-            t.fns.push(d.clone());
-            t.module(&f.crate_key, &m).fns.insert(d.name.clone(), i);
+            let id = t.fns.len();
+            let path = item_path(&d.module, d.owner.as_deref(), &d.name);
+            t.by_path.entry((c, path)).or_insert(id);
+            t.fns.push((c, d.clone()));
+            let module = t.r.module(c, &m);
+            t.r.add_fn(module, &d.name, id);
         }
     }
+    t
+}
 
-    // nested routers and mounted services
+/// Connects each crate to the scanned crates it depends on (Cargo path dependencies, by the
+/// names code uses for them) and to its own library.
+fn connect_crates(t: &mut Tables, input: &LinkInput<'_>) {
+    // package folder → the crate id of its library (its `src/` crate)
+    let mut libs: HashMap<std::path::PathBuf, CrateId> = HashMap::new();
+    let mut package_of: Vec<(CrateId, std::path::PathBuf)> = Vec::new();
+    for (key, &id) in &t.crates {
+        let abs = normalize(&input.root.join(key));
+        let dir = if key.ends_with(".rs") {
+            abs.parent().and_then(|p| input.workspace.package_dir(p))
+        } else {
+            input.workspace.package_dir(&abs)
+        };
+        let Some(dir) = dir else {
+            continue;
+        };
+        if !key.ends_with(".rs") && dir == abs {
+            libs.insert(dir.clone(), id);
+        }
+        package_of.push((id, dir));
+    }
+    package_of.sort_by_key(|(id, _)| *id);
+    for (id, dir) in package_of {
+        let Some(pkg) = input.workspace.package(&dir) else {
+            continue;
+        };
+        // a binary, example or test of the package names the package's library
+        if let (Some(name), Some(&lib)) = (&pkg.lib_name, libs.get(&dir)) {
+            t.r.add_dep(id, name, lib);
+        }
+        for d in &pkg.deps {
+            match d.path.as_ref().and_then(|p| libs.get(p)) {
+                Some(&lib) => {
+                    t.r.add_dep(id, &d.name, lib);
+                    // without a rename, code names the dependency by its library name
+                    if let Some(lib_name) = d
+                        .path
+                        .as_ref()
+                        .and_then(|p| input.workspace.package(p))
+                        .and_then(|p| p.lib_name)
+                    {
+                        t.r.add_dep(id, &lib_name, lib);
+                    }
+                }
+                None => t.r.add_external(id, &d.name),
+            }
+        }
+    }
+}
+
+pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &mut Model) {
+    let files: Vec<FileFacts> = files.into_iter().map(|f| *f.0).collect();
+    let mut t = build_tables(&files, input);
+    let mut budget: Vec<BudgetExceeded> = Vec::new();
+    let mut over_budget = |f: &FileFacts, location: &Location, text: String| {
+        budget.push(BudgetExceeded {
+            location: location.clone(),
+            krate: f.crate_key.clone(),
+            text,
+        });
+    };
+
+    // nested routers, configured services and mounted handlers
     let mut graph = MountGraph {
         parents: HashMap::new(),
+        memo: HashMap::new(),
     };
-    let mut services: HashMap<(String, String), MountedBy> = HashMap::new();
+    let mut services: HashMap<FnId, MountedBy> = HashMap::new();
     for f in &files {
+        let Some(&c) = t.crates.get(&f.crate_key) else {
+            continue;
+        };
         for e in &f.edges {
-            if let Some(i) = t.resolve(&f.crate_key, &e.module, &e.child, 0) {
-                graph
-                    .parents
-                    .entry((f.crate_key.clone(), t.path_of(i)))
-                    .or_default()
-                    .push((e.parent_fn.clone(), e.prefix.clone(), e.layers.clone()));
+            match target(&mut t, c, &e.module, &e.child) {
+                Target::Fn(i) => {
+                    let parent = t.fn_at(c, e.parent_fn.as_deref());
+                    graph.parents.entry(i).or_default().push((
+                        parent,
+                        e.prefix.clone(),
+                        e.layers.clone(),
+                    ));
+                }
+                Target::Budget => over_budget(f, &e.location, e.child.join("::")),
+                Target::Unresolved(_) => {}
             }
         }
         for s in &f.services {
-            if let Some(i) = t.resolve(&f.crate_key, &s.module, &s.handler, 0) {
-                services
-                    .entry((f.crate_key.clone(), t.path_of(i)))
-                    .or_default()
-                    .push((s.parent_fn.clone(), s.prefix.clone(), s.layers.clone()));
+            match target(&mut t, c, &s.module, &s.handler) {
+                Target::Fn(i) => {
+                    let parent = t.fn_at(c, s.parent_fn.as_deref());
+                    services.entry(i).or_default().push((
+                        parent,
+                        s.prefix.clone(),
+                        s.layers.clone(),
+                    ));
+                }
+                Target::Budget => over_budget(f, &s.location, s.handler.join("::")),
+                Target::Unresolved(_) => {}
             }
         }
     }
 
-    let routing_macros: HashSet<(String, String)> = files
+    let routing_macros: std::collections::HashSet<(String, String)> = files
         .iter()
         .flat_map(|f| {
             f.routing_macros
@@ -240,10 +310,13 @@ pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
         })
         .collect();
 
-    let rust = &mut model.rust;
     for f in &files {
+        let Some(&c) = t.crates.get(&f.crate_key) else {
+            continue;
+        };
         for r in &f.routes {
-            let (handler, handler_path) = match &r.handler {
+            let mut method = r.method.clone();
+            let (handler, handler_fn) = match &r.handler {
                 RawHandler::Direct {
                     path,
                     location,
@@ -254,7 +327,7 @@ pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
                         location: location.clone(),
                         idempotent: *idempotent,
                     }),
-                    Some(path.clone()),
+                    t.fn_at(c, Some(path)),
                 ),
                 RawHandler::Closure => (Handler::Closure, None),
                 RawHandler::Unresolved { text, reason } => (
@@ -264,41 +337,63 @@ pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
                     },
                     None,
                 ),
-                RawHandler::Path(segs) => match t.resolve(&f.crate_key, &r.module, segs, 0) {
-                    Some(i) => {
-                        let d = &t.fns[i];
-                        (
-                            Handler::Resolved(HandlerFn {
-                                path: t.path_of(i),
-                                location: d.location.clone(),
-                                idempotent: d.idempotent,
-                            }),
-                            None,
-                        )
+                RawHandler::Path(segs) => match target(&mut t, c, &r.module, segs) {
+                    Target::Fn(i) => {
+                        let d = &t.fns[i].1;
+                        if method == super::facts::ANY_METHOD && !d.endpoint {
+                            // `.at(path, x)` where `x` is not a `#[handler]`: a method router
+                            // built elsewhere
+                            (
+                                Handler::Unresolved {
+                                    text: segs.join("::"),
+                                    reason: "the method router is built elsewhere".into(),
+                                },
+                                None,
+                            )
+                        } else {
+                            (
+                                Handler::Resolved(HandlerFn {
+                                    path: t.path_of(i),
+                                    location: d.location.clone(),
+                                    idempotent: d.idempotent,
+                                }),
+                                Some(i),
+                            )
+                        }
                     }
-                    None => {
-                        let text = segs.join("::");
-                        (
-                            Handler::Unresolved {
-                                reason: format!("no function `{text}` found in the scanned crate"),
-                                text,
+                    Target::Unresolved(reason) => (
+                        Handler::Unresolved {
+                            text: segs.join("::"),
+                            reason: if method == super::facts::ANY_METHOD {
+                                "the endpoint or method router is built elsewhere".into()
+                            } else {
+                                reason
                             },
-                            None,
-                        )
+                        },
+                        None,
+                    ),
+                    Target::Budget => {
+                        over_budget(f, &r.registration, segs.join("::"));
+                        continue;
                     }
                 },
             };
+            if method == super::facts::ANY_METHOD {
+                method = match &handler {
+                    Handler::Resolved(_) => "ANY".to_string(),
+                    _ => String::new(),
+                };
+            }
             // where the route is mounted
-            let mut mounts = graph.mounts(&f.crate_key, r.router_fn.as_deref(), 0);
-            if let Some(hp) = &handler_path {
-                if let Some(refs) = services.get(&(f.crate_key.clone(), hp.clone())) {
-                    mounts = Vec::new();
-                    for (parent, prefix, layers) in refs {
-                        for (pp, pl) in graph.mounts(&f.crate_key, parent.as_deref(), 0) {
-                            let mut l = pl;
-                            l.extend(layers.iter().cloned());
-                            mounts.push((join(&pp, prefix), l));
-                        }
+            let router_fn = t.fn_at(c, r.router_fn.as_deref());
+            let mut mounts = graph.mounts(router_fn);
+            if let Some(refs) = handler_fn.and_then(|h| services.get(&h)).cloned() {
+                mounts = Vec::new();
+                for (parent, prefix, layers) in refs {
+                    for (pp, pl) in graph.mounts(parent) {
+                        let mut l = pl;
+                        l.extend(layers.iter().cloned());
+                        mounts.push((join(&pp, &prefix), l));
                     }
                 }
             }
@@ -320,24 +415,24 @@ pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
                 (p, _) => p.clone(),
             };
             if let Handler::Unresolved { text, reason } = &handler {
-                let method = (!r.method.is_empty()).then(|| r.method.clone());
-                if method.as_deref().is_none_or(|m| ctx.is_side_effecting(m))
+                let m = (!method.is_empty()).then(|| method.clone());
+                if m.as_deref().is_none_or(|m| ctx.is_side_effecting(m))
                     && covered_by_layer.is_none()
                 {
-                    rust.unresolved.push(UnresolvedRegistration {
+                    model.rust.unresolved.push(UnresolvedRegistration {
                         location: r.registration.clone(),
-                        method: method.clone(),
+                        method: m.clone(),
                         path: path.clone(),
                         text: text.clone(),
                         reason: reason.clone(),
                     });
                 }
-                if method.is_none() {
+                if m.is_none() {
                     continue;
                 }
             }
-            rust.routes.push(Route {
-                method: r.method.clone(),
+            model.rust.routes.push(Route {
+                method,
                 path,
                 framework: r.framework,
                 registration: r.registration.clone(),
@@ -346,12 +441,12 @@ pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
             });
         }
         for m in &f.macro_calls {
-            let same_line = rust
-                .unresolved
-                .iter()
-                .any(|u| u.location.file == m.location.file && u.location.line == m.location.line);
+            let same_line =
+                model.rust.unresolved.iter().any(|u| {
+                    u.location.file == m.location.file && u.location.line == m.location.line
+                });
             if !same_line && routing_macros.contains(&(f.crate_key.clone(), m.name.clone())) {
-                rust.unresolved.push(UnresolvedRegistration {
+                model.rust.unresolved.push(UnresolvedRegistration {
                     location: m.location.clone(),
                     method: None,
                     path: None,
@@ -363,14 +458,28 @@ pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
                 });
             }
         }
-        rust.retry_sites.extend(f.retry_sites.iter().cloned());
-        rust.key_sources.extend(f.key_sources.iter().cloned());
-        model.key_compositions.extend(f.key_compositions.iter().cloned());
+        model.rust.unresolved.extend(f.route_tables.iter().cloned());
+        model.rust.retry_sites.extend(f.retry_sites.iter().cloned());
+        model.rust.key_sources.extend(f.key_sources.iter().cloned());
+        model
+            .key_compositions
+            .extend(f.key_compositions.iter().cloned());
         for u in &f.lib_uses {
-            if t.has_module(&f.crate_key, &u.module, &u.root) {
+            // a local module of the same name shadows the crate
+            let m = t.module_of(c, &u.module);
+            let root = t.module_of(c, &[]);
+            let local = |t: &mut Tables, m: ModId| {
+                matches!(
+                    t.r.resolve(m, std::slice::from_ref(&u.root)),
+                    Resolved::Found(Def::Module(x)) if t.r.crate_of(x) == c
+                )
+            };
+            if local(&mut t, m) || local(&mut t, root) {
                 continue;
             }
-            rust.retry_library_uses
+            model
+                .rust
+                .retry_library_uses
                 .push(idemgate_rules::model::rust::RetryLibraryUse {
                     library: u.library.clone(),
                     location: u.location.clone(),
@@ -381,20 +490,41 @@ pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
         }
     }
 
-    // retry policies: nesting and side effects
-    let mut policy_attrs: HashMap<(String, String), idemgate_rules::Location> = HashMap::new();
-    for f in &files {
+    link_policies(&files, &mut t, model);
+    model.rust.budget_exceeded.extend(budget);
+    for f in files {
+        model.exemptions.extend(f.exemptions);
+    }
+}
+
+/// Retry policies: calls to other policies (nesting) and to side-effecting functions.
+fn link_policies(files: &[FileFacts], t: &mut Tables, model: &mut Model) {
+    let mut policy_attrs: HashMap<FnId, Location> = HashMap::new();
+    for f in files {
+        let Some(&c) = t.crates.get(&f.crate_key) else {
+            continue;
+        };
         for p in &f.policies {
-            policy_attrs.insert((f.crate_key.clone(), p.path.clone()), p.attribute.clone());
+            if let Some(i) = t.fn_at(c, Some(&p.path)) {
+                policy_attrs.insert(i, p.attribute.clone());
+            }
         }
     }
-    let mut effects: HashMap<(String, String), &super::facts::EffectFn> = HashMap::new();
-    for f in &files {
+    let mut effects: HashMap<FnId, &super::facts::EffectFn> = HashMap::new();
+    for f in files {
+        let Some(&c) = t.crates.get(&f.crate_key) else {
+            continue;
+        };
         for e in &f.effects {
-            effects.insert((f.crate_key.clone(), e.path.clone()), e);
+            if let Some(i) = t.fn_at(c, Some(&e.path)) {
+                effects.insert(i, e);
+            }
         }
     }
-    for f in &files {
+    for f in files {
+        let Some(&c) = t.crates.get(&f.crate_key) else {
+            continue;
+        };
         for p in &f.policies {
             let mut nested = Vec::new();
             let mut side_effects = Vec::new();
@@ -406,40 +536,45 @@ pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
                     });
                 }
             }
-            for c in &p.calls {
-                let callee = match &c.target {
-                    CallTarget::Path(segs) => t
-                        .resolve(&f.crate_key, &p.module, segs, 0)
-                        .map(|i| t.path_of(i)),
-                    CallTarget::SelfMethod(m) => Some(item_path(&p.module, p.owner.as_deref(), m)),
+            let own = t.fn_at(c, Some(&p.path));
+            for call in &p.calls {
+                let callee = match &call.target {
+                    CallTarget::Path(segs) => match target(t, c, &p.module, segs) {
+                        Target::Fn(i) => Some(i),
+                        _ => None,
+                    },
+                    CallTarget::SelfMethod(m) => {
+                        let path = item_path(&p.module, p.owner.as_deref(), m);
+                        t.fn_at(c, Some(&path))
+                    }
                 };
                 let Some(callee) = callee else {
                     continue;
                 };
-                if callee == p.path {
+                if Some(callee) == own {
                     continue;
                 }
-                let key = (f.crate_key.clone(), callee.clone());
-                if let Some(attr) = policy_attrs.get(&key) {
+                let callee_path = t.path_of(callee);
+                if let Some(attr) = policy_attrs.get(&callee) {
                     nested.push(PolicyCall {
-                        callee: callee.clone(),
-                        location: c.location.clone(),
+                        callee: callee_path.clone(),
+                        location: call.location.clone(),
                         callee_attribute: attr.clone(),
                     });
                 }
-                if let Some(e) = effects.get(&key) {
+                if let Some(e) = effects.get(&callee) {
                     if !e.keyed && !e.idempotent && !p.idempotent {
                         side_effects.push(SideEffect {
                             description: format!(
-                                "call to `{callee}` ({} without an idempotency key)",
+                                "call to `{callee_path}` ({} without an idempotency key)",
                                 e.what
                             ),
-                            location: c.location.clone(),
+                            location: call.location.clone(),
                         });
                     }
                 }
             }
-            rust.policies.push(PolicyFn {
+            model.rust.policies.push(PolicyFn {
                 path: p.path.clone(),
                 location: p.location.clone(),
                 attribute: p.attribute.clone(),
@@ -449,9 +584,5 @@ pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
                 side_effects,
             });
         }
-    }
-
-    for f in files {
-        model.exemptions.extend(f.exemptions);
     }
 }

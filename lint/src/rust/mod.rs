@@ -10,13 +10,17 @@ mod extract;
 mod facts;
 mod keys;
 mod link;
+mod resolve;
 mod retries;
 mod routes;
 mod scan;
 mod span;
 mod syntax;
+mod workspace;
 
 pub use facts::RustFile;
+pub use link::{LinkInput, DEFAULT_BUDGET as DEFAULT_ANALYSIS_BUDGET};
+pub use workspace::{normalize, Role, Workspace};
 
 use idemgate_rules::model::FileError;
 use idemgate_rules::{Context, LineIndex, Model};
@@ -45,7 +49,30 @@ pub fn parse(file: &SourceFile, full_syntax: bool) -> Result<RustFile, FileError
     }
 }
 
-/// Resolves handlers across files and fills `model.rust` and `model.exemptions`.
-pub fn link(files: Vec<RustFile>, ctx: &Context, model: &mut Model) {
-    link::link(files, ctx, model);
+/// Resolves handlers across files and crates and fills `model.rust` and `model.exemptions`.
+pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &mut Model) {
+    link::link(files, input, ctx, model);
 }
+
+impl RustFile {
+    /// The crate folder (or the file, for a crate of one file) and module path of the file.
+    pub fn crate_and_module(&self) -> (&str, &[String]) {
+        (&self.0.crate_key, &self.0.module)
+    }
+
+    /// Modules this file declares: (parent module, name).
+    pub fn declared_modules(&self) -> &[(Vec<String>, String)] {
+        &self.0.mods
+    }
+
+    /// Files this one pulls in with `#[path = "…"] mod x;` (relative to the scan root).
+    pub fn path_modules(&self) -> &[String] {
+        &self.0.path_mods
+    }
+
+    pub fn rel(&self) -> &str {
+        &self.0.rel
+    }
+}
+
+pub use facts::crate_and_module;

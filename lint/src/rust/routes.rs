@@ -10,6 +10,7 @@
 
 use idemgate_rules::model::rust::Framework;
 use idemgate_rules::Location;
+use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, ExprMethodCall};
 
@@ -29,12 +30,37 @@ const ROUTING: &[&str] = &[
     "merge",
     "mount",
     "route_layer",
+    "typed_get",
+    "typed_post",
+    "typed_put",
+    "typed_patch",
+    "typed_delete",
 ];
+
+/// Types whose constructors start a router (`Router::new()`, `App::new()`, `Route::new()`,
+/// `rocket::build()`).
+const ROUTER_TYPES: &[&str] = &[
+    "Router",
+    "Route",
+    "App",
+    "Rocket",
+    "Scope",
+    "ApiRouter",
+    "OpenApiRouter",
+    "ServiceConfig",
+];
+
+/// Parameter types that are routers under construction (`cfg: &mut web::ServiceConfig`).
+fn router_type(ty: &str) -> bool {
+    ROUTER_TYPES.iter().any(|t| ty.contains(t))
+}
 
 pub struct Routes<'a, 'b> {
     pub sp: &'a Spanner<'b>,
     pub module: &'a [String],
     pub router_fn: Option<&'a str>,
+    /// The enclosing function's parameters: (name, type as written).
+    params: Vec<(String, String)>,
     pub routes: Vec<RawRoute>,
     pub edges: Vec<RouterEdge>,
     pub services: Vec<ServiceRef>,
@@ -50,6 +76,9 @@ struct Local {
     routes: Vec<RawRoute>,
     edges: Vec<RouterEdge>,
     services: Vec<ServiceRef>,
+    /// Middleware that wraps the whole router (actix `.wrap`, poem `.with`, rocket
+    /// `.attach`): it also covers what is registered on it later (`app.configure(…)`).
+    wraps: Vec<String>,
 }
 
 impl Local {
@@ -84,6 +113,13 @@ impl Local {
         self.edges.extend(other.edges);
         self.services.extend(other.services);
     }
+
+    fn prefix_all(&mut self, prefix: &Option<String>) {
+        let taken = std::mem::take(self);
+        let wraps = taken.wraps.clone();
+        *self = taken.prefixed(prefix);
+        self.wraps = wraps;
+    }
 }
 
 fn lit_str(e: &Expr) -> Option<String> {
@@ -93,6 +129,64 @@ fn lit_str(e: &Expr) -> Option<String> {
             ..
         }) => Some(s.value()),
         _ => None,
+    }
+}
+
+/// Whether `e` is written like a route path: a string literal, a constant (`ORDERS_PATH`), or
+/// a `format!`/`concat!` of one.
+fn path_like(e: &Expr) -> bool {
+    match peel(e) {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(_),
+            ..
+        }) => true,
+        Expr::Path(p) => p.path.segments.last().is_some_and(|s| {
+            let n = s.ident.to_string();
+            n.len() > 1
+                && n.chars()
+                    .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+        }),
+        Expr::Macro(m) => matches!(
+            super::syntax::last_ident(&m.mac.path).as_str(),
+            "format" | "concat"
+        ),
+        Expr::MethodCall(mc) => mc.method == "as_str" || mc.method == "as_ref",
+        _ => false,
+    }
+}
+
+/// Whether `e` builds a method router or route: `post(h)`, `get(a).post(b)`,
+/// `web::post().to(h)`, `on(MethodFilter::POST, h)`, `post_service(s)`.
+fn is_method_router(e: &Expr) -> bool {
+    match peel(e) {
+        Expr::Call(c) => {
+            let Expr::Path(p) = peel(&c.func) else {
+                return false;
+            };
+            let last = super::syntax::last_ident(&p.path);
+            (METHODS.contains(&last.as_str())
+                && c.args.len() == 1
+                && !matches!(peel(&c.args[0]), Expr::Lit(_)))
+                || (last == "on" && c.args.len() == 2)
+                || last
+                    .strip_suffix("_service")
+                    .is_some_and(|m| METHODS.contains(&m))
+        }
+        Expr::MethodCall(mc) => {
+            let m = mc.method.to_string();
+            if m == "to" {
+                return !actix_methods(&mc.receiver).is_empty()
+                    || matches!(peel(&mc.receiver), Expr::Call(c) if matches!(peel(&c.func), Expr::Path(p) if super::syntax::last_ident(&p.path) == "route"));
+            }
+            if METHODS.contains(&m.as_str())
+                || m == "on"
+                || matches!(m.as_str(), "layer" | "route_layer" | "with")
+            {
+                return is_method_router(&mc.receiver);
+            }
+            false
+        }
+        _ => false,
     }
 }
 
@@ -110,7 +204,8 @@ fn join(prefix: &Option<String>, p: Option<String>) -> Option<String> {
     Some(s)
 }
 
-/// Identifiers naming a middleware (every path segment in the expression).
+/// Names of the middleware in `.layer(…)`/`.wrap(…)` arguments: every identifier (type and
+/// constructor names), and `fn:name` for a middleware function (`from_fn(dedup)`).
 fn layer_names(args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) -> Vec<String> {
     struct Names(Vec<String>);
     impl<'ast> Visit<'ast> for Names {
@@ -119,12 +214,64 @@ fn layer_names(args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) -> Vec<
                 self.0.push(i.to_string());
             }
         }
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            if let Expr::Path(p) = peel(&c.func) {
+                let f = super::syntax::last_ident(&p.path);
+                if f.starts_with("from_fn") || matches!(f.as_str(), "around" | "map_request") {
+                    for a in &c.args {
+                        if let Expr::Path(h) = peel(a) {
+                            self.0
+                                .push(format!("fn:{}", super::syntax::last_ident(&h.path)));
+                        }
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
     }
     let mut n = Names(Vec::new());
     for a in args {
         n.visit_expr(a);
     }
     n.0
+}
+
+/// How a method-call chain starts.
+enum Root<'e> {
+    /// `Router::new()`, `App::new()`, `web::scope("/x")`, `rocket::build()`.
+    Constructor,
+    /// A variable (`app`, `cfg`).
+    Var(&'e syn::ExprPath),
+    Other,
+}
+
+fn root_of(mc: &ExprMethodCall) -> Root<'_> {
+    let mut cur: &Expr = &mc.receiver;
+    loop {
+        match peel(cur) {
+            Expr::MethodCall(m) => cur = &m.receiver,
+            Expr::Path(p) if p.path.segments.len() == 1 && p.path.leading_colon.is_none() => {
+                return Root::Var(p)
+            }
+            Expr::Call(c) => {
+                let Expr::Path(p) = peel(&c.func) else {
+                    return Root::Other;
+                };
+                let segs = path_segments(&p.path);
+                let n = segs.len();
+                let last = segs.last().map(String::as_str).unwrap_or("");
+                let owner = if n >= 2 { segs[n - 2].as_str() } else { "" };
+                let ctor = matches!(last, "new" | "default" | "build" | "custom" | "ignite")
+                    && (ROUTER_TYPES.contains(&owner) || owner == "rocket");
+                return if ctor || matches!(last, "scope" | "resource") {
+                    Root::Constructor
+                } else {
+                    Root::Other
+                };
+            }
+            _ => return Root::Other,
+        }
+    }
 }
 
 fn is_routing_chain(mc: &ExprMethodCall) -> bool {
@@ -140,31 +287,69 @@ fn is_routing_chain(mc: &ExprMethodCall) -> bool {
                 }
                 cur = &m.receiver;
             }
-            _ => return false,
+            _ => break,
         }
     }
+    // a router built and wrapped before anything is registered on it
+    // (`let app = App::new().wrap(Idempotency…)`)
+    matches!(root_of(mc), Root::Constructor)
 }
 
 /// The root of a method-call chain, if it is a plain variable (`app`, `cfg`).
 fn chain_root_is_var(mc: &ExprMethodCall) -> bool {
-    let mut cur: &Expr = &mc.receiver;
-    loop {
-        match peel(cur) {
-            Expr::MethodCall(m) => cur = &m.receiver,
-            Expr::Path(p) => {
-                return p.path.segments.len() == 1 && p.path.leading_colon.is_none();
-            }
-            _ => return false,
-        }
+    matches!(root_of(mc), Root::Var(_))
+}
+
+/// Calls inside a `.configure(|cfg| …)` closure: functions given the config (`f(cfg, …)`)
+/// and chains registered on it (`cfg.service(…)`).
+struct ConfigureBody<'c> {
+    param: &'c str,
+    calls: Vec<Vec<String>>,
+    chains: Vec<Expr>,
+}
+
+fn mentions(e: &Expr, name: &str) -> bool {
+    match peel(e) {
+        Expr::Path(p) => p.path.is_ident(name),
+        Expr::Unary(u) => mentions(&u.expr, name),
+        _ => false,
     }
 }
 
+impl<'ast> Visit<'ast> for ConfigureBody<'_> {
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let Expr::Path(p) = peel(&c.func) {
+            if c.args.iter().any(|a| mentions(a, self.param)) && self.calls.len() < 64 {
+                self.calls.push(path_segments(&p.path));
+                return;
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_expr_method_call(&mut self, mc: &'ast ExprMethodCall) {
+        if let Root::Var(v) = root_of(mc) {
+            if v.path.is_ident(self.param) && self.chains.len() < 64 {
+                self.chains.push(Expr::MethodCall(mc.clone()));
+                return;
+            }
+        }
+        syn::visit::visit_expr_method_call(self, mc);
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
 impl<'a, 'b> Routes<'a, 'b> {
-    pub fn new(sp: &'a Spanner<'b>, module: &'a [String], router_fn: Option<&'a str>) -> Self {
+    pub fn new(
+        sp: &'a Spanner<'b>,
+        module: &'a [String],
+        router_fn: Option<&'a str>,
+        params: Vec<(String, String)>,
+    ) -> Self {
         Routes {
             sp,
             module,
             router_fn,
+            params,
             routes: Vec::new(),
             edges: Vec::new(),
             services: Vec::new(),
@@ -196,6 +381,40 @@ impl<'a, 'b> Routes<'a, 'b> {
         }
     }
 
+    fn is_param(&self, e: &Expr) -> bool {
+        match peel(e) {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|i| self.params.iter().any(|(n, _)| i == n)),
+            _ => false,
+        }
+    }
+
+    /// Whether a chain's receiver is known to be a router: a constructor, a router variable of
+    /// this function, or a parameter typed as one.
+    fn router_receiver(&self, mc: &ExprMethodCall) -> bool {
+        match root_of(mc) {
+            Root::Constructor => true,
+            Root::Var(v) => v.path.get_ident().is_some_and(|i| {
+                self.vars.iter().any(|(n, _)| i == n)
+                    || self.params.iter().any(|(n, ty)| i == n && router_type(ty))
+            }),
+            Root::Other => false,
+        }
+    }
+
+    fn edge(&self, child: Vec<String>, prefix: &Option<String>, at: Location) -> RouterEdge {
+        RouterEdge {
+            module: self.module.to_vec(),
+            parent_fn: self.router_fn.map(String::from),
+            child,
+            prefix: prefix.clone().unwrap_or_default(),
+            layers: Vec::new(),
+            location: at,
+        }
+    }
+
     fn chain(&mut self, e: &Expr, prefix: Option<String>, depth: usize) -> Local {
         let mut local = Local::default();
         if depth > 64 {
@@ -207,9 +426,11 @@ impl<'a, 'b> Routes<'a, 'b> {
             segs.push(mc);
             cur = peel(&mc.receiver);
         }
+        let known_router = segs.last().is_some_and(|mc| self.router_receiver(mc));
         segs.reverse();
         let mut prefix = prefix;
         let mut resource: Option<Option<String>> = None;
+        let mut wraps: Vec<String> = Vec::new();
         match cur {
             Expr::Call(c) => {
                 if let Expr::Path(p) = peel(&c.func) {
@@ -222,43 +443,49 @@ impl<'a, 'b> Routes<'a, 'b> {
                         "resource" => {
                             resource = Some(join(&prefix, c.args.first().and_then(lit_str)));
                         }
-                        "new" | "default" | "build" | "custom" => {}
+                        "new" | "default" | "build" | "custom" | "ignite" => {}
                         _ => {
                             if !segsp.is_empty() {
-                                local.edges.push(RouterEdge {
-                                    module: self.module.to_vec(),
-                                    parent_fn: self.router_fn.map(String::from),
-                                    child: segsp,
-                                    prefix: prefix.clone().unwrap_or_default(),
-                                    layers: Vec::new(),
-                                });
+                                let at = self.sp.loc(super::syntax::last_span(&p.path));
+                                local.edges.push(self.edge(segsp, &prefix, at));
                             }
                         }
                     }
                 }
             }
-            // A chain continuing a router variable (`api.route(…)`) carries its routes on.
-            Expr::Path(p) => self.mount_var(p, &prefix, &mut local),
+            // A chain continuing a router variable (`app.configure(…)`) carries its routes and
+            // its whole-router middleware on.
+            Expr::Path(p) => {
+                if let Some(w) = self.mount_var(p, &prefix, &mut local) {
+                    wraps.extend(w);
+                }
+            }
             Expr::Macro(m) => self.macro_routes(m, &mut local),
             _ => {}
         }
-        let mut wraps: Vec<String> = Vec::new();
         for mc in segs {
             let m = mc.method.to_string();
             let args: Vec<&Expr> = mc.args.iter().collect();
             let reg = self.sp.range(mc.method.span(), mc.paren_token.span.close());
             match (m.as_str(), args.len()) {
-                ("route", 2) => {
+                ("route" | "at", 2) => {
+                    // only a router's `.route`/`.at`: `infcx.at(cause, env)` is not one
+                    let router = path_like(args[0]) || is_method_router(args[1]) || known_router;
+                    // a helper's `.route(path, method_router)`: its callers register the route
+                    if !router || self.is_param(args[1]) {
+                        continue;
+                    }
                     let path = join(&prefix, lit_str(args[0]));
-                    self.method_router(args[1], path, &reg, Framework::Axum, &mut local);
+                    let fw = if m == "at" {
+                        Framework::Poem
+                    } else {
+                        Framework::Axum
+                    };
+                    self.method_router(args[1], path, &reg, fw, &mut local);
                 }
                 ("route", 1) if resource.is_some() => {
                     let path = resource.clone().flatten();
                     self.method_router(args[0], path, &reg, Framework::ActixWeb, &mut local);
-                }
-                ("at", 2) => {
-                    let path = join(&prefix, lit_str(args[0]));
-                    self.method_router(args[1], path, &reg, Framework::Poem, &mut local);
                 }
                 ("nest" | "nest_service", 2) => {
                     let p = join(&prefix, lit_str(args[0]));
@@ -266,17 +493,7 @@ impl<'a, 'b> Routes<'a, 'b> {
                 }
                 ("merge", 1) => self.mount(args[0], prefix.clone(), depth, &mut local),
                 ("service", 1) => self.service(args[0], prefix.clone(), depth, &mut local),
-                ("configure", 1) => {
-                    if let Expr::Path(p) = peel(args[0]) {
-                        local.edges.push(RouterEdge {
-                            module: self.module.to_vec(),
-                            parent_fn: self.router_fn.map(String::from),
-                            child: path_segments(&p.path),
-                            prefix: prefix.clone().unwrap_or_default(),
-                            layers: Vec::new(),
-                        });
-                    }
-                }
+                ("configure", 1) => self.configure(args[0], &prefix, depth, &mut local),
                 ("mount", 2) => {
                     let p = join(&prefix, lit_str(args[0]));
                     if let Expr::Macro(mac) = peel(args[1]) {
@@ -285,18 +502,34 @@ impl<'a, 'b> Routes<'a, 'b> {
                         );
                         if let Ok(paths) = parsed {
                             for path in paths {
+                                let at = self.sp.loc(super::syntax::last_span(&path));
                                 local.services.push(ServiceRef {
                                     module: self.module.to_vec(),
                                     parent_fn: self.router_fn.map(String::from),
                                     handler: path_segments(&path),
                                     prefix: p.clone().unwrap_or_default(),
                                     layers: Vec::new(),
+                                    location: at,
                                 });
                             }
                         }
                     } else {
                         self.mount(args[1], p, depth, &mut local);
                     }
+                }
+                (typed, 1) if typed.starts_with("typed_") => {
+                    // axum-extra: `.typed_post(h)`, the path comes from `h`'s TypedPath argument
+                    let method = typed.trim_start_matches("typed_").to_ascii_uppercase();
+                    local.routes.push(RawRoute {
+                        module: self.module.to_vec(),
+                        router_fn: self.router_fn.map(String::from),
+                        method,
+                        path: None,
+                        framework: Framework::Axum,
+                        registration: reg.clone(),
+                        handler: handler(args[0]),
+                        layers: Vec::new(),
+                    });
                 }
                 ("layer" | "route_layer", 1) => {
                     let names = layer_names(&mc.args);
@@ -307,19 +540,61 @@ impl<'a, 'b> Routes<'a, 'b> {
             }
         }
         local.add_layers(&wraps);
+        local.wraps = wraps;
         local
     }
 
-    /// A router held in a variable of this function (`let api = Router::new()…`), mounted
-    /// under `prefix`. Taken, so it is registered once.
-    fn mount_var(&mut self, p: &syn::ExprPath, prefix: &Option<String>, local: &mut Local) {
-        let Some(name) = p.path.get_ident().map(ToString::to_string) else {
-            return;
-        };
-        if let Some(i) = self.vars.iter().position(|(v, _)| *v == name) {
-            let (_, sub) = self.vars.remove(i);
-            local.extend(sub.prefixed(prefix));
+    /// actix `.configure(f)` / `.configure(|cfg| f(cfg, …))` / `.configure(|cfg| { … })`.
+    fn configure(&mut self, arg: &Expr, prefix: &Option<String>, depth: usize, local: &mut Local) {
+        match peel(arg) {
+            Expr::Path(p) => {
+                let at = self.sp.loc(super::syntax::last_span(&p.path));
+                local
+                    .edges
+                    .push(self.edge(path_segments(&p.path), prefix, at));
+            }
+            Expr::Closure(c) => {
+                let Some(syn::Pat::Ident(pi)) = c.inputs.first().map(|p| match p {
+                    syn::Pat::Type(t) => &*t.pat,
+                    other => other,
+                }) else {
+                    return;
+                };
+                let param = pi.ident.to_string();
+                let mut body = ConfigureBody {
+                    param: &param,
+                    calls: Vec::new(),
+                    chains: Vec::new(),
+                };
+                body.visit_expr(&c.body);
+                let at = self.sp.loc(pi.ident.span());
+                for call in body.calls {
+                    local.edges.push(self.edge(call, prefix, at.clone()));
+                }
+                for ch in body.chains {
+                    let sub = self.chain(&ch, prefix.clone(), depth + 1);
+                    local.extend(sub);
+                }
+            }
+            _ => {}
         }
+    }
+
+    /// A router held in a variable of this function (`let api = Router::new()…`), mounted
+    /// under `prefix`. Taken, so it is registered once. Returns its whole-router middleware.
+    fn mount_var(
+        &mut self,
+        p: &syn::ExprPath,
+        prefix: &Option<String>,
+        local: &mut Local,
+    ) -> Option<Vec<String>> {
+        let name = p.path.get_ident().map(ToString::to_string)?;
+        let i = self.vars.iter().position(|(v, _)| *v == name)?;
+        let (_, mut sub) = self.vars.remove(i);
+        sub.prefix_all(prefix);
+        let wraps = std::mem::take(&mut sub.wraps);
+        local.extend(sub);
+        Some(wraps)
     }
 
     /// Routes produced by a macro call: not expanded, reported as unresolved.
@@ -350,6 +625,23 @@ impl<'a, 'b> Routes<'a, 'b> {
         });
     }
 
+    /// A call to a route helper written by the service (`route("/x", post(h))`): the method
+    /// router given to it is registered here, under the path literal given with it.
+    fn helper_call(
+        &mut self,
+        c: &syn::ExprCall,
+        prefix: &Option<String>,
+        local: &mut Local,
+    ) -> bool {
+        let Some(mr) = c.args.iter().find(|a| is_method_router(a)) else {
+            return false;
+        };
+        let path = join(prefix, c.args.iter().find_map(lit_str));
+        let reg = self.sp.range(c.func.span(), c.paren_token.span.close());
+        self.method_router(mr, path, &reg, Framework::Axum, local);
+        true
+    }
+
     /// A nested router: inline chain, a call to a router-building function, or a variable.
     fn mount(&mut self, e: &Expr, prefix: Option<String>, depth: usize, local: &mut Local) {
         match peel(e) {
@@ -358,6 +650,9 @@ impl<'a, 'b> Routes<'a, 'b> {
                 local.extend(sub);
             }
             Expr::Call(c) => {
+                if self.helper_call(c, &prefix, local) {
+                    return;
+                }
                 if let Expr::Path(p) = peel(&c.func) {
                     let segs = path_segments(&p.path);
                     let last = segs.last().map(String::as_str).unwrap_or("");
@@ -365,17 +660,14 @@ impl<'a, 'b> Routes<'a, 'b> {
                         let sub = self.chain(e, prefix, depth + 1);
                         local.extend(sub);
                     } else if !matches!(last, "new" | "default") {
-                        local.edges.push(RouterEdge {
-                            module: self.module.to_vec(),
-                            parent_fn: self.router_fn.map(String::from),
-                            child: segs,
-                            prefix: prefix.unwrap_or_default(),
-                            layers: Vec::new(),
-                        });
+                        let at = self.sp.loc(super::syntax::last_span(&p.path));
+                        local.edges.push(self.edge(segs, &prefix, at));
                     }
                 }
             }
-            Expr::Path(p) => self.mount_var(p, &prefix, local),
+            Expr::Path(p) => {
+                self.mount_var(p, &prefix, local);
+            }
             Expr::Macro(m) => self.macro_routes(m, local),
             _ => {}
         }
@@ -384,13 +676,17 @@ impl<'a, 'b> Routes<'a, 'b> {
     /// actix `.service(x)`: a scope/resource chain, an attribute-routed handler, or a call.
     fn service(&mut self, e: &Expr, prefix: Option<String>, depth: usize, local: &mut Local) {
         match peel(e) {
-            Expr::Path(p) => local.services.push(ServiceRef {
-                module: self.module.to_vec(),
-                parent_fn: self.router_fn.map(String::from),
-                handler: path_segments(&p.path),
-                prefix: prefix.unwrap_or_default(),
-                layers: Vec::new(),
-            }),
+            Expr::Path(p) => {
+                let at = self.sp.loc(super::syntax::last_span(&p.path));
+                local.services.push(ServiceRef {
+                    module: self.module.to_vec(),
+                    parent_fn: self.router_fn.map(String::from),
+                    handler: path_segments(&p.path),
+                    prefix: prefix.unwrap_or_default(),
+                    layers: Vec::new(),
+                    location: at,
+                })
+            }
             _ => self.mount(e, prefix, depth, local),
         }
     }
@@ -478,6 +774,20 @@ impl<'a, 'b> Routes<'a, 'b> {
                     for method in methods_named(&mc.args[0]) {
                         out.push((method, handler(&mc.args[1]), Vec::new(), fw));
                     }
+                } else if let Some(method) =
+                    m.strip_suffix("_service").filter(|x| METHODS.contains(x))
+                {
+                    // `get(a).post_service(svc)`
+                    self.mr(&mc.receiver, fw, out, depth + 1);
+                    out.push((
+                        method.to_ascii_uppercase(),
+                        RawHandler::Unresolved {
+                            text: format!("{m}(…)"),
+                            reason: "a tower service, not a handler function".into(),
+                        },
+                        Vec::new(),
+                        fw,
+                    ));
                 } else if matches!(m.as_str(), "layer" | "route_layer" | "with") {
                     let before = out.len();
                     self.mr(&mc.receiver, fw, out, depth + 1);
@@ -497,6 +807,16 @@ impl<'a, 'b> Routes<'a, 'b> {
                         text: format!("{name}!(…)"),
                         reason: format!("routes produced by the macro `{name}!` are not expanded"),
                     },
+                    Vec::new(),
+                    fw,
+                ));
+            }
+            // poem `.at(path, endpoint)`: a `#[handler]` answers every method; anything else
+            // is a method router built elsewhere (decided when the path is resolved)
+            Expr::Path(p) if fw == Framework::Poem => {
+                out.push((
+                    super::facts::ANY_METHOD.to_string(),
+                    RawHandler::Path(path_segments(&p.path)),
                     Vec::new(),
                     fw,
                 ));
@@ -619,6 +939,15 @@ impl<'ast> Visit<'ast> for Routes<'_, '_> {
             }
         }
         syn::visit::visit_local(self, l);
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        let mut local = Local::default();
+        if self.helper_call(c, &Some(String::new()), &mut local) {
+            self.routes.extend(local.routes);
+            return;
+        }
+        syn::visit::visit_expr_call(self, c);
     }
 
     fn visit_expr_method_call(&mut self, mc: &'ast ExprMethodCall) {

@@ -753,7 +753,8 @@ impl<'a> Scanner<'a> {
         // an attribute of the item itself, not of something inside its body
         if self.attr_depth == Some(self.item_level() + 1) {
             match word {
-                "not" => self.attr_not = true,
+                // `cfg(not(test))`, `cfg(any(test, feature = "x"))`: not test-only code
+                "not" | "any" => self.attr_not = true,
                 "test" if !self.attr_not => self.item.flags |= TEST,
                 _ => {}
             }

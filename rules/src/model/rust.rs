@@ -14,6 +14,18 @@ pub struct RustModel {
     pub retry_library_uses: Vec<RetryLibraryUse>,
     pub policies: Vec<PolicyFn>,
     pub key_sources: Vec<KeySource>,
+    /// Facts left unresolved because their crate exceeded the analysis budget (GATE003).
+    pub budget_exceeded: Vec<BudgetExceeded>,
+}
+
+/// A path that was not resolved because its crate ran out of analysis budget.
+#[derive(Debug, Clone)]
+pub struct BudgetExceeded {
+    pub location: Location,
+    /// The crate (its folder).
+    pub krate: String,
+    /// The path as written.
+    pub text: String,
 }
 
 /// The web framework a registration was written for.

@@ -2,6 +2,7 @@
 
 pub mod gate001;
 pub mod gate002;
+pub mod gate003;
 pub mod idem001;
 pub mod idem002;
 pub mod idem003;
