@@ -43,11 +43,10 @@ pub fn compositions(
         out: Vec::new(),
     };
     for a in attrs {
-        if !a
-            .path()
+        if a.path()
             .segments
             .last()
-            .is_some_and(|s| s.ident == "idempotent")
+            .is_none_or(|s| s.ident != "idempotent")
         {
             continue;
         }
