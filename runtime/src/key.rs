@@ -33,6 +33,10 @@
 //! part). A key has at least one part: `key([])` does not compile, and [`Key::new`] takes the
 //! first part.
 //!
+//! A [`Key`] is a valid `http::HeaderValue` as it is (`TryFrom<Key>`, so
+//! `request.header("Idempotency-Key", key)` works with reqwest) and serialises as its encoded
+//! string (deserialising checks it with [`Key::parse`]).
+//!
 //! Keys are not shortened: a long key stays long, and [`ScopedKey::new`] and
 //! `#[idempotent]` reject one over 255 bytes ([`InvalidKey::TooLong`]) rather than truncate it
 //! into a collision. Most providers (Stripe included) accept 255 bytes too.
@@ -200,6 +204,39 @@ impl PartialEq<&str> for Key {
     }
 }
 
+/// A key is printable ASCII, so it is always a valid header value:
+/// `request.header("Idempotency-Key", idemgate::key(["refund", tenant, refund_id]))`.
+impl TryFrom<Key> for http::HeaderValue {
+    type Error = http::header::InvalidHeaderValue;
+
+    fn try_from(key: Key) -> Result<Self, Self::Error> {
+        http::HeaderValue::try_from(key.0)
+    }
+}
+
+impl TryFrom<&Key> for http::HeaderValue {
+    type Error = http::header::InvalidHeaderValue;
+
+    fn try_from(key: &Key) -> Result<Self, Self::Error> {
+        http::HeaderValue::from_str(&key.0)
+    }
+}
+
+/// Serialised as the encoded string.
+impl serde::Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Deserialised from an encoded string, refusing one the builder cannot produce.
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Key::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Bytes written as they are; every other byte is `%XX`.
 const fn unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
@@ -300,6 +337,18 @@ mod tests {
         assert_eq!(key(["\u{1F600}"]).as_str(), "%F0%9F%98%80");
         assert_eq!(key([""]).as_str(), "");
         assert_eq!(key(["", ""]).as_str(), ":");
+    }
+
+    #[test]
+    fn keys_are_header_values_and_json_strings() {
+        let k = key(["refund", "acme:eu", "r 1"]);
+        let v = http::HeaderValue::try_from(&k).unwrap();
+        assert_eq!(v.to_str().unwrap(), "refund:acme%3Aeu:r%201");
+        assert_eq!(http::HeaderValue::try_from(k.clone()).unwrap(), v);
+        let json = serde_json::to_string(&k).unwrap();
+        assert_eq!(json, r#""refund:acme%3Aeu:r%201""#);
+        assert_eq!(serde_json::from_str::<Key>(&json).unwrap(), k);
+        assert!(serde_json::from_str::<Key>(r#""a b""#).is_err());
     }
 
     #[test]
