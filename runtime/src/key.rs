@@ -30,7 +30,7 @@
 //! part decodes back to its text ([`Key::decode`] is the inverse, and refuses any string the
 //! builder cannot produce, such as `%41` for `A`). Two keys are equal exactly when their part
 //! lists are equal, comparing parts by their `Display` text (`42_u64` and `"42"` are the same
-//! part). A key has at least one part: `key([])` does not compile, and [`Key::new`] takes the
+//! part). A key has at least one part: `key([])` fails the build, and [`Key::new`] takes the
 //! first part.
 //!
 //! A [`Key`] is a valid `http::HeaderValue` as it is (`TryFrom<Key>`, so
@@ -56,7 +56,8 @@ pub struct Key(String);
 /// Builds a key from parts of one type (`&str`, `String`, an integer type…). For parts of
 /// different types use [`key!`] or [`Key::new`] with [`Key::part`].
 ///
-/// An empty list does not compile: a key has at least one part.
+/// An empty list fails the build (a constant assertion, reported when the program is built;
+/// `cargo check` alone does not evaluate it): a key has at least one part.
 pub fn key<P: Display, const N: usize>(parts: [P; N]) -> Key {
     const { assert!(N > 0, "a key needs at least one part") };
     let mut out = Key(String::with_capacity(N * 8));
