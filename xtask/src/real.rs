@@ -270,12 +270,36 @@ struct Report {
 pub struct InvRoute {
     #[serde(default)]
     pub method: String,
+    #[serde(default)]
+    pub path: Option<String>,
     pub file: String,
     pub line: u32,
     #[serde(default)]
     pub end_line: Option<u32>,
     #[serde(default)]
     pub status: String,
+}
+
+/// A route path reduced to what every framework agrees on: parameters (`{id}`, `{*rest}`,
+/// `:id`, `<id>`, `<rest..>`) become `{}`, a query part (rocket's `?<q>`) and a trailing `/`
+/// (except the root) are dropped.
+pub fn normalize_route_path(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or("");
+    let mut out = Vec::new();
+    for seg in path.split('/') {
+        let param = (seg.starts_with('{') && seg.ends_with('}'))
+            || (seg.starts_with('<') && seg.ends_with('>'))
+            || seg.starts_with(':');
+        out.push(if param { "{}" } else { seg });
+    }
+    let mut s = out.join("/");
+    while s.len() > 1 && s.ends_with('/') {
+        s.pop();
+    }
+    if s.is_empty() {
+        s.push('/');
+    }
+    s
 }
 
 impl InvRoute {
@@ -382,6 +406,10 @@ pub struct Recall {
     /// matched only through the `routes` inventory (no finding covers it)
     pub by_inventory_only: usize,
     pub agree: usize,
+    /// truth routes whose inventory entry has a path
+    pub paths_compared: usize,
+    /// ... and that path equals the truth's (after `normalize_route_path`)
+    pub paths_right: usize,
 }
 
 impl Recall {
@@ -390,6 +418,8 @@ impl Recall {
         self.matched += o.matched;
         self.by_inventory_only += o.by_inventory_only;
         self.agree += o.agree;
+        self.paths_compared += o.paths_compared;
+        self.paths_right += o.paths_right;
     }
 }
 
@@ -402,6 +432,8 @@ pub struct Score {
     pub unjudged: Vec<Finding>,
     pub missed: Vec<TruthRoute>,
     pub disagree: Vec<TruthRoute>,
+    /// truth routes whose inventory path differs, with the inventory's paths
+    pub wrong_paths: Vec<(TruthRoute, Vec<String>)>,
 }
 
 pub fn score(
@@ -444,9 +476,22 @@ pub fn score(
             .iter()
             .filter(|f| f.covers(&t.file, t.line))
             .collect();
-        let by_inventory = inventory
+        let inv: Vec<&InvRoute> = inventory
             .iter()
-            .any(|r| r.covers(&t.method, &t.file, t.line));
+            .filter(|r| r.covers(&t.method, &t.file, t.line))
+            .collect();
+        let by_inventory = !inv.is_empty();
+        let paths: Vec<&String> = inv.iter().filter_map(|r| r.path.as_ref()).collect();
+        if !paths.is_empty() {
+            s.recall.paths_compared += 1;
+            let want = normalize_route_path(&t.path);
+            if paths.iter().any(|p| normalize_route_path(p) == want) {
+                s.recall.paths_right += 1;
+            } else {
+                s.wrong_paths
+                    .push((t.clone(), paths.iter().map(|p| (*p).clone()).collect()));
+            }
+        }
         if !covering.is_empty() || by_inventory {
             s.recall.matched += 1;
             if covering.is_empty() {
@@ -740,7 +785,7 @@ fn print_report(
         );
     }
     println!(
-        "{:<14} {:>5} {:>6} {:>7} {:>6} {:>7}  {:<18} {:<18} {:<16} {:<14}  findings",
+        "{:<14} {:>5} {:>6} {:>7} {:>6} {:>7}  {:<18} {:<18} {:<16} {:<14} {:<8}  findings",
         "service",
         "files",
         "MB",
@@ -750,7 +795,8 @@ fn print_report(
         "IDEM001 prec",
         "GATE002 prec",
         "recall",
-        "agreement"
+        "agreement",
+        "paths"
     );
     let mut tot_prec: BTreeMap<String, Precision> = BTreeMap::new();
     let mut tot_rec = Recall::default();
@@ -773,7 +819,7 @@ fn print_report(
             .map(|(k, v)| format!("{k}:{v}"))
             .collect();
         println!(
-            "{:<14} {:>5} {:>6.2} {:>7} {:>6} {:>7}  {:<18} {:<18} {:<16} {:<14}  {}",
+            "{:<14} {:>5} {:>6.2} {:>7} {:>6} {:>7}  {:<18} {:<18} {:<16} {:<14} {:<8}  {}",
             r.name,
             r.files,
             r.mb,
@@ -797,6 +843,11 @@ fn print_report(
                 rec.total,
                 pct(ratio(rec.agree, rec.total))
             ),
+            if rec.paths_compared > 0 {
+                format!("{}/{}", rec.paths_right, rec.paths_compared)
+            } else {
+                "-".to_owned()
+            },
             rules.join(" ")
         );
         for n in &r.notes {
@@ -831,6 +882,14 @@ fn print_report(
         .iter()
         .filter_map(|r| r.secs.map(|s| (r.name.as_str(), s, r.mb)))
         .collect();
+    if tot_rec.paths_compared > 0 {
+        println!(
+            "  inventory paths: {}/{} = {} equal to the truth (parameters, query and trailing / normalised)",
+            tot_rec.paths_right,
+            tot_rec.paths_compared,
+            pct(ratio(tot_rec.paths_right, tot_rec.paths_compared))
+        );
+    }
     if let Some(sp) = speed(&timed) {
         println!(
             "  speed: {tot_s:.2} s for {tot_mb:.1} MB = {:.3} s/MB (corpus mean, total time / total MB)",
@@ -876,6 +935,17 @@ fn print_report(
                 println!(
                     "disagree\t{}\t{}\t{}\t{} {}\texpect {:?}",
                     r.name, t.file, t.line, t.method, t.path, t.expect
+                );
+            }
+            for (t, got) in &r.score.wrong_paths {
+                println!(
+                    "wrong-path\t{}\t{}\t{}\t{} {}\tinventory: {}",
+                    r.name,
+                    t.file,
+                    t.line,
+                    t.method,
+                    t.path,
+                    got.join(" | ")
                 );
             }
         }
@@ -1093,13 +1163,34 @@ mod tests {
             // a non-route rule covering a route line does not count
             finding("RETRY001", "src/r.rs", 50, &[]),
         ];
-        let inventory = vec![InvRoute {
-            method: "POST".into(),
-            file: "src/r.rs".into(),
-            line: 29,
-            end_line: Some(31),
-            status: "declared".into(),
-        }];
+        let inventory = vec![
+            InvRoute {
+                method: "POST".into(),
+                path: Some("/x/".into()),
+                file: "src/r.rs".into(),
+                line: 29,
+                end_line: Some(31),
+                status: "declared".into(),
+            },
+            // another method on the same lines does not count, nor does its path
+            InvRoute {
+                method: "GET".into(),
+                path: Some("/elsewhere".into()),
+                file: "src/r.rs".into(),
+                line: 50,
+                end_line: Some(50),
+                status: "missing".into(),
+            },
+            // an any-method route counts for a POST truth; its path is wrong
+            InvRoute {
+                method: "*".into(),
+                path: Some("/y".into()),
+                file: "src/r.rs".into(),
+                line: 40,
+                end_line: Some(40),
+                status: "unresolved".into(),
+            },
+        ];
         let mut judged = Judged::new();
         judged.insert("svc".into(), vec!["src/**".into()]);
         let s = score(
@@ -1116,9 +1207,13 @@ mod tests {
                 total: 5,
                 matched: 4,
                 by_inventory_only: 1,
-                agree: 3
+                agree: 3,
+                paths_compared: 2,
+                paths_right: 1,
             }
         );
+        assert_eq!(s.wrong_paths.len(), 1);
+        assert_eq!(s.wrong_paths[0].0.line, 40);
         assert_eq!(s.missed.len(), 1);
         assert_eq!(s.missed[0].line, 50);
         assert_eq!(
@@ -1135,6 +1230,19 @@ mod tests {
             &Judged::new(),
         );
         assert_eq!(s.recall.total, 6);
+    }
+
+    #[test]
+    fn route_paths_are_compared_modulo_parameter_syntax() {
+        let n = normalize_route_path;
+        assert_eq!(n("/users/{id}"), n("/users/:user_id"));
+        assert_eq!(n("/~/<blog>/<slug>/edit"), "/~/{}/{}/edit");
+        assert_eq!(n("/git/index/{*path}"), "/git/index/{}");
+        assert_eq!(n("/csrf-violation?<target>"), "/csrf-violation");
+        assert_eq!(n("/admin/"), "/admin");
+        assert_eq!(n("/"), "/");
+        assert_eq!(n(""), "/");
+        assert_ne!(n("/api/login"), n("/login"));
     }
 
     #[test]
