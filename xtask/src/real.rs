@@ -278,6 +278,11 @@ pub struct InvRoute {
     pub end_line: Option<u32>,
     #[serde(default)]
     pub status: String,
+    /// where the handler `fn` is (where its IDEM001 is reported)
+    #[serde(default)]
+    pub handler_file: Option<String>,
+    #[serde(default)]
+    pub handler_line: Option<u32>,
 }
 
 /// A route path reduced to what every framework agrees on: parameters (`{id}`, `{*rest}`,
@@ -366,6 +371,7 @@ pub fn parse_inventory(json: &str, base: &Path) -> Result<Vec<InvRoute>, String>
         .into_iter()
         .map(|mut r| {
             r.file = normalize(&r.file, base);
+            r.handler_file = r.handler_file.map(|f| normalize(&f, base));
             r
         })
         .collect())
@@ -500,7 +506,17 @@ pub fn score(
         } else {
             s.missed.push(t.clone());
         }
-        let idem = covering.iter().any(|f| f.rule == "IDEM001");
+        // an IDEM001 belongs to this route when it covers the registration, or when it is
+        // reported at the handler `fn` the inventory names for this route
+        let idem = covering.iter().any(|f| f.rule == "IDEM001")
+            || inv.iter().any(|r| {
+                let (Some(hf), Some(hl)) = (&r.handler_file, r.handler_line) else {
+                    return false;
+                };
+                route_findings
+                    .iter()
+                    .any(|f| f.rule == "IDEM001" && &f.file == hf && f.line == hl)
+            });
         let gate = covering.iter().any(|f| f.rule == "GATE002")
             || inventory
                 .iter()
@@ -1154,11 +1170,17 @@ mod tests {
             truth("src/r.rs", 30, Expect::Declared), // only in the inventory: matched, agrees
             truth("src/r.rs", 40, Expect::Gate002), // GATE002 at the registration
             truth("src/r.rs", 50, Expect::Missing), // nothing: missed, disagrees
-            truth("gen/x.rs", 1, Expect::Missing),  // outside the judged files: ignored
+            TruthRoute {
+                method: "PATCH".into(),
+                // its IDEM001 is at the handler the inventory names
+                ..truth("src/r.rs", 60, Expect::Missing)
+            },
+            truth("gen/x.rs", 1, Expect::Missing), // outside the judged files: ignored
         ];
         let findings = vec![
             finding("IDEM001", "src/h.rs", 100, &[("src/r.rs", 9, 11)]),
             finding("IDEM001", "src/h.rs", 200, &[("src/r.rs", 20, 20)]),
+            finding("IDEM001", "src/h.rs", 300, &[("src/doc.rs", 1, 1)]),
             finding("GATE002", "src/r.rs", 40, &[]),
             // a non-route rule covering a route line does not count
             finding("RETRY001", "src/r.rs", 50, &[]),
@@ -1171,6 +1193,8 @@ mod tests {
                 line: 29,
                 end_line: Some(31),
                 status: "declared".into(),
+                handler_file: None,
+                handler_line: None,
             },
             // another method on the same lines does not count, nor does its path
             InvRoute {
@@ -1180,6 +1204,8 @@ mod tests {
                 line: 50,
                 end_line: Some(50),
                 status: "missing".into(),
+                handler_file: None,
+                handler_line: None,
             },
             // an any-method route counts for a POST truth; its path is wrong
             InvRoute {
@@ -1189,6 +1215,19 @@ mod tests {
                 line: 40,
                 end_line: Some(40),
                 status: "unresolved".into(),
+                handler_file: None,
+                handler_line: None,
+            },
+            // the IDEM001 of this route is reported at its handler, related elsewhere
+            InvRoute {
+                method: "PATCH".into(),
+                path: Some("/x".into()),
+                file: "src/r.rs".into(),
+                line: 60,
+                end_line: Some(61),
+                status: "missing".into(),
+                handler_file: Some("src/h.rs".into()),
+                handler_line: Some(300),
             },
         ];
         let mut judged = Judged::new();
@@ -1204,12 +1243,12 @@ mod tests {
         assert_eq!(
             s.recall,
             Recall {
-                total: 5,
-                matched: 4,
-                by_inventory_only: 1,
-                agree: 3,
-                paths_compared: 2,
-                paths_right: 1,
+                total: 6,
+                matched: 5,
+                by_inventory_only: 2,
+                agree: 4,
+                paths_compared: 3,
+                paths_right: 2,
             }
         );
         assert_eq!(s.wrong_paths.len(), 1);
@@ -1229,7 +1268,7 @@ mod tests {
             &Verdicts::new(),
             &Judged::new(),
         );
-        assert_eq!(s.recall.total, 6);
+        assert_eq!(s.recall.total, 7);
     }
 
     #[test]
