@@ -372,3 +372,15 @@ fn root_level_ignore_covers_referenced_files() {
 fn key_fields_and_conflict_ranges() {
     assert_fixture("key-fields");
 }
+
+#[test]
+fn key_fields_must_name_something() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("idemgate.toml");
+    for bad in ["key-fields = []", "key-fields = [\"request_id\", \" \"]"] {
+        std::fs::write(&toml, format!("[openapi]\n{bad}\n")).unwrap();
+        let err = config::load(Some(&toml), dir.path(), None).unwrap_err();
+        assert!(err.message.contains("key-fields"), "{}", err.message);
+        assert!(err.span.is_some(), "{bad}: no location");
+    }
+}

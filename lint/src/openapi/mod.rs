@@ -7,6 +7,14 @@
 //! become facts. `$ref`s are resolved over the document's files by [`resolve`], facts are
 //! extracted by [`extract`].
 //!
+//! A split spec (DigitalOcean's: 2,907 files, every operation a `$ref` to its own file) is read
+//! in passes: the extraction runs over the files loaded so far and names the files it could not
+//! follow yet; those are read and parsed in parallel, and the extraction runs again, until it
+//! wants nothing new. Each pass is cheap next to parsing (a few per spec: root → operations →
+//! responses and schemas), and the trees stay immutable while they are walked. Every document
+//! of a YAML stream is its own document; a key written twice in a mapping is dropped but for
+//! its last occurrence and reported with both places.
+//!
 //! Why not a typed model: `openapiv3` drops positions and knows only 3.0, `serde_yaml` is
 //! deprecated, and every finding needs the line of a key. Why not YAML for JSON too: JSON
 //! specs are the big ones (Stripe's is 4 MB) and a JSON scanner that borrows strings is several
