@@ -302,7 +302,7 @@ fn operations_referenced_from_their_own_files() {
         ["api.yaml:13 PATCH /v2/account/keys/{ssh_key_identifier} is referenced here"]
     );
     // A local operation-level `$ref`: at the key the pointer names.
-    let local = finding(&out, "OAS001", "api.yaml", 34);
+    let local = finding(&out, "OAS001", "api.yaml", 37);
     assert_eq!(
         related(local),
         ["api.yaml:19 POST /v2/local is referenced here"]
@@ -320,7 +320,7 @@ fn operations_referenced_from_their_own_files() {
             "resources/ssh_keys/sshKeys_create.yml:18 used by POST /v2/account/keys",
             "resources/ssh_keys/sshKeys_update.yml:8 used by PATCH /v2/account/keys/{ssh_key_identifier}",
             "resources/droplets/droplets_create.yml:13 used by POST /v2/droplets",
-            "api.yaml:37 used by POST /v2/local",
+            "api.yaml:40 used by POST /v2/local",
         ]
     );
     assert_eq!(shared.key, "shared/responses/too_many_requests.yml#");
