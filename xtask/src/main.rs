@@ -4,7 +4,7 @@
 //! cargo run -p xtask --release -- gen-corpus DIR --mb 40 [--seed N]
 //! cargo run -p xtask --release -- bench-parse DIR [--threads N] [--gate target/release/idemgate]
 //! cargo run -p xtask --release -- real-check CORPUS_DIR [--gate PATH] [--tests-real DIR]
-//!     [--timeout SECS] [--runs N] [--only NAME,...] [--verbose]
+//!     [--timeout SECS] [--runs N] [--only NAME,...] [--verbose] [--todo FILE]
 //! ```
 //!
 //! `gen-corpus` writes a deterministic (seeded) corpus of realistic service crates: domain
@@ -28,7 +28,7 @@ use rayon::prelude::*;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage:\n  xtask gen-corpus DIR [--mb N] [--seed N]\n  xtask bench-parse DIR [--threads N] [--gate PATH_TO_IDEMGATE] [--runs N]\n  xtask real-check CORPUS_DIR [--gate PATH] [--tests-real DIR] [--timeout SECS] [--runs N] [--only NAME,...] [--verbose]"
+        "usage:\n  xtask gen-corpus DIR [--mb N] [--seed N]\n  xtask bench-parse DIR [--threads N] [--gate PATH_TO_IDEMGATE] [--runs N]\n  xtask real-check CORPUS_DIR [--gate PATH] [--tests-real DIR] [--timeout SECS] [--runs N] [--only NAME,...] [--verbose] [--todo FILE]"
     );
     ExitCode::from(2)
 }

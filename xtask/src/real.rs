@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p xtask --release -- real-check CORPUS_DIR [--gate target/release/idemgate]
 //!     [--tests-real tests/real] [--timeout 300] [--runs 1] [--only NAME[,NAME]] [--verbose]
+//!     [--todo FILE]
 //! ```
 //!
 //! For every service of `tests/real/corpus.tsv` found as `CORPUS_DIR/<name>`, it runs
@@ -12,7 +13,8 @@
 //! rule, IDEM001/GATE002 precision against `verdicts.tsv`, route recall against `routes.tsv`
 //! (restricted to the files of `judged_files.tsv`) and expectation agreement. A run that exceeds
 //! `--timeout` is killed and counted as a hang; any hang makes the command exit 1. `--runs N`
-//! times `check` N times and keeps the best (the machine may be shared).
+//! times `check` N times and keeps the best (the machine may be shared). `--todo FILE` writes the
+//! unjudged findings as `verdicts.tsv` lines with an empty verdict, ready to be judged.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -659,6 +661,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         None => 300,
     };
     let timeout = Duration::from_secs(timeout_secs);
+    let todo: Option<PathBuf> = flag_value(args, "--todo").map(PathBuf::from);
     let only: Option<Vec<String>> =
         flag_value(args, "--only").map(|v| v.split(',').map(str::to_owned).collect());
     let verbose = args.iter().any(|a| a == "--verbose");
@@ -773,11 +776,39 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         });
     }
     print_report(&rows, verbose, no_inventory, &hangs, startup);
+    if let Some(path) = todo {
+        let text = todo_lines(
+            rows.iter()
+                .map(|r| (r.name.as_str(), &r.score.unjudged[..])),
+        );
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("unjudged findings written to {} (fill in verdict and reason, then append to verdicts.tsv)", path.display());
+    }
     Ok(if hangs.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Unjudged findings as `verdicts.tsv` lines with the verdict left empty and the gate's message
+/// in the reason column, one per (service, file, line, rule).
+pub fn todo_lines<'a>(services: impl Iterator<Item = (&'a str, &'a [Finding])>) -> String {
+    let mut out = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for (name, findings) in services {
+        for f in findings {
+            if seen.insert((name, f.file.as_str(), f.line, f.rule.as_str())) {
+                let msg = f.message.replace(['\t', '\n'], " ");
+                let _ = writeln!(
+                    out,
+                    "{name}\t{}\t{}\t{}\t\tgate: {msg}",
+                    f.file, f.line, f.rule
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The fixed cost of one gate run (process start, no file): the best of three runs on an empty
@@ -1298,6 +1329,21 @@ mod tests {
         assert_eq!(n("/"), "/");
         assert_eq!(n(""), "/");
         assert_ne!(n("/api/login"), n("/login"));
+    }
+
+    #[test]
+    fn todo_lines_are_verdict_lines_without_a_verdict() {
+        let mut f = finding("IDEM001", "src/a.rs", 3, &[]);
+        f.message = "handler\tx\ny".into();
+        let fs = [f.clone(), f];
+        let text = todo_lines([("svc", &fs[..])].into_iter());
+        assert_eq!(text, "svc\tsrc/a.rs\t3\tIDEM001\t\tgate: handler x y\n");
+        // filled in, it parses as a verdict
+        let filled = text.replace("\t\tgate", "\ttp\tgate");
+        assert_eq!(
+            parse_verdicts(&format!("header\n{filled}")).unwrap().len(),
+            1
+        );
     }
 
     #[test]
