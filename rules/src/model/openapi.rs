@@ -356,6 +356,31 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_definition_is_reported_once_with_every_use() {
+        use crate::rules::oas004::META;
+        use std::sync::Arc;
+        let at = |file: &str, line: u32| Location {
+            line,
+            end_line: line,
+            ..Location::file_start(Arc::from(file))
+        };
+        let mut out = Vec::new();
+        let mut reported = Reported::default();
+        for (line, op) in [(3, "GET /a"), (9, "POST /b"), (3, "GET /a")] {
+            let f = Finding::new(&META, at("shared.yaml", 1), "no Retry-After")
+                .related(at("api.yaml", line), format!("used by {op}"));
+            reported.push(&mut out, f);
+        }
+        reported.push(
+            &mut out,
+            Finding::new(&META, at("other.yaml", 1), "no Retry-After"),
+        );
+        assert_eq!(out.len(), 2);
+        let uses: Vec<u32> = out[0].related.iter().map(|r| r.location.line).collect();
+        assert_eq!(uses, [3, 9]);
+    }
+
+    #[test]
     fn strategy_kinds() {
         assert_eq!(StrategyKind::parse("Key"), StrategyKind::Key);
         assert_eq!(StrategyKind::parse("natural-key"), StrategyKind::NaturalKey);
