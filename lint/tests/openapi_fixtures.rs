@@ -384,3 +384,16 @@ fn key_fields_must_name_something() {
         assert!(err.span.is_some(), "{bad}: no location");
     }
 }
+
+#[test]
+fn an_operation_file_shared_by_two_paths_is_one_finding() {
+    let out = assert_fixture("shared-op");
+    let f = finding(&out, "OAS001", "ops/create.yaml", 1);
+    assert_eq!(
+        related(f),
+        [
+            "api.yaml:7 POST /v1/orders is referenced here",
+            "api.yaml:10 POST /v2/orders is referenced here",
+        ]
+    );
+}

@@ -291,15 +291,16 @@ pub struct Response {
 /// every use as a related location, instead of once per operation.
 #[derive(Default)]
 pub struct Reported {
-    /// (location, message) → index in the output.
-    index: HashMap<(Location, String), usize>,
+    /// Primary location → index in the output (one finding of a rule per place: an operation
+    /// file shared by two paths is one finding too, naming the first and listing both).
+    index: HashMap<Location, usize>,
     /// Related locations already on each output finding (uses are listed once each).
     related: std::collections::HashSet<(usize, Location, String)>,
 }
 
 impl Reported {
     pub fn push(&mut self, out: &mut Vec<Finding>, f: Finding) {
-        let id = (f.location.clone(), f.message.clone());
+        let id = f.location.clone();
         let i = match self.index.get(&id) {
             Some(i) => *i,
             None => {
