@@ -156,7 +156,10 @@ impl<'a> Files<'a> {
     /// Follows `$ref`s from `at` until a node that is not a reference. `None` when a reference
     /// cannot be resolved (the reason is in `diag`, or the file is wanted); a cycle is an error.
     pub fn deref<'f>(&'f self, at: At<'f, 'a>, diag: &mut Diagnostics) -> Option<At<'f, 'a>> {
-        self.deref_named(at, diag).map(|(at, _)| at)
+        if at.node.ref_target().is_none() {
+            return Some(at);
+        }
+        self.follow(at, diag).map(|(at, _)| at)
     }
 
     /// [`Files::deref`], also naming the definition reached, as `file#pointer` relative to the
@@ -166,10 +169,24 @@ impl<'a> Files<'a> {
         at: At<'f, 'a>,
         diag: &mut Diagnostics,
     ) -> Option<(At<'f, 'a>, Option<String>)> {
+        let (cur, last) = self.follow(at, diag)?;
+        let name = last.map(|(file, target)| {
+            let fragment = target.find('#').map_or("", |i| &target[i + 1..]);
+            format!("{}#{}", self.rel(file), percent_decode(fragment))
+        });
+        Some((cur, name))
+    }
+
+    /// Follows the chain; also returns the last `$ref` followed and the file it led to.
+    fn follow<'f>(
+        &'f self,
+        at: At<'f, 'a>,
+        diag: &mut Diagnostics,
+    ) -> Option<(At<'f, 'a>, Option<(usize, &'f str)>)> {
         let mut cur = at;
-        let mut name = None;
+        let mut last = None;
         let mut visited: Vec<(usize, u32, u32)> = Vec::new();
-        let mut chain: Vec<String> = Vec::new();
+        let mut chain: Vec<&'f str> = Vec::new();
         while let Some((target, entry)) = cur.node.ref_target() {
             let here = (cur.file, entry.value.start, entry.value.end);
             if visited.contains(&here) || visited.len() >= MAX_HOPS {
@@ -190,16 +207,11 @@ impl<'a> Files<'a> {
                 return None;
             }
             visited.push(here);
-            chain.push(target.to_string());
+            chain.push(target);
             cur = self.resolve(cur.file, target, entry, diag)?;
-            let fragment = target.find('#').map_or("", |i| &target[i + 1..]);
-            name = Some(format!(
-                "{}#{}",
-                self.rel(cur.file),
-                percent_decode(fragment)
-            ));
+            last = Some((cur.file, target));
         }
-        Some((cur, name))
+        Some((cur, last))
     }
 
     /// Resolves one `$ref` string written in `file` (at `entry`, the `$ref` member).
@@ -211,8 +223,12 @@ impl<'a> Files<'a> {
         diag: &mut Diagnostics,
     ) -> Option<At<'f, 'a>> {
         let span = (entry.value.start, entry.value.end);
-        let lower = target.to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") {
+        let scheme = |p: &str| {
+            target
+                .get(..p.len())
+                .is_some_and(|t| t.eq_ignore_ascii_case(p))
+        };
+        if scheme("http://") || scheme("https://") {
             diag.error(
                 self,
                 file,
@@ -224,7 +240,7 @@ impl<'a> Files<'a> {
             );
             return None;
         }
-        if lower.starts_with("file:") {
+        if scheme("file:") {
             diag.error(
                 self,
                 file,
@@ -257,7 +273,7 @@ impl<'a> Files<'a> {
                 .get(file)
                 .and_then(|f| f.abs.parent())
                 .unwrap_or(Path::new(""));
-            let Some(abs) = normalize(&base.join(&decoded)) else {
+            let Some(abs) = normalize(&base.join(&*decoded)) else {
                 diag.error(
                     self,
                     file,
@@ -310,7 +326,11 @@ impl<'a> Files<'a> {
         let mut node = root;
         let mut key = None;
         for raw in rest.split('/') {
-            let seg = raw.replace("~1", "/").replace("~0", "~");
+            let seg: std::borrow::Cow<'_, str> = if raw.contains('~') {
+                raw.replace("~1", "/").replace("~0", "~").into()
+            } else {
+                raw.into()
+            };
             let next = if node.is_map() {
                 node.entry(&seg).map(|e| {
                     key = Some((e.key_start, e.key_end));
@@ -348,13 +368,11 @@ static NULL: Node<'static> = Node {
 };
 
 /// Decodes `%XX` escapes (invalid ones are kept as written).
-pub fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.contains('%') {
-        return s.to_string();
+        return s.into();
     }
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy()
 }
 
 /// Lexically normalised absolute path; `None` when `..` climbs above the filesystem root.
