@@ -7,13 +7,17 @@
 //! glob targets see. Glob imports form a graph with cycles (`pub use a::*` ⇄ `pub use b::*`,
 //! `use super::*`, `use crate::*`).
 //!
-//! Each lookup of a name walks that graph once (Tarjan's strongly connected components, with
-//! an explicit stack), and every module it visits gets a memoized answer for that name: the
-//! modules of finished components that found nothing are negative, everything still on the
-//! stack when the name is found can reach it. So a (module, name) pair is visited at most once
-//! per run, and the work for one name is linear in modules + imports, however the globs
-//! cycle. Every visit, import and glob edge is a counted step; a run that exceeds its budget
-//! stops resolving in that crate (the caller reports GATE003) and finishes everything else.
+//! Once every module's globs are resolved, the glob graph is condensed into its strongly
+//! connected components (Tarjan): the members of a component reach each other, so they all see
+//! the same glob-imported names, and a component's functions, child modules and named imports
+//! are indexed once for all of them. A lookup checks the module's own items and imports, then
+//! its component's, then walks the components it glob-imports (a DAG); every answer is
+//! memoized per (module, name) and per (component, name). The typical shape of a real crate —
+//! `mod m; pub use m::*;` at the root and `use crate::*;` in every module — is one component,
+//! and every lookup in it is a hash probe. (While the globs themselves are being resolved,
+//! lookups walk the glob graph per name with the same memo.) Every visit, import and glob edge
+//! is a counted step; a crate that exceeds its budget stops resolving (the caller reports
+//! GATE003) and everything else finishes.
 
 use std::collections::HashMap;
 
@@ -86,6 +90,24 @@ pub struct Resolver {
     taints: Vec<u32>,
     budget: u64,
     steps: u64,
+    /// The glob graph's strongly connected components, once every glob is resolved.
+    sccs: Option<Sccs>,
+    finalizing: bool,
+    scc_memo: HashMap<(usize, String), Option<Def>>,
+    scc_in_progress: HashMap<(usize, String), u32>,
+}
+
+/// The glob graph condensed: the members of a component all see the same glob-imported names
+/// (each can reach every other), so a component's names are looked up once for all of them.
+#[derive(Debug, Default)]
+struct Sccs {
+    of: Vec<usize>,
+    succ: Vec<Vec<usize>>,
+    /// Functions and child modules of the members, by name.
+    items: Vec<HashMap<String, Def>>,
+    /// Named imports of the members, by the name they bind: (member, path).
+    named: Vec<HashMap<String, Vec<(ModId, Vec<String>)>>>,
+    krate: Vec<CrateId>,
 }
 
 /// Deepest nesting of lookups (a use whose path needs another use, …) before giving up.
@@ -102,6 +124,10 @@ impl Resolver {
             in_progress: HashMap::new(),
             depth: 0,
             taints: Vec::new(),
+            sccs: None,
+            finalizing: false,
+            scc_memo: HashMap::new(),
+            scc_in_progress: HashMap::new(),
             budget,
             steps: 0,
         }
@@ -203,6 +229,9 @@ impl Resolver {
 
     /// Resolves `segs` as written in module `from`.
     pub fn resolve(&mut self, from: ModId, segs: &[String]) -> Resolved {
+        if self.sccs.is_none() && !self.finalizing {
+            self.finalize();
+        }
         match self.path(from, segs) {
             Ok(r) => r,
             Err(OutOfBudget) => Resolved::Budget,
@@ -361,6 +390,21 @@ impl Resolver {
         self.depth += 1;
         let q = self.depth;
         self.taints.push(u32::MAX);
+        if self.sccs.is_some() {
+            self.in_progress.insert(key.clone(), q);
+            let r = self.lookup_condensed(start, name);
+            self.in_progress.remove(&key);
+            let taint = self.taints.pop().unwrap_or(u32::MAX);
+            self.depth -= 1;
+            if taint < q {
+                self.taint(taint);
+            }
+            let found = r?;
+            if found.is_some() || taint >= q {
+                self.memo.insert(key, found);
+            }
+            return Ok(found);
+        }
         let mut visited = Vec::new();
         let result = self.components(start, name, q, &mut visited);
         let taint = self.taints.pop().unwrap_or(u32::MAX);
@@ -386,6 +430,220 @@ impl Resolver {
             None => {}
         }
         Ok(found)
+    }
+
+    /// Resolves every module's globs, then condenses the glob graph into its strongly
+    /// connected components (Tarjan, iterative). Lookups after this are per component.
+    fn finalize(&mut self) {
+        self.finalizing = true;
+        let n = self.mods.len();
+        let mut targets: Vec<Vec<ModId>> = Vec::with_capacity(n);
+        for m in 0..n {
+            targets.push(self.glob_targets(m).unwrap_or_default());
+        }
+        let mut of = vec![usize::MAX; n];
+        let mut index = vec![u32::MAX; n];
+        let mut low = vec![0u32; n];
+        let mut on_stack = vec![false; n];
+        let mut stack: Vec<ModId> = Vec::new();
+        let mut count = 0usize;
+        let mut next = 0u32;
+        for start in 0..n {
+            if index[start] != u32::MAX {
+                continue;
+            }
+            let mut frames: Vec<(ModId, usize)> = vec![(start, 0)];
+            index[start] = next;
+            low[start] = next;
+            next += 1;
+            stack.push(start);
+            on_stack[start] = true;
+            while let Some(&mut (m, ref mut i)) = frames.last_mut() {
+                if let Some(&t) = targets[m].get(*i) {
+                    *i += 1;
+                    if index[t] == u32::MAX {
+                        index[t] = next;
+                        low[t] = next;
+                        next += 1;
+                        stack.push(t);
+                        on_stack[t] = true;
+                        frames.push((t, 0));
+                    } else if on_stack[t] {
+                        low[m] = low[m].min(index[t]);
+                    }
+                    continue;
+                }
+                frames.pop();
+                if low[m] == index[m] {
+                    while let Some(x) = stack.pop() {
+                        on_stack[x] = false;
+                        of[x] = count;
+                        if x == m {
+                            break;
+                        }
+                    }
+                    count += 1;
+                }
+                if let Some(&(p, _)) = frames.last() {
+                    low[p] = low[p].min(low[m]);
+                }
+            }
+        }
+        let mut sccs = Sccs {
+            of,
+            succ: vec![Vec::new(); count],
+            items: vec![HashMap::new(); count],
+            named: vec![HashMap::new(); count],
+            krate: vec![0; count],
+        };
+        for m in 0..n {
+            let c = sccs.of[m];
+            sccs.krate[c] = self.mods[m].krate;
+            for &t in &targets[m] {
+                let tc = sccs.of[t];
+                if tc != c && !sccs.succ[c].contains(&tc) {
+                    sccs.succ[c].push(tc);
+                }
+            }
+            let module = &self.mods[m];
+            for (name, &f) in &module.fns {
+                sccs.items[c].entry(name.clone()).or_insert(Def::Fn(f));
+            }
+            for (name, &child) in &module.children {
+                sccs.items[c]
+                    .entry(name.clone())
+                    .or_insert(Def::Module(child));
+            }
+            for (name, paths) in &module.named {
+                let e = sccs.named[c].entry(name.clone()).or_default();
+                for p in paths {
+                    e.push((m, p.clone()));
+                }
+            }
+        }
+        self.sccs = Some(sccs);
+        self.finalizing = false;
+    }
+
+    /// A lookup once the glob graph is condensed: the module's own items and imports, then
+    /// its component's, then the components it glob-imports.
+    fn lookup_condensed(&mut self, m: ModId, name: &str) -> Result<Option<Def>, OutOfBudget> {
+        self.step(self.mods[m].krate)?;
+        if let Some(d) = self.direct(m, name)? {
+            return Ok(Some(d));
+        }
+        let Some(c) = self.sccs.as_ref().map(|s| s.of[m]) else {
+            return Ok(None);
+        };
+        self.component_lookup(c, name)
+    }
+
+    /// Looks `name` up in component `c` and the components it glob-imports (a DAG walked
+    /// depth-first with an explicit stack; every component's answer is memoized).
+    fn component_lookup(&mut self, c: usize, name: &str) -> Result<Option<Def>, OutOfBudget> {
+        let q = self.depth;
+        let mut frames: Vec<(usize, Vec<usize>, usize)> = Vec::new();
+        let mut entered: Vec<usize> = Vec::new();
+        let result = self.component_walk(c, name, q, &mut frames, &mut entered);
+        for e in &entered {
+            self.scc_in_progress.remove(&(*e, name.to_string()));
+        }
+        let found = result?;
+        let clean = self.taints.last().is_none_or(|&t| t >= q);
+        match found {
+            // every component still on the walk reaches the definition
+            Some(d) => {
+                for (f, _, _) in frames {
+                    self.scc_memo.insert((f, name.to_string()), Some(d));
+                }
+            }
+            None if clean => {
+                self.scc_memo.insert((c, name.to_string()), None);
+            }
+            None => {}
+        }
+        Ok(found)
+    }
+
+    /// Enters component `c`: its own items and named imports. `Ok(Err(succ))` when the walk
+    /// must go on into the components it imports.
+    #[allow(clippy::type_complexity)]
+    fn component_enter(
+        &mut self,
+        c: usize,
+        name: &str,
+        q: u32,
+        entered: &mut Vec<usize>,
+    ) -> Result<Result<Option<Def>, Vec<usize>>, OutOfBudget> {
+        let key = (c, name.to_string());
+        if let Some(r) = self.scc_memo.get(&key) {
+            return Ok(Ok(*r));
+        }
+        if let Some(&owner) = self.scc_in_progress.get(&key) {
+            self.taint(owner);
+            return Ok(Ok(None));
+        }
+        let Some(sccs) = self.sccs.as_ref() else {
+            return Ok(Ok(None));
+        };
+        let krate = sccs.krate[c];
+        let item = sccs.items[c].get(name).copied();
+        let named = sccs.named[c].get(name).cloned().unwrap_or_default();
+        let succ = sccs.succ[c].clone();
+        self.step(krate)?;
+        if let Some(d) = item {
+            self.scc_memo.insert(key, Some(d));
+            return Ok(Ok(Some(d)));
+        }
+        self.scc_in_progress.insert(key, q);
+        entered.push(c);
+        for (m, p) in named {
+            self.step(krate)?;
+            if p.len() == 1 && p[0] == name {
+                if let Some(&dep) = self.crates[krate].deps.get(name) {
+                    return Ok(Ok(Some(Def::Module(self.crates[dep].root))));
+                }
+                continue;
+            }
+            if let Resolved::Found(d) = self.path(m, &p)? {
+                return Ok(Ok(Some(d)));
+            }
+        }
+        Ok(Err(succ))
+    }
+
+    fn component_walk(
+        &mut self,
+        c: usize,
+        name: &str,
+        q: u32,
+        frames: &mut Vec<(usize, Vec<usize>, usize)>,
+        entered: &mut Vec<usize>,
+    ) -> Result<Option<Def>, OutOfBudget> {
+        match self.component_enter(c, name, q, entered)? {
+            Ok(r) => return Ok(r),
+            Err(succ) => frames.push((c, succ, 0)),
+        }
+        while let Some(top) = frames.last_mut() {
+            let Some(&t) = top.1.get(top.2) else {
+                let (done, _, _) = *top;
+                frames.pop();
+                let clean = self.taints.last().is_none_or(|&x| x >= q);
+                if clean {
+                    self.scc_memo.insert((done, name.to_string()), None);
+                }
+                continue;
+            };
+            top.2 += 1;
+            let krate = self.sccs.as_ref().map_or(0, |s| s.krate[t]);
+            self.step(krate)?;
+            match self.component_enter(t, name, q, entered)? {
+                Ok(Some(d)) => return Ok(Some(d)),
+                Ok(None) => {}
+                Err(succ) => frames.push((t, succ, 0)),
+            }
+        }
+        Ok(None)
     }
 
     /// Tarjan's algorithm over the glob graph from `start`, stopping at the first module that
@@ -522,10 +780,12 @@ mod tests {
         assert_eq!(r.resolve(ids[0], &p("missing")), Resolved::NotFound);
         let after_first_miss = r.steps();
         assert_eq!(r.resolve(ids[1], &p("missing")), Resolved::NotFound);
-        assert_eq!(
+        // the miss is memoized for the whole component: another module pays its own items only
+        assert!(
+            r.steps() <= after_first_miss + 2,
+            "{} > {} + 2",
             r.steps(),
-            after_first_miss,
-            "a miss is memoized for every module"
+            after_first_miss
         );
     }
 
@@ -684,8 +944,8 @@ mod tests {
             }
             let names = (NAMES + 1) as u64;
             prop_assert!(
-                r.steps() <= 4 * (items + uses) * names,
-                "steps {} > 4 × (items {} + uses {}) × names {}", r.steps(), items, uses, names
+                r.steps() <= 8 * (items + uses) * names,
+                "steps {} > 8 × (items {} + uses {}) × names {}", r.steps(), items, uses, names
             );
         }
 

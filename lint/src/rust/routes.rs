@@ -132,6 +132,43 @@ fn lit_str(e: &Expr) -> Option<String> {
     }
 }
 
+/// A mount prefix as far as literals tell: `"/api"`, `[base, "/api"].concat()` → `/api`,
+/// `format!("{base}/api")` → `/api` (the runtime parts are configuration, usually empty).
+fn prefix_text(e: &Expr) -> Option<String> {
+    if let Some(s) = lit_str(e) {
+        return Some(s);
+    }
+    match peel(e) {
+        Expr::MethodCall(mc) if mc.method == "concat" || mc.method == "join" => {
+            if let Expr::Array(a) = peel(&mc.receiver) {
+                let parts: Vec<String> = a.elems.iter().filter_map(lit_str).collect();
+                return (!parts.is_empty()).then(|| parts.concat());
+            }
+            None
+        }
+        Expr::Macro(m) if super::syntax::last_ident(&m.mac.path) == "format" => {
+            let lit = m.mac.parse_body_with(
+                syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated,
+            );
+            let first = lit.ok()?.into_iter().next()?;
+            let fmt = lit_str(&first)?;
+            // drop `{…}` placeholders
+            let mut out = String::new();
+            let mut depth = 0;
+            for c in fmt.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    _ if depth == 0 => out.push(c),
+                    _ => {}
+                }
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
 /// Whether `e` is written like a route path: a string literal, a constant (`ORDERS_PATH`), or
 /// a `format!`/`concat!` of one.
 fn path_like(e: &Expr) -> bool {
@@ -495,7 +532,7 @@ impl<'a, 'b> Routes<'a, 'b> {
                 ("service", 1) => self.service(args[0], prefix.clone(), depth, &mut local),
                 ("configure", 1) => self.configure(args[0], &prefix, depth, &mut local),
                 ("mount", 2) => {
-                    let p = join(&prefix, lit_str(args[0]));
+                    let p = join(&prefix, prefix_text(args[0]));
                     if let Expr::Macro(mac) = peel(args[1]) {
                         let parsed = mac.mac.parse_body_with(
                             syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
@@ -947,7 +984,42 @@ impl<'ast> Visit<'ast> for Routes<'_, '_> {
             self.routes.extend(local.routes);
             return;
         }
+        // `routes.append(&mut accounts::routes())`, `api::router()`: a function that builds
+        // routes, called while building this one's (mounted here, under no prefix)
+        if let Expr::Path(p) = peel(&c.func) {
+            let last = super::syntax::last_ident(&p.path);
+            if c.args.is_empty() && (last.ends_with("routes") || last.ends_with("router")) {
+                let at = self.sp.loc(super::syntax::last_span(&p.path));
+                self.edges
+                    .push(self.edge(path_segments(&p.path), &Some(String::new()), at));
+            }
+        }
         syn::visit::visit_expr_call(self, c);
+    }
+
+    fn visit_expr_macro(&mut self, m: &'ast syn::ExprMacro) {
+        // rocket `let mut r = routes![a, b];` outside a `.mount(…)`: handlers of this function's
+        // routes (mounted wherever the function is)
+        if super::syntax::last_ident(&m.mac.path) == "routes" {
+            let parsed = m.mac.parse_body_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            );
+            if let Ok(paths) = parsed {
+                for path in paths {
+                    let at = self.sp.loc(super::syntax::last_span(&path));
+                    self.services.push(ServiceRef {
+                        module: self.module.to_vec(),
+                        parent_fn: self.router_fn.map(String::from),
+                        handler: path_segments(&path),
+                        prefix: String::new(),
+                        layers: Vec::new(),
+                        location: at,
+                    });
+                }
+            }
+            return;
+        }
+        syn::visit::visit_expr_macro(self, m);
     }
 
     fn visit_expr_method_call(&mut self, mc: &'ast ExprMethodCall) {

@@ -782,6 +782,13 @@ impl<'a> Scanner<'a> {
                 ROUTER
             }
             "Router" | "Route" | "App" if self.b.get(end) == Some(&b':') => ROUTER,
+            // rocket `routes![…]`, and functions that build routes (`accounts::routes()`)
+            "routes" if self.b.get(end) == Some(&b'!') => ROUTER,
+            w if (w.ends_with("routes") || w.ends_with("router"))
+                && self.b.get(end) == Some(&b'(') =>
+            {
+                ROUTER
+            }
             "backoff"
             | "backon"
             | "tokio_retry"
