@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod context;
+pub mod defaults;
 pub mod duration;
 pub mod finding;
 pub mod location;

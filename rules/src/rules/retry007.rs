@@ -13,6 +13,9 @@ and which retry budget pays for them. A policy with 20 attempts or a 5-minute ca
 struggling dependency long after its callers gave up; a policy with no budget can turn a blip
 into a storm. The limits come from the config (default: `max_attempts` ≤ 5, `cap` ≤ 30s,
 `max_elapsed` ≤ 60s, a budget is required); going beyond them needs an exemption with a reason.
+An argument left out takes the runtime's default (4 attempts, base 200ms, cap 5s, max elapsed
+10s, the process-wide `default` budget), and the limits apply to it too; only
+`budget = "none"` opts out of budgets.
 
 ## Bad
 ```rust
@@ -56,64 +59,120 @@ impl Rule for PolicyExceedsLimits {
                         .key(format!("{}:{key}", p.path)),
                 );
             };
-            if let Some(a) = &p.args.max_attempts {
-                if a.value > l.max_attempts {
-                    push(
-                        &a.location,
-                        format!(
-                            "allows {} attempts, over the limit of {}",
-                            a.value, l.max_attempts
-                        ),
-                        "too many attempts",
-                        "max_attempts",
-                    );
-                }
+            use crate::defaults;
+            // an argument left out takes the runtime's default, which the limits govern too
+            let effective =
+                |arg: &Option<crate::model::rust::PolicyArg<u64>>, default: u64| match arg {
+                    Some(a) => (a.value, a.location.clone(), false),
+                    None => (default, p.attribute.clone(), true),
+                };
+            let (attempts, at, dflt) = effective(&p.args.max_attempts, defaults::MAX_ATTEMPTS);
+            if attempts > l.max_attempts {
+                push(
+                    &at,
+                    format!(
+                        "allows {attempts} attempts{}, over the limit of {}",
+                        if dflt { " (the default)" } else { "" },
+                        l.max_attempts
+                    ),
+                    "too many attempts",
+                    "max_attempts",
+                );
             }
-            if let Some(a) = &p.args.cap_ms {
-                if a.value > l.cap_ms {
-                    push(
-                        &a.location,
-                        format!(
-                            "waits up to {} between attempts, over the limit of {}",
-                            ms(a.value),
-                            ms(l.cap_ms)
-                        ),
-                        "cap too long",
-                        "cap",
-                    );
-                }
+            let (cap, at, dflt) = effective(&p.args.cap_ms, defaults::CAP_MS);
+            if cap > l.cap_ms {
+                push(
+                    &at,
+                    format!(
+                        "waits up to {}{} between attempts, over the limit of {}",
+                        ms(cap),
+                        if dflt { " (the default)" } else { "" },
+                        ms(l.cap_ms)
+                    ),
+                    "cap too long",
+                    "cap",
+                );
             }
-            if let Some(a) = &p.args.max_elapsed_ms {
-                if a.value > l.max_elapsed_ms {
-                    push(
-                        &a.location,
-                        format!(
-                            "retries for up to {}, over the limit of {}",
-                            ms(a.value),
-                            ms(l.max_elapsed_ms)
-                        ),
-                        "max_elapsed too long",
-                        "max_elapsed",
-                    );
-                }
+            let (elapsed, at, dflt) = effective(&p.args.max_elapsed_ms, defaults::MAX_ELAPSED_MS);
+            if elapsed > l.max_elapsed_ms {
+                push(
+                    &at,
+                    format!(
+                        "retries for up to {}{}, over the limit of {}",
+                        ms(elapsed),
+                        if dflt { " (the default)" } else { "" },
+                        ms(l.max_elapsed_ms)
+                    ),
+                    "max_elapsed too long",
+                    "max_elapsed",
+                );
             }
+            // without `budget = …` the runtime draws from the process-wide `default` budget
             if l.require_budget {
-                match &p.args.budget {
-                    Some(b) if b.value.eq_ignore_ascii_case("none") => push(
+                if let Some(b) = p
+                    .args
+                    .budget
+                    .as_ref()
+                    .filter(|b| b.value.eq_ignore_ascii_case("none"))
+                {
+                    push(
                         &b.location,
                         "opts out of retry budgets".into(),
                         "budget = \"none\"",
                         "budget",
-                    ),
-                    Some(_) => {}
-                    None => push(
-                        &p.attribute,
-                        "has no retry budget".into(),
-                        "no `budget = …`",
-                        "budget",
-                    ),
+                    );
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::rust::{PolicyArg, PolicyArgs, PolicyFn};
+
+    fn policy(args: PolicyArgs) -> Model {
+        let mut m = Model::default();
+        m.rust.policies.push(PolicyFn {
+            path: "crate::sync".into(),
+            location: crate::Location::file_start("src/lib.rs".into()),
+            attribute: crate::Location::file_start("src/lib.rs".into()),
+            args,
+            idempotent: false,
+            nested: Vec::new(),
+            side_effects: Vec::new(),
+        });
+        m
+    }
+
+    fn run(m: &Model, ctx: &Context) -> Vec<String> {
+        let mut out = Vec::new();
+        PolicyExceedsLimits.check(m, ctx, &mut out);
+        out.into_iter().map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn left_out_arguments_take_the_runtime_defaults() {
+        // no budget: the `default` budget, not a finding
+        assert!(run(&policy(PolicyArgs::default()), &Context::default()).is_empty());
+        // a governed cap below the runtime's default cap: the default exceeds it
+        let mut ctx = Context::default();
+        ctx.limits.cap_ms = 2_000;
+        let found = run(&policy(PolicyArgs::default()), &ctx);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("5s (the default)"), "{found:?}");
+        // `budget = "none"` still opts out
+        let args = PolicyArgs {
+            budget: Some(PolicyArg {
+                value: "none".into(),
+                location: crate::Location::file_start("src/lib.rs".into()),
+            }),
+            ..PolicyArgs::default()
+        };
+        assert_eq!(
+            run(&policy(args), &Context::default()),
+            vec!["retry policy `crate::sync` opts out of retry budgets".to_string()]
+        );
     }
 }
