@@ -580,7 +580,12 @@ fn run_gate(
                 let _ = child.wait();
                 break None;
             }
-            None => std::thread::sleep(Duration::from_millis(20)),
+            // poll finely at first: the small services run in a few milliseconds, and a coarse
+            // poll would round their time up
+            None if start.elapsed() < Duration::from_secs(2) => {
+                std::thread::sleep(Duration::from_micros(500))
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
         }
     };
     let secs = start.elapsed().as_secs_f64();
