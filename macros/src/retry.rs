@@ -486,11 +486,41 @@ fn generate(policy: &Policy, func: ItemFn, plan: ArgumentPlan) -> TokenStream {
         ..
     } = plan;
     let operation = quote! { ::core::concat!(::core::module_path!(), "::", #name) };
-    let call = match &policy.retry_on {
-        Some(classify) => {
-            quote! { __IDEMGATE_POLICY.run_classified(#operation, #classify, __idemgate_attempt) }
+    let mut items = items;
+    let call = match (&policy.breaker, &policy.retry_on) {
+        // No breaker: nothing refuses the first attempt, so any error type works.
+        (None, Some(classify)) => quote! {
+            __IDEMGATE_POLICY.run_classified_always(#operation, #classify, __idemgate_attempt)
+        },
+        (None, None) => quote! { __IDEMGATE_POLICY.run_always(#operation, __idemgate_attempt) },
+        // A breaker can refuse before any attempt: the error type must say "refused".
+        (Some(breaker), retry_on) => {
+            items.push(refusal_check(breaker));
+            let span = breaker.span();
+            let refused = quote_spanned! {span=>
+                |__idemgate_error: ::idemgate::Error| __idemgate_refused(__idemgate_error)
+            };
+            let classify = match retry_on {
+                Some(classify) => quote! {
+                    {
+                        let __idemgate_classify = #classify;
+                        move |__idemgate_result: &::core::result::Result<_, _>| {
+                            __idemgate_result.as_ref().err().map(|__idemgate_error| {
+                                ::idemgate::Classification::into_retryability(__idemgate_classify(__idemgate_error))
+                            })
+                        }
+                    }
+                },
+                None => quote! {
+                    |__idemgate_result: &::core::result::Result<_, _>| {
+                        __idemgate_result.as_ref().err().map(::idemgate::Retryable::retryability)
+                    }
+                },
+            };
+            quote! {
+                __IDEMGATE_POLICY.run_outcome_or(#operation, #classify, #refused, __idemgate_attempt)
+            }
         }
-        None => quote! { __IDEMGATE_POLICY.run(#operation, __idemgate_attempt) },
     };
     let body = Group::new(Delimiter::Brace, body);
     quote! {
@@ -508,6 +538,35 @@ fn generate(policy: &Policy, func: ItemFn, plan: ArgumentPlan) -> TokenStream {
                 }
             };
             #call.await
+        }
+    }
+}
+
+/// The check a breaker policy needs: its error type can stand for "refused by the breaker".
+/// A trait with a diagnostic, so a missing `From<idemgate::Error>` is explained at the
+/// `breaker` argument instead of as a raw trait-bound error.
+fn refusal_check(breaker: &LitStr) -> TokenStream {
+    let name = breaker.value();
+    let message = format!(
+        "#[retry_policy(breaker = {name:?})] can refuse a call before any attempt (while the breaker is open), but the error type `{{Self}}` cannot say so: it does not implement `From<idemgate::Error>`"
+    );
+    let label = format!("the breaker `{name}` can refuse the call");
+    let note = "add `impl From<idemgate::Error> for {Self}` (e.g. a `Refused(idemgate::Error)` variant), or remove `breaker` (a policy without a breaker works with any error type)";
+    let span = breaker.span();
+    quote_spanned! {span=>
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+        trait __IdemgateRefusable: ::core::marker::Sized {
+            fn __idemgate_refused(error: ::idemgate::Error) -> Self;
+        }
+        impl<__E: ::core::convert::From<::idemgate::Error>> __IdemgateRefusable for __E {
+            #[inline(always)]
+            fn __idemgate_refused(error: ::idemgate::Error) -> Self {
+                ::core::convert::From::from(error)
+            }
+        }
+        #[inline(always)]
+        fn __idemgate_refused<__E: __IdemgateRefusable>(error: ::idemgate::Error) -> __E {
+            <__E as __IdemgateRefusable>::__idemgate_refused(error)
         }
     }
 }

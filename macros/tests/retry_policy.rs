@@ -224,3 +224,74 @@ async fn idempotent_around_retry_policy() {
         "one failed attempt, one success, no more"
     );
 }
+
+/// An error type with no `From<idemgate::Error>`: fine for a policy without a breaker.
+#[derive(Debug, Clone, PartialEq)]
+enum Plain {
+    Transient,
+    Fatal,
+}
+
+fn plain_transient(e: &Plain) -> bool {
+    matches!(e, Plain::Transient)
+}
+
+#[retry_policy(max_attempts = 3, base = "1ms", cap = "5ms", retry_on = plain_transient, budget = "none")]
+async fn plain(calls: &AtomicU32, errors: &[Plain]) -> Result<u32, Plain> {
+    let n = calls.fetch_add(1, Ordering::SeqCst);
+    match errors.get(n as usize) {
+        Some(e) => Err(e.clone()),
+        None => Ok(n + 1),
+    }
+}
+
+#[retry_policy(max_attempts = 10, base = "1ms", cap = "5ms", retry_on = plain_transient, budget = "t.plain_empty")]
+async fn plain_budgeted(calls: &AtomicU32) -> Result<u32, Plain> {
+    calls.fetch_add(1, Ordering::SeqCst);
+    Err(Plain::Transient)
+}
+
+#[tokio::test(start_paused = true)]
+async fn any_error_type_without_a_breaker() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(plain(&calls, &[Plain::Transient]).await, Ok(2));
+    let calls = AtomicU32::new(0);
+    assert_eq!(plain(&calls, &[Plain::Fatal]).await, Err(Plain::Fatal));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "a fatal error is not retried"
+    );
+    let calls = AtomicU32::new(0);
+    let all = [
+        Plain::Transient,
+        Plain::Transient,
+        Plain::Transient,
+        Plain::Transient,
+    ];
+    assert_eq!(plain(&calls, &all).await, Err(Plain::Transient));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "the attempt cap returns the last error"
+    );
+    // An empty budget ends the retrying with the last error, not with an idemgate error.
+    idemgate::budget::configure(
+        "t.plain_empty",
+        idemgate::budget::BudgetConfig {
+            ratio: 0.0,
+            min_per_sec: 0,
+            ttl: std::time::Duration::from_secs(10),
+        },
+    )
+    .unwrap();
+    let calls = AtomicU32::new(0);
+    assert_eq!(plain_budgeted(&calls).await, Err(Plain::Transient));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // A task budget too.
+    let calls = AtomicU32::new(0);
+    let r =
+        idemgate::budget::scope(idemgate::budget::TaskBudget::new(1), plain(&calls, &all)).await;
+    assert_eq!(r, Err(Plain::Transient));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

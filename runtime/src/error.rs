@@ -2,9 +2,10 @@
 
 /// An error produced by idemgate rather than by the operation it guards.
 ///
-/// Wrapped operations' error types implement `From<Error>` so that a policy can fail fast
-/// (open breaker) or an idempotency helper can refuse to run (in-flight duplicate, mismatch,
-/// store down) with the caller's own error type.
+/// Wrapped operations' error types implement `From<Error>` when something can refuse to run
+/// them: a policy with a breaker (fail fast while it is open) or an idempotency helper
+/// (in-flight duplicate, mismatch, store down). A policy without a breaker needs no such
+/// conversion ([`RetryPolicy::run_always`](crate::RetryPolicy::run_always)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -495,10 +495,97 @@ impl RetryPolicy {
         E: From<Error> + 'a,
         T: 'a,
     {
+        self.start(operation, classify, Some(<E as From<Error>>::from), op)
+    }
+
+    /// Like [`run`](RetryPolicy::run), for any error type: no `From<idemgate::Error>` is
+    /// needed because nothing is refused up front — the first attempt always runs.
+    ///
+    /// Meant for policies without a breaker (what `#[retry_policy]` calls when no `breaker`
+    /// is given). Budget exhaustion, `max_elapsed`, the attempt cap and a task budget end the
+    /// retrying with the last error, as in `run`. If the policy does have a breaker, it is not
+    /// asked before the first attempt (that attempt is neither refused nor counted) and still
+    /// guards every retry: an open breaker ends the retrying with the last error.
+    pub fn run_always<'a, T, E, F, Fut>(
+        &'a self,
+        operation: &'static str,
+        op: F,
+    ) -> impl Future<Output = Result<T, E>> + 'a
+    where
+        F: FnMut() -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a,
+        E: Retryable + 'a,
+        T: 'a,
+    {
+        self.start(operation, classify_err::<T, E>, None::<fn(Error) -> E>, op)
+    }
+
+    /// [`run_always`](RetryPolicy::run_always) with a `retry_on` predicate (see
+    /// [`run_classified`](RetryPolicy::run_classified)).
+    pub fn run_classified_always<'a, T, E, F, Fut, C, R>(
+        &'a self,
+        operation: &'static str,
+        classify: C,
+        op: F,
+    ) -> impl Future<Output = Result<T, E>> + 'a
+    where
+        F: FnMut() -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a,
+        C: Fn(&E) -> R + 'a,
+        R: Classification,
+        E: 'a,
+        T: 'a,
+    {
+        self.start(
+            operation,
+            move |r: &Result<T, E>| r.as_ref().err().map(|e| classify(e).into_retryability()),
+            None::<fn(Error) -> E>,
+            op,
+        )
+    }
+
+    /// [`run_outcome`](RetryPolicy::run_outcome) where `refused` turns a breaker's refusal of
+    /// the first attempt into the caller's error (no `From<idemgate::Error>` needed).
+    pub fn run_outcome_or<'a, T, E, F, Fut, C, R>(
+        &'a self,
+        operation: &'static str,
+        classify: C,
+        refused: R,
+        op: F,
+    ) -> impl Future<Output = Result<T, E>> + 'a
+    where
+        F: FnMut() -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a,
+        C: FnMut(&Result<T, E>) -> Option<Retryability> + 'a,
+        R: FnOnce(Error) -> E + 'a,
+        E: 'a,
+        T: 'a,
+    {
+        self.start(operation, classify, Some(refused), op)
+    }
+
+    /// The future of every `run*`: `refuse` maps a breaker's refusal of the first attempt;
+    /// without it the breaker is not asked before the first attempt.
+    fn start<'a, T, E, F, Fut, C, R>(
+        &'a self,
+        operation: &'static str,
+        classify: C,
+        refuse: Option<R>,
+        op: F,
+    ) -> impl Future<Output = Result<T, E>> + 'a
+    where
+        F: FnMut() -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a,
+        C: FnMut(&Result<T, E>) -> Option<Retryability> + 'a,
+        R: FnOnce(Error) -> E + 'a,
+        E: 'a,
+        T: 'a,
+    {
         Run {
             policy: self,
             handles: self.handles(operation),
             probe: None,
+            refuse,
             classify: Some(classify),
             op: Some(op),
             slow: Some(
@@ -542,7 +629,6 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         C: FnMut(&Result<T, E>) -> Option<Retryability>,
-        E: From<Error>,
     {
         let mut attempt: u32 = 1;
         let outcome = 'retry: {
@@ -649,10 +735,11 @@ pin_project_lite::pin_project! {
     /// The future of [`RetryPolicy::run_outcome`] (and so of `run` and `run_classified`).
     /// Hand-written so the success path is one small state machine; the retry loop is
     /// boxed and only built after a failure.
-    struct Run<'a, T, E, F, Fut, C, G, S> {
+    struct Run<'a, T, E, F, Fut, C, G, S, R> {
         policy: &'a RetryPolicy,
         handles: &'static Handles,
         probe: Option<Probe<'static>>,
+        refuse: Option<R>,
         classify: Option<C>,
         op: Option<F>,
         slow: Option<G>,
@@ -671,14 +758,14 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<'a, T, E, F, Fut, C, G, S> Future for Run<'a, T, E, F, Fut, C, G, S>
+impl<'a, T, E, F, Fut, C, G, S, R> Future for Run<'a, T, E, F, Fut, C, G, S, R>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
     C: FnMut(&Result<T, E>) -> Option<Retryability>,
     G: FnOnce(&'a RetryPolicy, &'static Handles, Result<T, E>, Retryability, C, F) -> S,
     S: Future<Output = Result<T, E>>,
-    E: From<Error>,
+    R: FnOnce(Error) -> E,
 {
     type Output = Result<T, E>;
 
@@ -695,7 +782,9 @@ where
                             b.deposit();
                         }
                     }
-                    if let Some(b) = &handles.breaker {
+                    // Without a refusal mapping (`run_always`) the first attempt is not gated.
+                    let gate = handles.breaker.as_ref().filter(|_| this.refuse.is_some());
+                    if let Some(b) = gate {
                         match b.admit() {
                             Ok(p) => *this.probe = p,
                             Err(e) => {
@@ -703,7 +792,10 @@ where
                                 this.state.set(RunState::Done {
                                     _output: std::marker::PhantomData,
                                 });
-                                return Poll::Ready(Err(e.into()));
+                                let Some(refuse) = this.refuse.take() else {
+                                    unreachable!("the gate is only asked with a refusal mapping")
+                                };
+                                return Poll::Ready(Err(refuse(e)));
                             }
                         }
                     }
@@ -720,7 +812,7 @@ where
                     };
                     let verdict = classify(&result);
                     let handles: &'static Handles = this.handles;
-                    if let Some(b) = &handles.breaker {
+                    if let Some(b) = handles.breaker.as_ref().filter(|_| this.refuse.is_some()) {
                         let failed = verdict.is_some_and(|v| v.is_retryable());
                         match this.probe.take() {
                             Some(probe) => probe.record(failed),
@@ -1091,6 +1183,41 @@ mod tests {
             Err(TestErr::Gate("circuit breaker `t.open` is open".into()))
         );
         assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn run_always_needs_no_refusal_and_run_outcome_or_maps_it() {
+        #[derive(Debug, PartialEq)]
+        struct Plain;
+        let b = hair_trigger("t.always");
+        b.acquire().unwrap().record(true);
+        let p = no_budget().breaker("t.always");
+        let calls = AtomicU32::new(0);
+        // The first attempt runs although the breaker is open; the retry is refused.
+        let r = p
+            .run_always("t.always", || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                std::future::ready(Err::<u32, _>(Retryability::Transient))
+            })
+            .await;
+        assert_eq!(r, Err(Retryability::Transient));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let r = p
+            .run_outcome_or(
+                "t.always_or",
+                |r: &Result<u32, Plain>| r.as_ref().err().map(|_| Retryability::Transient),
+                |e| {
+                    assert!(matches!(e, Error::CircuitOpen { name: "t.always" }));
+                    Plain
+                },
+                || {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    std::future::ready(Ok(1))
+                },
+            )
+            .await;
+        assert_eq!(r, Err(Plain));
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "refused before any attempt");
     }
 
     #[tokio::test(start_paused = true)]
