@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use idemgate_rules::model::rust::{
-    Framework, KeySink, KeySource, PolicyArg, PolicyArgs, UnresolvedRegistration,
+    Framework, KeySink, KeySource, LibraryUseKind, PolicyArg, PolicyArgs, UnresolvedRegistration,
 };
 use idemgate_rules::model::{Exemption, ExemptionOrigin, ExemptionScope, FileError};
 use idemgate_rules::{LineIndex, Location};
@@ -582,6 +582,9 @@ impl Extractor<'_, '_> {
                         root,
                         library,
                         location,
+                        kind: LibraryUseKind::Import,
+                        function: None,
+                        binds: Vec::new(),
                     });
                 }
             }
@@ -593,6 +596,9 @@ impl Extractor<'_, '_> {
                         root: name.clone(),
                         library: name,
                         location: self.sp.range(e.extern_token.span, e.semi_token.span),
+                        kind: LibraryUseKind::Import,
+                        function: None,
+                        binds: Vec::new(),
                     });
                 }
             }
@@ -803,6 +809,7 @@ impl Extractor<'_, '_> {
             key_sources: Vec::new(),
             lib_uses: Vec::new(),
             macro_calls: Vec::new(),
+            local_retry_names: Vec::new(),
         };
         body.visit_block(block);
         self.out.key_sources.extend(body.key_sources);
@@ -891,7 +898,7 @@ impl Extractor<'_, '_> {
 }
 
 /// Which retry crate a path names, if any.
-fn retry_library(path: &[String]) -> Option<String> {
+pub(super) fn retry_library(path: &[String]) -> Option<String> {
     let first = path.first()?;
     if RETRY_CRATES.contains(&first.as_str()) {
         return Some(first.clone());
@@ -941,6 +948,8 @@ struct Body<'a, 'b, 'ast> {
     key_sources: Vec<KeySource>,
     lib_uses: Vec<LibUse>,
     macro_calls: Vec<MacroCall>,
+    /// Names a `use` inside this function binds from a retry crate.
+    local_retry_names: Vec<String>,
 }
 
 fn mentions_idempotency(s: &str) -> bool {
@@ -1023,6 +1032,18 @@ impl<'ast> Visit<'ast> for Body<'_, '_, 'ast> {
                 ));
             }
         }
+        if matches!(m.as_str(), "retry" | "retry_notify") && mc.args.len() == 1 {
+            // backon: `op.retry(builder)`, a retry when the file imports `Retryable`
+            self.lib_uses.push(LibUse {
+                module: self.module.to_vec(),
+                root: "Retryable".into(),
+                library: String::new(),
+                location: self.sp.range(mc.method.span(), mc.paren_token.span.close()),
+                kind: LibraryUseKind::Invocation,
+                function: Some(self.function.to_string()),
+                binds: Vec::new(),
+            });
+        }
         if matches!(super::syntax::peel_await(&mc.receiver), Expr::Path(p) if p.path.is_ident("self"))
         {
             self.calls.push(Call {
@@ -1058,10 +1079,18 @@ impl<'ast> Visit<'ast> for Body<'_, '_, 'ast> {
                     self.sp.loc(at),
                 ));
             }
+            let retry_call = self.retry_call(&p.path, &segs);
             self.calls.push(Call {
                 target: CallTarget::Path(segs),
                 location: self.sp.range(c.func.span(), c.paren_token.span.close()),
             });
+            if retry_call {
+                // the path itself is this use; its arguments may hold more
+                for a in &c.args {
+                    self.visit_expr(a);
+                }
+                return;
+            }
         }
         syn::visit::visit_expr_call(self, c);
     }
@@ -1094,6 +1123,9 @@ impl<'ast> Visit<'ast> for Body<'_, '_, 'ast> {
                         root: segs[0].clone(),
                         library,
                         location: self.sp.range(first, last),
+                        kind: LibraryUseKind::Support,
+                        function: Some(self.function.to_string()),
+                        binds: Vec::new(),
                     });
                 }
             }
@@ -1125,7 +1157,98 @@ impl<'ast> Visit<'ast> for Body<'_, '_, 'ast> {
         syn::visit::visit_macro(self, m);
     }
 
-    fn visit_item(&mut self, _: &'ast Item) {}
+    fn visit_item(&mut self, i: &'ast Item) {
+        // `use backon::Retryable;` inside the function
+        if let Item::Use(u) = i {
+            let mut names = Vec::new();
+            use_names(&u.tree, &mut Vec::new(), &mut names);
+            let binds: Vec<(String, String)> = names
+                .into_iter()
+                .filter_map(|(name, path)| retry_library(&path).map(|lib| (name, lib)))
+                .collect();
+            self.local_retry_names
+                .extend(binds.iter().map(|(n, _)| n.clone()));
+            if let Some((_, lib)) = binds.first() {
+                self.lib_uses.push(LibUse {
+                    module: self.module.to_vec(),
+                    root: lib.split("::").next().unwrap_or("").to_string(),
+                    library: lib.clone(),
+                    location: self.sp.range(u.use_token.span, u.semi_token.span),
+                    kind: LibraryUseKind::Import,
+                    function: Some(self.function.to_string()),
+                    binds,
+                });
+            }
+        }
+    }
+}
+
+impl Body<'_, '_, '_> {
+    /// Records a call that runs or configures a retry crate: a path into the crate
+    /// (`backoff::future::retry(…)`), or a name the file may import from one (`Retry::spawn`,
+    /// `retry(…)`, `ExponentialBuilder::default()`; kept only if it is imported, at link time).
+    fn retry_call(&mut self, path: &syn::Path, segs: &[String]) -> bool {
+        let last = segs.last().map(String::as_str).unwrap_or("");
+        let kind = if super::facts::RETRY_INVOCATIONS.contains(&last) {
+            LibraryUseKind::Invocation
+        } else {
+            LibraryUseKind::Support
+        };
+        let crate_path = segs.len() >= 2 || path.leading_colon.is_some();
+        let (root, library) = match retry_library(segs).filter(|_| crate_path) {
+            Some(lib) => (segs[0].clone(), lib),
+            None if segs.len() <= 2
+                && path.leading_colon.is_none()
+                && (super::facts::RETRY_NAMES.contains(&segs[0].as_str())
+                    || self.local_retry_names.iter().any(|n| *n == segs[0])) =>
+            {
+                (segs[0].clone(), String::new())
+            }
+            None => return false,
+        };
+        let first = path
+            .segments
+            .first()
+            .map_or_else(Span::call_site, |s| s.ident.span());
+        let end = path.segments.last().map_or(first, |s| s.ident.span());
+        self.lib_uses.push(LibUse {
+            module: self.module.to_vec(),
+            root,
+            library,
+            location: self.sp.range(first, end),
+            kind,
+            function: Some(self.function.to_string()),
+            binds: Vec::new(),
+        });
+        true
+    }
+}
+
+/// The names a `use` tree binds, with their paths.
+fn use_names(t: &UseTree, prefix: &mut Vec<String>, out: &mut Vec<(String, Vec<String>)>) {
+    match t {
+        UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            use_names(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        UseTree::Name(n) => {
+            let mut p = prefix.clone();
+            p.push(n.ident.to_string());
+            out.push((n.ident.to_string(), p));
+        }
+        UseTree::Rename(r) => {
+            let mut p = prefix.clone();
+            p.push(r.ident.to_string());
+            out.push((r.rename.to_string(), p));
+        }
+        UseTree::Glob(_) => out.push(("*".into(), prefix.clone())),
+        UseTree::Group(g) => {
+            for t in &g.items {
+                use_names(t, prefix, out);
+            }
+        }
+    }
 }
 
 fn syntax_error(rel: &std::sync::Arc<str>, sp: &Spanner<'_>, e: &syn::Error) -> FileError {

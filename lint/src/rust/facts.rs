@@ -132,9 +132,45 @@ pub struct LibUse {
     pub module: Vec<String>,
     /// The first segment (`backoff`, `tower`) — a local module of that name shadows it.
     pub root: String,
+    /// The crate; empty while unknown (a call through a name the file may import from one).
     pub library: String,
     pub location: Location,
+    pub kind: idemgate_rules::model::rust::LibraryUseKind,
+    pub function: Option<String>,
+    /// `use` inside a function body: names it binds from a retry crate, (name, library).
+    pub binds: Vec<(String, String)>,
 }
+
+/// Calls that run a retry when they come from a retry crate.
+pub const RETRY_INVOCATIONS: &[&str] = &[
+    "retry",
+    "retry_notify",
+    "retry_with_index",
+    "spawn",
+    "spawn_notify",
+    "action",
+    "new_with_policy",
+    "new_with_policy_and_strategy",
+];
+
+/// Names that, imported from a retry crate, are its builders, policies or runners.
+pub const RETRY_NAMES: &[&str] = &[
+    "Retry",
+    "RetryIf",
+    "ExponentialBackoff",
+    "ExponentialBuilder",
+    "ConstantBuilder",
+    "FibonacciBuilder",
+    "FixedInterval",
+    "FibonacciBackoff",
+    "RetryTransientMiddleware",
+    "RetryLayer",
+    "RetryPolicy",
+    "Retryable",
+    "Error",
+    "retry",
+    "retry_notify",
+];
 
 /// A call as written inside a function, for linking policies to callees.
 #[derive(Debug, Clone)]

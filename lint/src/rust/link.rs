@@ -464,28 +464,57 @@ pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &
         model
             .key_compositions
             .extend(f.key_compositions.iter().cloned());
-        for u in &f.lib_uses {
-            // a local module of the same name shadows the crate
-            let m = t.module_of(c, &u.module);
-            let root = t.module_of(c, &[]);
-            let local = |t: &mut Tables, m: ModId| {
-                matches!(
-                    t.r.resolve(m, std::slice::from_ref(&u.root)),
-                    Resolved::Found(Def::Module(x)) if t.r.crate_of(x) == c
-                )
-            };
-            if local(&mut t, m) || local(&mut t, root) {
-                continue;
+        // names the file imports from retry crates (module level, and `use` inside functions)
+        let mut imported: HashMap<String, String> = HashMap::new();
+        for u in &f.uses {
+            if let Some(lib) = super::extract::retry_library(&u.path) {
+                let name = if u.glob {
+                    "*".to_string()
+                } else {
+                    u.name.clone()
+                };
+                imported.insert(name, lib);
             }
+        }
+        for u in &f.lib_uses {
+            for (name, lib) in &u.binds {
+                imported.insert(name.clone(), lib.clone());
+            }
+        }
+        for u in &f.lib_uses {
+            let library = if u.library.is_empty() {
+                // a call through a name: a use only when the file imports it from a retry crate
+                // (`Retryable` stands for backon's method `.retry(…)`)
+                match imported.get(&u.root).or_else(|| imported.get("*")) {
+                    Some(lib) => lib.clone(),
+                    None => continue,
+                }
+            } else {
+                // a local module of the same name shadows the crate
+                let m = t.module_of(c, &u.module);
+                let root = t.module_of(c, &[]);
+                let local = |t: &mut Tables, m: ModId| {
+                    matches!(
+                        t.r.resolve(m, std::slice::from_ref(&u.root)),
+                        Resolved::Found(Def::Module(x)) if t.r.crate_of(x) == c
+                    )
+                };
+                if local(&mut t, m) || local(&mut t, root) {
+                    continue;
+                }
+                u.library.clone()
+            };
             model
                 .rust
                 .retry_library_uses
                 .push(idemgate_rules::model::rust::RetryLibraryUse {
-                    library: u.library.clone(),
+                    library,
                     location: u.location.clone(),
                     module: item_path(&u.module, None, "")
                         .trim_end_matches("::")
                         .to_string(),
+                    kind: u.kind,
+                    function: u.function.clone(),
                 });
         }
     }

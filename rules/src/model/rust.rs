@@ -157,6 +157,22 @@ pub struct RetryLibraryUse {
     pub location: Location,
     /// Crate-relative module path where it is used.
     pub module: String,
+    pub kind: LibraryUseKind,
+    /// The enclosing function, for uses inside one.
+    pub function: Option<String>,
+}
+
+/// What a use of a retry crate does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LibraryUseKind {
+    /// The call that runs the retries (`backoff::future::retry(…)`, `Retry::spawn(…)`,
+    /// `op.retry(builder)`, `RetryTransientMiddleware::new_with_policy(…)`).
+    Invocation,
+    /// A builder, policy or error wrapper of the crate (`ExponentialBackoff::default()`).
+    Support,
+    /// A `use`/`extern crate` of the crate.
+    Import,
 }
 
 /// A value given to a `#[retry_policy]` argument, with where it is written.

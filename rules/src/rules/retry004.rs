@@ -39,23 +39,75 @@ impl Rule for AdHocRetryLibrary {
     }
 
     fn check(&self, model: &Model, _ctx: &Context, out: &mut Vec<Finding>) {
-        // One finding per crate per line: `backoff::future::retry(backoff::ExponentialBackoff…)`
-        // is one use of the crate, not two.
-        let mut seen = std::collections::HashSet::new();
+        use crate::model::rust::{LibraryUseKind, RetryLibraryUse};
+        use std::collections::BTreeMap;
+        // The unit is the retry invocation: one finding per call that runs a retry, with the
+        // crate's builders, policies and error wrappers in the same function as related
+        // locations. A file that only configures the crate gets one finding; a bare import
+        // is one only when nothing else in the file uses the crate.
+        let mut groups: BTreeMap<(&str, &str), Vec<&RetryLibraryUse>> = BTreeMap::new();
         for u in &model.rust.retry_library_uses {
-            if !seen.insert((&u.location.file, u.location.line, &u.library)) {
-                continue;
+            groups
+                .entry((&u.location.file, &u.library))
+                .or_default()
+                .push(u);
+        }
+        for ((_, library), mut uses) in groups {
+            uses.sort_by_key(|u| (u.location.line, u.location.column));
+            uses.dedup_by(|a, b| a.location == b.location);
+            let of = |k: LibraryUseKind| uses.iter().copied().filter(move |u| u.kind == k);
+            let invocations: Vec<_> = of(LibraryUseKind::Invocation).collect();
+            let support: Vec<_> = of(LibraryUseKind::Support).collect();
+            let imports: Vec<_> = of(LibraryUseKind::Import).collect();
+            let finding = |at: &RetryLibraryUse,
+                           message: String,
+                           related: Vec<&RetryLibraryUse>| {
+                let mut f = Finding::new(&META, at.location.clone(), message)
+                    .label("ad-hoc retry library")
+                    .help("retry through `#[retry_policy(…)]` so budgets, breakers and metrics are shared")
+                    .key(format!(
+                        "{}:{library}:{}",
+                        at.function.as_deref().unwrap_or(&at.module),
+                        at.location.line
+                    ));
+                for r in related.into_iter().take(8) {
+                    f = f.related(r.location.clone(), format!("`{library}` configured here"));
+                }
+                f
+            };
+            if !invocations.is_empty() {
+                let mut seen_lines = std::collections::HashSet::new();
+                for inv in &invocations {
+                    // `retry(backoff::ExponentialBackoff::default(), op)` on one line is one use
+                    if !seen_lines.insert(inv.location.line) {
+                        continue;
+                    }
+                    let related: Vec<_> = support
+                        .iter()
+                        .copied()
+                        .filter(|s| {
+                            s.function == inv.function && s.location.line != inv.location.line
+                        })
+                        .collect();
+                    out.push(finding(
+                        inv,
+                        format!("retries through the retry crate `{library}`"),
+                        related,
+                    ));
+                }
+            } else if let Some((first, rest)) = support.split_first() {
+                out.push(finding(
+                    first,
+                    format!("builds retries with the retry crate `{library}`"),
+                    rest.to_vec(),
+                ));
+            } else if let Some((first, rest)) = imports.split_first() {
+                out.push(finding(
+                    first,
+                    format!("imports the retry crate `{library}`"),
+                    rest.to_vec(),
+                ));
             }
-            out.push(
-                Finding::new(
-                    &META,
-                    u.location.clone(),
-                    format!("direct use of the retry crate `{}`", u.library),
-                )
-                .label("ad-hoc retry library")
-                .help("retry through `#[retry_policy(…)]` so budgets, breakers and metrics are shared")
-                .key(format!("{}:{}", u.module, u.library)),
-            );
         }
     }
 }
