@@ -29,6 +29,10 @@
 
 mod canonical;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -42,6 +46,10 @@ use sha2::{Digest, Sha256};
 
 pub use canonical::{canonical_json, canonical_json_fields, is_json_media_type, CanonicalError};
 pub use memory::{MemoryStore, MemoryStoreConfig};
+#[cfg(feature = "postgres")]
+pub use postgres::{transactional, PgTx, PostgresStore, PostgresStoreConfig, PostgresStoreError};
+#[cfg(feature = "redis")]
+pub use redis::{RedisStore, RedisStoreConfig, RedisStoreError};
 
 /// A store that is always unreachable: every call fails with [`StoreError::Unavailable`].
 /// For testing that callers fail closed (the operation must not run, HTTP answers 503).

@@ -1,0 +1,378 @@
+//! [`RedisStore`]: idempotency records shared by a fleet, in Redis (feature `redis`).
+//!
+//! Every operation is one Lua script, so each is one atomic step on the server:
+//!
+//! - **begin** reads the record; a known key answers replay / in flight / mismatch (the
+//!   fingerprint is compared inside the script); an unknown key is claimed with a fresh
+//!   fencing token (`INCR` of the tenant's fence counter) and the lease as the record's expiry
+//!   (`PEXPIRE`). When a lease runs out, Redis drops the record, and the next `begin` takes the
+//!   key over with a larger token.
+//! - **complete** and **release** act only if the record is still in flight under the caller's
+//!   token; otherwise they answer [`StoreError::Fenced`] and change nothing. Completion stores
+//!   the result and sets the retention as the expiry.
+//!
+//! A record lives in one hash, `{prefix}{{tag}}r:{scoped key}`, and the tenant's fence counter
+//! in `{prefix}{{tag}}fence`, where the tag is the tenant scope (or, when the scope contains a
+//! brace, a hash of it). Both keys of a script carry the same hash tag, so they live in one
+//! slot and the store works unchanged on Redis Cluster: pass a cluster connection to
+//! [`RedisStore::with_connection`]. The fence counter never expires, so tokens grow across
+//! record lifetimes (a stale executor can never reuse a token).
+//!
+//! Faults fail closed: a refused connection, a timeout or an error reply is
+//! [`StoreError::Unavailable`] (HTTP: 503 with `Retry-After`, the handler does not run). The
+//! default connection is a [`ConnectionManager`], which reconnects by itself.
+
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Script, Value};
+use sha2::{Digest, Sha256};
+
+use super::{Begin, BoxFuture, Fingerprint, IdempotencyStore, Lease, ScopedKey};
+use crate::StoreError;
+
+/// Settings of a [`RedisStore`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisStoreConfig {
+    /// Prefix of every key the store writes (`"idemgate:"`).
+    pub prefix: String,
+    /// Longest wait for one store operation, reconnecting included (2 s). Past it the operation
+    /// fails with [`StoreError::Unavailable`].
+    pub operation_timeout: Duration,
+    /// Longest wait for a TCP connection (1 s).
+    pub connect_timeout: Duration,
+    /// Longest wait for one reply on an established connection (1 s).
+    pub response_timeout: Duration,
+    /// Reconnection attempts after each failure before the next request starts over (3).
+    pub reconnect_retries: usize,
+    /// Longest pause between reconnection attempts (500 ms).
+    pub reconnect_max_delay: Duration,
+}
+
+impl Default for RedisStoreConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "idemgate:".into(),
+            operation_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(1),
+            response_timeout: Duration::from_secs(1),
+            reconnect_retries: 3,
+            reconnect_max_delay: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A Redis error, as the cause of [`StoreError::Unavailable`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedisStoreError {
+    /// The client or the server reported an error (connection refused, reset, error reply).
+    #[error("redis: {0}")]
+    Redis(#[from] ::redis::RedisError),
+    /// The operation did not finish in time.
+    #[error("redis: no answer within {0:?}")]
+    Timeout(Duration),
+    /// A script answered something this version does not understand.
+    #[error("redis: unexpected script reply {0}")]
+    Protocol(String),
+}
+
+impl From<RedisStoreError> for StoreError {
+    fn from(e: RedisStoreError) -> Self {
+        StoreError::Unavailable(Box::new(e))
+    }
+}
+
+const BEGIN: &str = r#"
+local r = redis.call('HMGET', KEYS[1], 'state', 'fp', 'result')
+if r[1] then
+  if r[2] ~= ARGV[1] then return {3, ''} end
+  if r[1] == 'done' then return {2, r[3]} end
+  return {1, ''}
+end
+local t = redis.call('INCR', KEYS[2])
+local now = redis.call('TIME')
+redis.call('HSET', KEYS[1], 'state', 'running', 'fp', ARGV[1], 'token', t,
+  'created_ms', now[1] * 1000 + math.floor(now[2] / 1000))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {0, t}
+"#;
+
+const COMPLETE: &str = r#"
+local r = redis.call('HMGET', KEYS[1], 'state', 'token')
+if r[1] ~= 'running' or r[2] ~= ARGV[1] then return 0 end
+local now = redis.call('TIME')
+redis.call('HSET', KEYS[1], 'state', 'done', 'result', ARGV[2],
+  'completed_ms', now[1] * 1000 + math.floor(now[2] / 1000))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"#;
+
+const RELEASE: &str = r#"
+local r = redis.call('HMGET', KEYS[1], 'state', 'token')
+if r[1] ~= 'running' or r[2] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+"#;
+
+/// An [`IdempotencyStore`] in Redis, shared by every process that points at the same server
+/// (see the [module docs](self) for the data layout and Cluster).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), idemgate::StoreError> {
+/// use std::sync::Arc;
+/// use idemgate::idempotency::{RedisStore, RedisStoreConfig};
+/// let store = Arc::new(RedisStore::open("redis://127.0.0.1:6379", RedisStoreConfig::default())?);
+/// # Ok(()) }
+/// ```
+pub struct RedisStore<C = ConnectionManager> {
+    conn: C,
+    config: RedisStoreConfig,
+    begin: Script,
+    complete: Script,
+    release: Script,
+}
+
+impl<C> std::fmt::Debug for RedisStore<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore<ConnectionManager> {
+    /// A store for the server at `url` (`redis://host:port/db`). Connects lazily, so a service
+    /// starts while Redis is down (and answers 503 until it is back); reconnects by itself.
+    pub fn open(url: &str, config: RedisStoreConfig) -> Result<Self, StoreError> {
+        let client = ::redis::Client::open(url).map_err(RedisStoreError::from)?;
+        let manager = ConnectionManager::new_lazy_with_config(client, manager_config(&config))
+            .map_err(RedisStoreError::from)?;
+        Ok(Self::with_connection(manager, config))
+    }
+
+    /// Like [`open`](Self::open), then waits for the server to answer `PING`.
+    pub async fn connect(url: &str, config: RedisStoreConfig) -> Result<Self, StoreError> {
+        let store = Self::open(url, config)?;
+        store.ping().await?;
+        Ok(store)
+    }
+}
+
+fn manager_config(config: &RedisStoreConfig) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(config.connect_timeout))
+        .set_response_timeout(Some(config.response_timeout))
+        .set_number_of_retries(config.reconnect_retries)
+        .set_max_delay(config.reconnect_max_delay)
+}
+
+impl<C> RedisStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// A store over any async Redis connection that is cheap to clone: a
+    /// [`ConnectionManager`], or a Redis Cluster connection (the keys of one record share a
+    /// hash tag).
+    pub fn with_connection(conn: C, config: RedisStoreConfig) -> Self {
+        Self {
+            conn,
+            config,
+            begin: Script::new(BEGIN),
+            complete: Script::new(COMPLETE),
+            release: Script::new(RELEASE),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RedisStoreConfig {
+        &self.config
+    }
+
+    /// Checks that the server answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        self.timed(async move {
+            ::redis::cmd("PING")
+                .query_async::<Value>(&mut conn)
+                .await
+                .map(drop)
+                .map_err(RedisStoreError::from)
+        })
+        .await
+    }
+
+    /// The Redis key holding `key`'s record.
+    pub fn record_key(&self, key: &ScopedKey) -> String {
+        let tag = hash_tag(key.scope());
+        let mut s =
+            String::with_capacity(self.config.prefix.len() + tag.len() + key.as_str().len() + 6);
+        s.push_str(&self.config.prefix);
+        s.push('{');
+        s.push_str(&tag);
+        s.push_str("}r:");
+        s.push_str(key.as_str());
+        s
+    }
+
+    fn fence_key(&self, key: &ScopedKey) -> String {
+        format!("{}{{{}}}fence", self.config.prefix, hash_tag(key.scope()))
+    }
+
+    async fn timed<T>(
+        &self,
+        op: impl std::future::Future<Output = Result<T, RedisStoreError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.config.operation_timeout, op).await {
+            Ok(r) => r.map_err(StoreError::from),
+            Err(_) => Err(RedisStoreError::Timeout(self.config.operation_timeout).into()),
+        }
+    }
+
+    async fn begin_now(
+        &self,
+        key: &ScopedKey,
+        fp: Fingerprint,
+        lease: Duration,
+    ) -> Result<Begin, StoreError> {
+        let mut conn = self.conn.clone();
+        let (record, fence) = (self.record_key(key), self.fence_key(key));
+        let reply: Value = self
+            .timed(async {
+                self.begin
+                    .key(record)
+                    .key(fence)
+                    .arg(fp.as_bytes().as_slice())
+                    .arg(millis(lease))
+                    .invoke_async(&mut conn)
+                    .await
+                    .map_err(RedisStoreError::from)
+            })
+            .await?;
+        parse_begin(reply).map_err(StoreError::from)
+    }
+
+    async fn finish(
+        &self,
+        script: &Script,
+        key: &ScopedKey,
+        lease: &Lease,
+        extra: Option<(Vec<u8>, Duration)>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let record = self.record_key(key);
+        let done: i64 = self
+            .timed(async {
+                let mut inv = script.key(record);
+                inv.arg(lease.token());
+                if let Some((stored, retention)) = extra {
+                    inv.arg(stored).arg(millis(retention));
+                }
+                inv.invoke_async(&mut conn)
+                    .await
+                    .map_err(RedisStoreError::from)
+            })
+            .await?;
+        if done == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Fenced)
+        }
+    }
+}
+
+/// The hash tag of a scope: the scope itself when Redis Cluster would read it as one tag (not
+/// empty, no brace), else a hash of it. Only slot placement depends on it; a record's identity
+/// is its full scoped key.
+fn hash_tag(scope: &str) -> String {
+    if !scope.is_empty() && !scope.contains(['{', '}']) {
+        return scope.to_owned();
+    }
+    let digest = Sha256::digest(scope.as_bytes());
+    let mut s = String::from("#");
+    for b in digest.iter().take(8) {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn parse_begin(reply: Value) -> Result<Begin, RedisStoreError> {
+    let bad = |v: &dyn std::fmt::Debug| RedisStoreError::Protocol(format!("{v:?}"));
+    let Value::Array(items) = reply else {
+        return Err(bad(&reply));
+    };
+    let mut items = items.into_iter();
+    let (Some(code), Some(data)) = (items.next(), items.next()) else {
+        return Err(RedisStoreError::Protocol("short begin reply".into()));
+    };
+    match (code, data) {
+        (Value::Int(0), Value::Int(t)) => u64::try_from(t)
+            .map(|t| Begin::Proceed(Lease::new(t)))
+            .map_err(|_| RedisStoreError::Protocol(format!("negative token {t}"))),
+        (Value::Int(1), _) => Ok(Begin::InFlight),
+        (Value::Int(2), Value::BulkString(bytes)) => Ok(Begin::Replay(bytes)),
+        (Value::Int(2), Value::Nil) => Ok(Begin::Replay(Vec::new())),
+        (Value::Int(3), _) => Ok(Begin::Mismatch),
+        (code, data) => Err(bad(&(code, data))),
+    }
+}
+
+impl<C> IdempotencyStore for RedisStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    fn begin<'a>(
+        &'a self,
+        key: &'a ScopedKey,
+        fp: Fingerprint,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Begin, StoreError>> {
+        Box::pin(self.begin_now(key, fp, lease))
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: &'a ScopedKey,
+        lease: &'a Lease,
+        stored: Vec<u8>,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.finish(&self.complete, key, lease, Some((stored, retention))))
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: &'a ScopedKey,
+        lease: &'a Lease,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.finish(&self.release, key, lease, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_tags_are_cluster_safe() {
+        assert_eq!(hash_tag("acme"), "acme");
+        assert!(hash_tag("a{b}").starts_with('#'));
+        assert!(hash_tag("").starts_with('#'));
+        assert_ne!(hash_tag("a{b}"), hash_tag("a{c}"));
+    }
+
+    #[test]
+    fn odd_replies_are_errors_not_panics() {
+        assert!(parse_begin(Value::Nil).is_err());
+        assert!(parse_begin(Value::Array(vec![Value::Int(0), Value::Int(-1)])).is_err());
+        assert!(parse_begin(Value::Array(vec![Value::Int(9), Value::Nil])).is_err());
+        assert_eq!(
+            parse_begin(Value::Array(vec![Value::Int(0), Value::Int(7)])).ok(),
+            Some(Begin::Proceed(Lease::new(7)))
+        );
+    }
+}
