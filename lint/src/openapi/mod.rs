@@ -630,6 +630,42 @@ mod tests {
         }
     }
 
+    /// An operation file reached through a symlink that leaves the scan root is refused, with
+    /// the reason at the `$ref`; the same file inside the root is read.
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let op = "operationId: create\nparameters:\n  - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 9}}\n";
+        std::fs::write(outside.path().join("create.yml"), op).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = crate::discover::absolute(dir.path());
+        std::fs::create_dir_all(root.join("ops")).unwrap();
+        std::fs::write(root.join("ops/inside.yml"), op).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("create.yml"), root.join("ops/link.yml"))
+            .unwrap();
+        let text = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    post:\n      $ref: ops/link.yml\n  /b:\n    post:\n      $ref: ops/inside.yml\n";
+        let mut s = settings();
+        s.root = root.clone();
+        let source = SourceFile {
+            path: SourcePath {
+                rel: Arc::from("api.yaml"),
+                abs: root.join("api.yaml"),
+                kind: FileKind::OpenApiCandidate,
+                explicit: true,
+            },
+            text: text.to_string(),
+        };
+        let doc = parse_document(&source, &s).unwrap().unwrap();
+        let paths: Vec<&str> = doc.operations.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths, ["/b"]);
+        assert_eq!(&*doc.operations[0].location.file, "ops/inside.yml");
+        assert_eq!(doc.errors.len(), 1, "{:#?}", doc.errors);
+        let e = &doc.errors[0];
+        assert!(e.message.contains("through a symlink"), "{}", e.message);
+        assert_eq!(e.location.as_ref().map(|l| l.line), Some(6));
+    }
+
     fn corrupt(bytes: &[u8], seed: &mut u64) -> Vec<u8> {
         let noise = [
             b'{', b'}', b'[', b']', b':', b',', b'"', b'\'', b'&', b'*', b'\n', b' ', b'-', b'#',
