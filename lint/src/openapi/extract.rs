@@ -476,6 +476,16 @@ impl<'f, 'a> Walker<'f, 'a, '_> {
                 let name = param.node.get("name").and_then(|n| n.as_text());
                 let place = param.node.get("in").and_then(|n| n.as_text());
                 let (Some(name), Some(place)) = (name, place) else {
+                    // A `$ref` that resolves to something that is not a parameter (a whole
+                    // `components/parameters` map, a schema) hides whatever it meant to add.
+                    if let Some((target, e)) = p.ref_target() {
+                        let span = (e.value.start, e.value.end);
+                        let message = format!(
+                            "`$ref` `{target}` does not point at a parameter (no `name` and `in`); it was not checked"
+                        );
+                        self.diag.error(self.files, list.file, span, message);
+                        op.unresolved_refs.push(self.node_loc(list.file, p));
+                    }
                     continue;
                 };
                 let id = (name.to_ascii_lowercase(), place.to_ascii_lowercase());
