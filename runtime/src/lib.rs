@@ -23,8 +23,6 @@
 //! Features: `macros` (default) re-exports the attributes; `axum` adds the `http` layer (idempotency for axum handlers);
 //! `redis` adds [`RedisStore`](idempotency::RedisStore) and `postgres` adds
 //! [`PostgresStore`](idempotency::PostgresStore) (shared stores for a fleet);
-//! `redis` adds [`RedisStore`](idempotency::RedisStore) and `postgres` adds
-//! [`PostgresStore`](idempotency::PostgresStore) (shared stores for a fleet);
 //! `reqwest` classifies `reqwest::Error`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
