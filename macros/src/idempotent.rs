@@ -8,6 +8,10 @@
 //! - on an axum handler (`key = header("Idempotency-Key")`): the handler is wrapped by
 //!   `idemgate::http::Idempotency`, which reads the key, fingerprints method + path + body, and
 //!   answers duplicates with 409 / the stored response / 422 (feature `axum` of `idemgate`).
+//!   An actix-web handler — one with an actix route attribute (`#[post("/orders")]`) or whose
+//!   signature names actix types (`web::Json`, `HttpRequest`, `HttpResponse`,
+//!   `impl Responder`, `Data<T>`) — is wrapped by `idemgate::http::actix::Idempotency` the same
+//!   way (feature `actix`).
 //!
 //! `conditional` declares that the operation is idempotent by compare-and-set (`If-Match`, a
 //! version column): the body is unchanged, the gate reads the declaration.
@@ -526,8 +530,49 @@ fn state_type(func: &ItemFn) -> Option<Type> {
     })
 }
 
-/// axum handler: the original handler becomes a nested fn, called behind `http::Idempotency`.
+/// actix-web's route attributes (`#[post("/orders")]`, `#[route(..)]`): kept on the outer fn.
+const ACTIX_ROUTES: &[&str] = &[
+    "get", "post", "put", "patch", "delete", "head", "options", "trace", "connect", "route",
+    "routes",
+];
+
+fn is_actix_route(attr: &syn::Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| ACTIX_ROUTES.iter().any(|r| s.ident == r))
+}
+
+/// Types and paths only an actix-web handler names (`web::Json`, `HttpRequest`,
+/// `HttpResponse`, `impl Responder`, `Data<T>`, `actix_web::…`).
+const ACTIX_MARKERS: &[&str] = &[
+    "web",
+    "actix_web",
+    "HttpRequest",
+    "HttpResponse",
+    "Responder",
+    "Data",
+    "ReqData",
+];
+
+fn mentions_actix(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ACTIX_MARKERS.iter().any(|m| ident == m),
+        proc_macro2::TokenTree::Group(group) => mentions_actix(group.stream()),
+        _ => false,
+    })
+}
+
+/// An actix-web handler: it carries an actix route attribute, or its signature names actix
+/// types. Anything else is an axum handler.
+fn is_actix_handler(func: &ItemFn) -> bool {
+    func.attrs.iter().any(is_actix_route) || mentions_actix(func.sig.to_token_stream())
+}
+
+/// axum handler: the original handler becomes a nested fn, called behind `http::Idempotency`;
+/// an actix-web handler the same behind `http::actix::Idempotency`.
 fn handler_expansion(config: &Config, header: &LitStr, func: ItemFn) -> TokenStream {
+    let actix = is_actix_handler(&func);
     let ItemFn {
         attrs,
         vis,
@@ -538,8 +583,9 @@ fn handler_expansion(config: &Config, header: &LitStr, func: ItemFn) -> TokenStr
     let name_str = name.to_string();
     let inner = format_ident!("__idemgate_{}", name);
     sig.ident = inner.clone();
-    let (docs, others): (Vec<_>, Vec<_>) =
-        attrs.into_iter().partition(|a| a.path().is_ident("doc"));
+    let (docs, others): (Vec<_>, Vec<_>) = attrs
+        .into_iter()
+        .partition(|a| a.path().is_ident("doc") || (actix && is_actix_route(a)));
     let state = state_type(&ItemFn {
         attrs: Vec::new(),
         vis: vis.clone(),
@@ -553,8 +599,13 @@ fn handler_expansion(config: &Config, header: &LitStr, func: ItemFn) -> TokenStr
         ),
         None => (TokenStream::new(), quote! { () }),
     };
+    let protocol = if actix {
+        quote! { ::idemgate::http::actix::Idempotency }
+    } else {
+        quote! { ::idemgate::http::Idempotency }
+    };
     let mut builder = quote! {
-        ::idemgate::http::Idempotency::new()
+        #protocol::new()
             .operation(::core::concat!(::core::module_path!(), "::", #name_str))
             .header(#header)
     };
@@ -580,6 +631,26 @@ fn handler_expansion(config: &Config, header: &LitStr, func: ItemFn) -> TokenStr
     }
     if let Some(Fingerprint::Fields(fields)) = &config.fingerprint {
         builder.extend(quote! { .fingerprint_fields([#(#fields),*]) });
+    }
+    if actix {
+        return quote! {
+            #(#docs)*
+            #vis async fn #name(
+                __idemgate_request: ::idemgate::http::actix::__private::HttpRequest,
+                __idemgate_payload: ::idemgate::http::actix::__private::WebPayload,
+            ) -> ::idemgate::http::actix::__private::HttpResponse {
+                #(#others)*
+                #sig #block
+
+                static __IDEMGATE_GUARD: ::std::sync::OnceLock<#protocol> = ::std::sync::OnceLock::new();
+                let __idemgate_guard = __IDEMGATE_GUARD.get_or_init(|| #builder);
+                __idemgate_guard
+                    .handle(__idemgate_request, __idemgate_payload.into_inner(), move |request, payload| {
+                        ::idemgate::http::actix::__private::call_handler(#inner, request, payload)
+                    })
+                    .await
+            }
+        };
     }
     quote! {
         #(#docs)*

@@ -32,9 +32,12 @@ pub use idemgate_macros::{exempt, idempotent, retry_policy};
 
 pub mod breaker;
 pub mod budget;
+#[cfg(feature = "reqwest")]
+pub mod client;
 mod error;
-/// The HTTP layer (axum): `Idempotency-Key` handling, problem+json errors, replay headers.
-#[cfg(feature = "axum")]
+/// HTTP enforcement (axum, actix-web, poem): `Idempotency-Key` handling, problem+json errors,
+/// replay headers.
+#[cfg(any(feature = "axum", feature = "actix", feature = "poem"))]
 pub mod http;
 pub mod idempotency;
 pub mod key;

@@ -1217,7 +1217,11 @@ mod tests {
             )
             .await;
         assert_eq!(r, Err(Plain));
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "refused before any attempt");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "refused before any attempt"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -11,37 +11,12 @@ use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 
-use super::{IdempotencyKey, Problem, IDEMPOTENCY_KEY};
-use crate::idempotency::{
-    self, BodyFingerprint, Fingerprint, IdempotencyStore, Options, Outcome, ScopedKey,
+use super::protocol::{
+    fingerprint, problem_for, Failure, Principal, StoredResponse, REPLAYED_LOWER,
 };
-use crate::Error;
-
-/// The header set on a replayed response.
-pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
-
-/// The caller a request acts for (tenant, account, principal). Idempotency keys are scoped by
-/// it, so one caller can never receive another's stored response.
-///
-/// Put it in the request extensions from your authentication middleware, or let
-/// [`Idempotency::scope_header`] read it from a header. As an extractor it answers 401 when
-/// absent.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Principal(pub Arc<str>);
-
-impl Principal {
-    /// A principal with this identity.
-    pub fn new(id: impl Into<Arc<str>>) -> Self {
-        Principal(id.into())
-    }
-
-    /// The identity.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+use super::{IdempotencyKey, Problem, IDEMPOTENCY_KEY};
+use crate::idempotency::{self, BodyFingerprint, IdempotencyStore, Options, Outcome, ScopedKey};
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = Problem;
@@ -273,13 +248,13 @@ impl Idempotency {
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        let (form, body_input) = self.body_fingerprint.input(content_type, &bytes);
-        let fingerprint = Fingerprint::of_parts(&[
-            parts.method.as_str().as_bytes(),
-            target.as_bytes(),
-            form.as_bytes(),
-            &body_input,
-        ]);
+        let fingerprint = fingerprint(
+            &self.body_fingerprint,
+            parts.method.as_str(),
+            target,
+            content_type,
+            &bytes,
+        );
         let key = match ScopedKey::new(&scope, &self.operation, key.as_str()) {
             Ok(key) => key,
             Err(error) => return Problem::invalid_key(&self.header_label, error).into_response(),
@@ -296,13 +271,13 @@ impl Idempotency {
             &self.options,
             move || async move {
                 let response = next(Request::from_parts(parts, Body::from(bytes))).await;
-                StoredResponse::capture(response, max_body).await
+                capture(response, max_body).await
             },
         )
         .await;
         match outcome {
-            Ok(Outcome::Executed(stored)) => stored.into_response(false),
-            Ok(Outcome::Replayed(stored)) => stored.into_response(true),
+            Ok(Outcome::Executed(stored)) => respond(stored, false),
+            Ok(Outcome::Replayed(stored)) => respond(stored, true),
             Err(Failure::NotStored(response)) => response,
             Err(Failure::Idempotency(error)) => {
                 problem_for(&self.header_label, error).into_response()
@@ -311,115 +286,49 @@ impl Idempotency {
     }
 }
 
-fn problem_for(header: &str, error: Error) -> Problem {
-    match error {
-        Error::InFlight => Problem::in_flight(),
-        Error::Mismatch => Problem::mismatch(),
-        Error::InvalidKey(why) => Problem::invalid_key(header, why),
-        Error::Store(error) => {
-            tracing::error!(target: "idemgate", %error, "idempotency store failed; request not executed");
-            Problem::store_unavailable()
-        }
-        error => {
-            tracing::error!(target: "idemgate", %error, "idempotency failed");
-            Problem::internal()
-        }
+/// Buffers a handler's response for the store; a 5xx is sent as is and not stored.
+async fn capture(response: Response, max_body: usize) -> Result<StoredResponse, Failure<Response>> {
+    let (parts, body) = response.into_parts();
+    if parts.status.is_server_error() {
+        return Err(Failure::NotStored(Response::from_parts(parts, body)));
     }
-}
-
-/// Why a response is not stored.
-enum Failure {
-    /// Sent as is, key released: a 5xx (the client may retry) or an unreadable body.
-    NotStored(Response),
-    /// The protocol answered instead of the handler.
-    Idempotency(Error),
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        Failure::Idempotency(error)
-    }
-}
-
-/// Hop-by-hop and per-response headers that a replay must not repeat.
-const NOT_REPLAYED: &[HeaderName] = &[
-    header::CONNECTION,
-    header::TRANSFER_ENCODING,
-    header::CONTENT_LENGTH,
-    header::DATE,
-    header::SET_COOKIE,
-    header::TE,
-    header::TRAILER,
-    header::UPGRADE,
-    header::PROXY_AUTHENTICATE,
-];
-
-/// A response as stored for replay.
-#[derive(Serialize, Deserialize)]
-struct StoredResponse {
-    status: u16,
-    headers: Vec<(String, Vec<u8>)>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    binary: Option<Vec<u8>>,
-}
-
-impl StoredResponse {
-    async fn capture(response: Response, max_body: usize) -> Result<StoredResponse, Failure> {
-        let (parts, body) = response.into_parts();
-        if parts.status.is_server_error() {
-            return Err(Failure::NotStored(Response::from_parts(parts, body)));
+    let bytes = match to_bytes(body, max_body).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(target: "idemgate", %error, "response body could not be buffered for replay");
+            return Err(Failure::NotStored(Problem::internal().into_response()));
         }
-        let bytes = match to_bytes(body, max_body).await {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                tracing::error!(target: "idemgate", %error, "response body could not be buffered for replay");
-                return Err(Failure::NotStored(Problem::internal().into_response()));
-            }
-        };
-        let headers = parts
+    };
+    Ok(StoredResponse::new(
+        parts.status.as_u16(),
+        parts
             .headers
             .iter()
-            .filter(|(name, _)| !NOT_REPLAYED.contains(name) && name.as_str() != "keep-alive")
-            .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
-            .collect();
-        let (text, binary) = match String::from_utf8(bytes.to_vec()) {
-            Ok(text) => (Some(text), None),
-            Err(error) => (None, Some(error.into_bytes())),
-        };
-        Ok(StoredResponse {
-            status: parts.status.as_u16(),
-            headers,
-            text,
-            binary,
-        })
-    }
+            .map(|(name, value)| (name.as_str(), value.as_bytes())),
+        bytes.to_vec(),
+    ))
+}
 
-    fn into_response(self, replayed: bool) -> Response {
-        let body = match (self.text, self.binary) {
-            (Some(text), _) => Body::from(text),
-            (None, Some(binary)) => Body::from(binary),
-            (None, None) => Body::empty(),
-        };
-        let mut response = Response::new(body);
-        *response.status_mut() =
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let headers = response.headers_mut();
-        for (name, value) in self.headers {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_bytes(&value),
-            ) {
-                headers.append(name, value);
-            }
+/// The response a stored one replays as (or the one just executed).
+fn respond(stored: StoredResponse, replayed: bool) -> Response {
+    let (status, stored_headers, body) = stored.into_parts();
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    for (name, value) in stored_headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(&value),
+        ) {
+            headers.append(name, value);
         }
-        if replayed {
-            headers.insert(
-                HeaderName::from_static("idempotent-replayed"),
-                HeaderValue::from_static("true"),
-            );
-        }
-        response
     }
+    if replayed {
+        headers.insert(
+            HeaderName::from_static(REPLAYED_LOWER),
+            HeaderValue::from_static("true"),
+        );
+    }
+    response
 }

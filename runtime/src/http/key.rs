@@ -1,10 +1,13 @@
 //! The `Idempotency-Key` request header (IETF draft-ietf-httpapi-idempotency-key-header): an
 //! RFC 8941 sf-string (`"…"`), or for compatibility a bare token.
 
+#[cfg(feature = "axum")]
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName};
+#[cfg(feature = "axum")]
+use http::request::Parts;
+use http::{HeaderMap, HeaderName};
 
+#[cfg(feature = "axum")]
 use super::Problem;
 use crate::idempotency::MAX_KEY_LEN;
 
@@ -77,14 +80,21 @@ impl IdempotencyKey {
 
     /// Reads `name` from `headers`: `Ok(None)` when absent; more than one value is an error.
     pub fn from_headers(headers: &HeaderMap, name: &HeaderName) -> Result<Option<Self>, KeyError> {
-        let mut values = headers.get_all(name).iter();
+        Self::from_values(headers.get_all(name).iter().map(|v| v.as_bytes()))
+    }
+
+    /// The key from all values of its header, in any framework's header map: `Ok(None)`
+    /// when there is none; more than one value is an error.
+    pub fn from_values<'a>(
+        mut values: impl Iterator<Item = &'a [u8]>,
+    ) -> Result<Option<Self>, KeyError> {
         let Some(first) = values.next() else {
             return Ok(None);
         };
         if values.next().is_some() {
             return Err(KeyError::Repeated);
         }
-        Self::parse(first.as_bytes()).map(Some)
+        Self::parse(first).map(Some)
     }
 }
 
@@ -127,10 +137,12 @@ impl std::fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+#[cfg(feature = "axum")]
 fn standard_name() -> HeaderName {
     HeaderName::from_static("idempotency-key")
 }
 
+#[cfg(feature = "axum")]
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = Problem;
 
@@ -143,6 +155,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     }
 }
 
+#[cfg(feature = "axum")]
 impl<S: Send + Sync> OptionalFromRequestParts<S> for IdempotencyKey {
     type Rejection = Problem;
 

@@ -1,6 +1,9 @@
-//! HTTP integration for axum (feature `axum`): the `Idempotency-Key` extractor, RFC 9457
-//! problems, the [`Idempotency`] protocol behind `#[idempotent(key = header(..))]`, and
-//! [`IdempotencyLayer`] for whole routers.
+//! HTTP enforcement of idempotency: the `Idempotency-Key` header, RFC 9457 problems and the
+//! protocol behind `#[idempotent(key = header(..))]` — for axum (feature `axum`: the
+//! [`Idempotency`] protocol, the [`IdempotencyLayer`] for routers), actix-web (feature
+//! `actix`: [`actix`]) and poem (feature `poem`: [`poem`](mod@self::poem)). Every framework
+//! answers with the same status codes, headers and problem bodies, and stores responses in
+//! the same format (a fleet mixing frameworks can share a store).
 //!
 //! | request | answer |
 //! |---|---|
@@ -12,17 +15,32 @@
 //! | caller not identified | 401 |
 //! | store unreachable | 503, `Retry-After: 1`; the handler does not run |
 
+#[cfg(feature = "axum")]
 mod guard;
 mod key;
+#[cfg(feature = "axum")]
 mod layer;
 mod problem;
+mod protocol;
 
-pub use guard::{Idempotency, Principal, IDEMPOTENT_REPLAYED};
+#[cfg(feature = "actix")]
+pub mod actix;
+#[cfg(feature = "poem")]
+pub mod poem;
+
+#[cfg(feature = "axum")]
+pub use guard::Idempotency;
 pub use key::{IdempotencyKey, KeyError, IDEMPOTENCY_KEY};
+#[cfg(feature = "axum")]
 pub use layer::{IdempotencyLayer, IdempotencyService};
-pub use problem::Problem;
+pub use problem::{Problem, PROBLEM_JSON};
+pub use protocol::Principal;
+
+/// The header set on a replayed response.
+pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
 
 /// What `#[idempotent(key = header(..))]` expands to; not a public API.
+#[cfg(feature = "axum")]
 #[doc(hidden)]
 pub mod __private {
     pub use axum::extract::{Request, State};

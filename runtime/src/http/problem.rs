@@ -1,7 +1,10 @@
 //! RFC 9457 problem details (`application/problem+json`) for the errors idempotency answers.
 
-use axum::http::{header, HeaderValue, StatusCode};
+#[cfg(feature = "axum")]
 use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+#[cfg(feature = "axum")]
+use http::{header, HeaderValue};
 use serde::Serialize;
 
 /// An RFC 9457 problem: what went wrong with a request, machine-readable (`type`) and
@@ -123,10 +126,36 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// The `application/problem+json` body.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// The status as a number a framework's own status type accepts (500 if out of range).
+    pub fn status_code(&self) -> u16 {
+        StatusCode::from_u16(self.status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .as_u16()
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.title, self.status, self.detail)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+/// The media type of every problem.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[cfg(feature = "axum")]
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let body = self.to_json();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(
