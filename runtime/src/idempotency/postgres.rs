@@ -33,7 +33,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use super::{
     Begin, BoxFuture, Claimed, Fingerprint, IdempotencyStore, Lease, Options, Outcome, ScopedKey,
@@ -96,12 +96,49 @@ impl From<PostgresStoreError> for StoreError {
 
 struct Pool {
     config: tokio_postgres::Config,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Pooled>>,
     permits: Arc<Semaphore>,
 }
 
+/// A connection and its prepared store statements (prepared on first use, one round trip).
+struct Pooled {
+    client: Client,
+    stmts: Option<Stmts>,
+}
+
+struct Stmts {
+    claim: Statement,
+    read: Statement,
+    complete: Statement,
+    release: Statement,
+}
+
+impl Pooled {
+    async fn prepared(&mut self) -> Result<(&Client, &Stmts), PostgresStoreError> {
+        if self.stmts.is_none() {
+            let c = &self.client;
+            let (claim, read, complete, release) = tokio::try_join!(
+                c.prepare(CLAIM),
+                c.prepare(READ),
+                c.prepare(COMPLETE),
+                c.prepare(RELEASE)
+            )?;
+            self.stmts = Some(Stmts {
+                claim,
+                read,
+                complete,
+                release,
+            });
+        }
+        match &self.stmts {
+            Some(stmts) => Ok((&self.client, stmts)),
+            None => Err(PostgresStoreError::TransactionEnded),
+        }
+    }
+}
+
 struct Conn {
-    client: Option<Client>,
+    client: Option<Pooled>,
     pool: Arc<Pool>,
     /// Set once the connection is known to be outside any transaction; a connection dropped
     /// without it (an error, a cancelled future) is closed, never reused.
@@ -113,14 +150,22 @@ impl Conn {
     fn client(&self) -> Result<&Client, PostgresStoreError> {
         self.client
             .as_ref()
+            .map(|p| &p.client)
             .ok_or(PostgresStoreError::TransactionEnded)
+    }
+
+    async fn prepared(&mut self) -> Result<(&Client, &Stmts), PostgresStoreError> {
+        match self.client.as_mut() {
+            Some(p) => p.prepared().await,
+            None => Err(PostgresStoreError::TransactionEnded),
+        }
     }
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
         if let Some(client) = self.client.take() {
-            if self.reusable && !client.is_closed() {
+            if self.reusable && !client.client.is_closed() {
                 self.pool
                     .idle
                     .lock()
@@ -146,7 +191,7 @@ impl Pool {
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop();
             match idle {
-                Some(client) if client.is_closed() => continue,
+                Some(client) if client.client.is_closed() => continue,
                 Some(client) => {
                     return Ok(Conn {
                         client: Some(client),
@@ -165,7 +210,10 @@ impl Pool {
             }
         });
         Ok(Conn {
-            client: Some(client),
+            client: Some(Pooled {
+                client,
+                stmts: None,
+            }),
             pool: self.clone(),
             reusable: false,
             _permit: permit,
@@ -358,29 +406,12 @@ impl PostgresStore {
         let lease_ms = millis(lease);
         self.timed(async {
             let mut conn = self.inner.pool.get().await?;
-            let client = conn.client()?;
-            // A row that vanishes between the claim and the read (released, swept) is claimed
-            // again; three rounds of that are not a race but a fault.
-            for _ in 0..3 {
-                let claimed = client
-                    .query_opt(CLAIM, &[&tenant, &operation, &k, &fp_bytes, &lease_ms])
-                    .await?;
-                if let Some(row) = claimed {
-                    let token: i64 = row.try_get(0)?;
-                    conn.reusable = true;
-                    return Ok(Begin::Proceed(Lease::new(
-                        u64::try_from(token).unwrap_or(0),
-                    )));
-                }
-                let Some(row) = client.query_opt(READ, &[&tenant, &operation, &k]).await? else {
-                    continue;
-                };
+            let begin = claim(&mut conn, [tenant, operation, k], fp_bytes, lease_ms).await;
+            // the statements ran to their end: the connection is reusable whatever they said
+            if begin.is_ok() {
                 conn.reusable = true;
-                return read_begin(&row, fp_bytes);
             }
-            Err(PostgresStoreError::Config(
-                "the key kept disappearing between claim and read".into(),
-            ))
+            begin
         })
         .await
     }
@@ -396,19 +427,24 @@ impl PostgresStore {
         let n = self
             .timed(async {
                 let mut conn = self.inner.pool.get().await?;
-                let client = conn.client()?;
-                let n = match &stored {
-                    Some((bytes, retention)) => {
-                        let bytes: &[u8] = bytes;
-                        let ms = millis(*retention);
-                        client
-                            .execute(COMPLETE, &[&tenant, &operation, &k, &token, &bytes, &ms])
-                            .await?
-                    }
-                    None => {
-                        client
-                            .execute(RELEASE, &[&tenant, &operation, &k, &token])
-                            .await?
+                let n = {
+                    let (client, stmts) = conn.prepared().await?;
+                    match &stored {
+                        Some((bytes, retention)) => {
+                            let bytes: &[u8] = bytes;
+                            let ms = millis(*retention);
+                            client
+                                .execute(
+                                    &stmts.complete,
+                                    &[&tenant, &operation, &k, &token, &bytes, &ms],
+                                )
+                                .await?
+                        }
+                        None => {
+                            client
+                                .execute(&stmts.release, &[&tenant, &operation, &k, &token])
+                                .await?
+                        }
                     }
                 };
                 conn.reusable = true;
@@ -421,6 +457,38 @@ impl PostgresStore {
             Err(StoreError::Fenced)
         }
     }
+}
+
+/// Claims the key, or reads what is known about it.
+async fn claim(
+    conn: &mut Conn,
+    [tenant, operation, k]: [&str; 3],
+    fp: &[u8],
+    lease_ms: f64,
+) -> Result<Begin, PostgresStoreError> {
+    let (client, stmts) = conn.prepared().await?;
+    // A row that vanishes between the claim and the read (released, swept) is claimed again;
+    // three rounds of that are not a race but a fault.
+    for _ in 0..3 {
+        let claimed = client
+            .query_opt(&stmts.claim, &[&tenant, &operation, &k, &fp, &lease_ms])
+            .await?;
+        if let Some(row) = claimed {
+            let token: i64 = row.try_get(0)?;
+            return Ok(Begin::Proceed(Lease::new(
+                u64::try_from(token).unwrap_or(0),
+            )));
+        }
+        if let Some(row) = client
+            .query_opt(&stmts.read, &[&tenant, &operation, &k])
+            .await?
+        {
+            return read_begin(&row, fp);
+        }
+    }
+    Err(PostgresStoreError::Config(
+        "the key kept disappearing between claim and read".into(),
+    ))
 }
 
 fn read_begin(row: &Row, fp: &[u8]) -> Result<Begin, PostgresStoreError> {
@@ -595,7 +663,7 @@ where
         Ok(conn) => conn,
         Err(e) => return Err(give_back(store, key, &lease, &operation, e).await.into()),
     };
-    let Some(client) = conn.client.take() else {
+    let Some(Pooled { client, stmts }) = conn.client.take() else {
         let e = StoreError::from(PostgresStoreError::TransactionEnded);
         return Err(give_back(store, key, &lease, &operation, e).await.into());
     };
@@ -632,12 +700,12 @@ where
     let committed = store
         .timed(async {
             let bytes: &[u8] = &bytes;
-            let n = client
-                .execute(
-                    COMPLETE,
-                    &[&tenant, &op_name, &k, &token, &bytes, &retention],
-                )
-                .await?;
+            let params: [&(dyn ToSql + Sync); 6] =
+                [&tenant, &op_name, &k, &token, &bytes, &retention];
+            let n = match &stmts {
+                Some(stmts) => client.execute(&stmts.complete, &params).await?,
+                None => client.execute(COMPLETE, &params).await?,
+            };
             if n != 1 {
                 client.batch_execute("ROLLBACK").await?;
                 return Ok(false);
@@ -649,7 +717,10 @@ where
     // The connection is clean again only after a COMMIT or ROLLBACK went through.
     if committed.is_ok() {
         if let Ok(inner) = Arc::try_unwrap(tx.inner) {
-            conn.client = Some(inner.client);
+            conn.client = Some(Pooled {
+                client: inner.client,
+                stmts,
+            });
             conn.reusable = true;
         }
     }
