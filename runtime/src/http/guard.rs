@@ -13,7 +13,7 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::protocol::{
-    fingerprint, problem_for, Failure, Principal, StoredResponse, REPLAYED_LOWER,
+    fingerprint, problem_for, Failure, HeaderLabel, Principal, StoredResponse, REPLAYED_LOWER,
 };
 use super::{IdempotencyKey, Problem, IDEMPOTENCY_KEY};
 use crate::idempotency::{self, BodyFingerprint, IdempotencyStore, Options, Outcome, ScopedKey};
@@ -56,7 +56,7 @@ enum ScopeSource {
 pub struct Idempotency {
     store: Option<Arc<dyn IdempotencyStore>>,
     header: HeaderName,
-    header_label: Cow<'static, str>,
+    header_label: HeaderLabel,
     scope: ScopeSource,
     operation: Cow<'static, str>,
     options: Options,
