@@ -344,6 +344,81 @@ pub trait IdempotencyStore: Send + Sync + 'static {
         key: &'a ScopedKey,
         lease: &'a Lease,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// A release that owns what it needs, for a claim abandoned by a dropped [`run`] future
+    /// (a client disconnect) whose [`release`](IdempotencyStore::release) did not finish on
+    /// its first poll: the runtime spawns it on the current tokio runtime. `None` (the
+    /// default) leaves the key to the lease's expiry. A networked store overrides it (a clone
+    /// of its connection handle); the fencing token still guards it.
+    fn release_detached(
+        &self,
+        key: ScopedKey,
+        lease: Lease,
+    ) -> Option<BoxFuture<'static, Result<(), StoreError>>> {
+        let _ = (key, lease);
+        None
+    }
+}
+
+/// Releases a claim whose [`run`] future was dropped while the operation ran: the client
+/// gave up, so its retry must not wait for the lease to expire. Fencing-checked by the store
+/// (a takeover since then makes it a no-op).
+struct Claim<'a> {
+    store: &'a dyn IdempotencyStore,
+    key: &'a ScopedKey,
+    lease: Option<Lease>,
+}
+
+impl Claim<'_> {
+    /// The operation finished: the caller completes or releases the lease itself.
+    fn disarm(&mut self) -> Option<Lease> {
+        self.lease.take()
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        let Some(lease) = self.lease.take() else {
+            return;
+        };
+        let operation = self.key.operation().to_owned();
+        ::metrics::counter!(crate::metrics::IDEMPOTENCY_ABANDONED, "operation" => operation.clone()).increment(1);
+        // Most stores answer at once (the memory store always does): one poll, no task.
+        let mut release = self.store.release(self.key, &lease);
+        let waker = std::task::Waker::from(Arc::new(NoopWake));
+        let mut cx = std::task::Context::from_waker(&waker);
+        match release.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(Ok(())) => {
+                tracing::debug!(target: "idemgate", key = %self.key, "abandoned execution released its key");
+            }
+            std::task::Poll::Ready(Err(StoreError::Fenced)) => {}
+            std::task::Poll::Ready(Err(e)) => store_error(&operation, "release", &e),
+            std::task::Poll::Pending => {
+                drop(release);
+                let detached = self.store.release_detached(self.key.clone(), lease);
+                match (detached, tokio::runtime::Handle::try_current()) {
+                    (Some(release), Ok(runtime)) => {
+                        runtime.spawn(async move {
+                            if let Err(e) = release.await {
+                                if !matches!(e, StoreError::Fenced) {
+                                    store_error(&operation, "release", &e);
+                                }
+                            }
+                        });
+                    }
+                    _ => {
+                        tracing::debug!(target: "idemgate", key = %self.key, "abandoned execution keeps its key until the lease expires");
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct NoopWake;
+
+impl std::task::Wake for NoopWake {
+    fn wake(self: Arc<Self>) {}
 }
 
 static DEFAULT_STORE: OnceLock<Arc<dyn IdempotencyStore>> = OnceLock::new();
@@ -418,8 +493,10 @@ impl<T> Outcome<T> {
 
 /// Runs `op` at most once per `key` (see the [module docs](self)).
 ///
-/// If the future is dropped while `op` runs, the key stays claimed until the lease expires,
-/// then another caller takes it over.
+/// If the future is dropped while `op` runs (a client disconnect), the claim is released at
+/// once — fencing-checked, so it never undoes a newer executor's claim — and the client's
+/// retry executes without waiting for the lease to expire (see
+/// [`IdempotencyStore::release_detached`] for stores that cannot release synchronously).
 pub async fn run<T, E, F, Fut>(
     store: &dyn IdempotencyStore,
     key: &ScopedKey,
@@ -446,7 +523,16 @@ where
     };
     ::metrics::counter!(crate::metrics::IDEMPOTENCY_EXECUTIONS, "operation" => operation.clone())
         .increment(1);
-    match op().await {
+    let mut claim = Claim {
+        store,
+        key,
+        lease: Some(lease),
+    };
+    let result = op().await;
+    // From here on the operation has finished: never released by a drop (its side effect
+    // happened, or its failure is released below).
+    let lease = claim.disarm().unwrap_or(lease);
+    match result {
         Ok(value) => {
             match serde_json::to_vec(&value) {
                 Ok(bytes) => {
@@ -531,6 +617,156 @@ mod tests {
 
     fn key(k: &str) -> ScopedKey {
         ScopedKey::new("tenant-1", "charge", k).unwrap()
+    }
+
+    /// An operation that starts (counted) and then waits for `gate` before succeeding.
+    async fn gated(started: &AtomicU32, gate: &tokio::sync::Notify) -> Result<u32, TestErr> {
+        let n = started.fetch_add(1, Ordering::SeqCst) + 1;
+        gate.notified().await;
+        Ok(n)
+    }
+
+    /// Polls `fut` until it is pending (the operation is mid-flight), then drops it.
+    async fn drop_mid_flight<F: Future>(fut: F) {
+        let mut fut = std::pin::pin!(fut);
+        for _ in 0..10 {
+            let pending =
+                std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_pending())).await;
+            assert!(pending, "the operation must still be running");
+            tokio::task::yield_now().await;
+        }
+    }
+
+    use std::task::Poll;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_run_releases_its_claim_at_once() {
+        let store = MemoryStore::new();
+        let opts = Options::new(); // a 60 s lease: the retry must not wait for it
+        let started = AtomicU32::new(0);
+        let gate = tokio::sync::Notify::new();
+        let k = key("dropped");
+        let fp = Fingerprint::of(b"body");
+        drop_mid_flight(run::<u32, TestErr, _, _>(&store, &k, fp, &opts, || {
+            gated(&started, &gate)
+        }))
+        .await;
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+        // The client retries at once: it executes (not 409), and only this execution completes.
+        let t0 = tokio::time::Instant::now();
+        let retry = run::<u32, TestErr, _, _>(&store, &k, fp, &opts, || async {
+            started.fetch_add(1, Ordering::SeqCst);
+            Ok(7)
+        })
+        .await;
+        assert_eq!(retry, Ok(Outcome::Executed(7)));
+        assert_eq!(t0.elapsed(), Duration::ZERO, "no wait for the lease");
+        let again = run::<u32, TestErr, _, _>(&store, &k, fp, &opts, || async {
+            started.fetch_add(1, Ordering::SeqCst);
+            Ok(8)
+        })
+        .await;
+        assert_eq!(again, Ok(Outcome::Replayed(7)));
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            2,
+            "one abandoned start, one execution"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_dropped_run_does_not_release_the_newer_claim() {
+        let store = MemoryStore::new();
+        let opts = Options {
+            lease: Duration::from_secs(1),
+            ..Options::new()
+        };
+        let started = AtomicU32::new(0);
+        let gate = tokio::sync::Notify::new();
+        let k = key("fenced");
+        let fp = Fingerprint::of(b"body");
+        let mut first = Box::pin(run::<u32, TestErr, _, _>(&store, &k, fp, &opts, || {
+            gated(&started, &gate)
+        }));
+        assert!(std::future::poll_fn(|cx| Poll::Ready(first.as_mut().poll(cx).is_pending())).await);
+        // The first executor's lease expires; a second one takes the key over.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let mut second = Box::pin(run::<u32, TestErr, _, _>(&store, &k, fp, &opts, || {
+            gated(&started, &gate)
+        }));
+        assert!(
+            std::future::poll_fn(|cx| Poll::Ready(second.as_mut().poll(cx).is_pending())).await
+        );
+        assert_eq!(started.load(Ordering::SeqCst), 2);
+        // The stale executor goes away: its release is fenced, the newer claim stands.
+        drop(first);
+        let third = run::<u32, TestErr, _, _>(&store, &k, fp, &opts, || async { Ok(0) }).await;
+        assert_eq!(third, Err(TestErr::Gate(Error::InFlight.to_string())));
+        drop(second);
+    }
+
+    /// A store whose release completes only on a later poll, and which can release detached.
+    struct SlowRelease(Arc<MemoryStore>);
+
+    impl IdempotencyStore for SlowRelease {
+        fn begin<'a>(
+            &'a self,
+            key: &'a ScopedKey,
+            fp: Fingerprint,
+            lease: Duration,
+        ) -> BoxFuture<'a, Result<Begin, StoreError>> {
+            self.0.begin(key, fp, lease)
+        }
+        fn complete<'a>(
+            &'a self,
+            key: &'a ScopedKey,
+            lease: &'a Lease,
+            stored: Vec<u8>,
+            retention: Duration,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            self.0.complete(key, lease, stored, retention)
+        }
+        fn release<'a>(
+            &'a self,
+            key: &'a ScopedKey,
+            lease: &'a Lease,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                self.0.release(key, lease).await
+            })
+        }
+        fn release_detached(
+            &self,
+            key: ScopedKey,
+            lease: Lease,
+        ) -> Option<BoxFuture<'static, Result<(), StoreError>>> {
+            let store = Arc::clone(&self.0);
+            Some(Box::pin(async move {
+                tokio::task::yield_now().await;
+                store.release(&key, &lease).await
+            }))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_store_that_releases_later_releases_detached() {
+        let store = SlowRelease(Arc::new(MemoryStore::new()));
+        let opts = Options::new();
+        let started = AtomicU32::new(0);
+        let gate = tokio::sync::Notify::new();
+        let k = key("detached");
+        let fp = Fingerprint::of(b"body");
+        drop_mid_flight(run::<u32, TestErr, _, _>(&store, &k, fp, &opts, || {
+            gated(&started, &gate)
+        }))
+        .await;
+        // The spawned release runs as soon as this task yields.
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        let retry = run::<u32, TestErr, _, _>(&store, &k, fp, &opts, || async { Ok(5) }).await;
+        assert_eq!(retry, Ok(Outcome::Executed(5)));
     }
 
     #[test]

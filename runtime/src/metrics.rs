@@ -51,6 +51,9 @@ pub const IDEMPOTENCY_CONFLICTS: &str = "idemgate_idempotency_conflicts_total";
 pub const IDEMPOTENCY_MISMATCHES: &str = "idemgate_idempotency_mismatches_total";
 /// Counter: idempotency store failures. Labels: `operation`, `phase`.
 pub const IDEMPOTENCY_STORE_ERRORS: &str = "idemgate_idempotency_store_errors_total";
+/// Counter: executions abandoned mid-flight (their future dropped, e.g. a client
+/// disconnect); their keys are released. Label: `operation`.
+pub const IDEMPOTENCY_ABANDONED: &str = "idemgate_idempotency_abandoned_total";
 
 /// Every metric name, for exporters that want to pre-describe them.
 pub const ALL: &[&str] = &[
@@ -67,6 +70,7 @@ pub const ALL: &[&str] = &[
     IDEMPOTENCY_CONFLICTS,
     IDEMPOTENCY_MISMATCHES,
     IDEMPOTENCY_STORE_ERRORS,
+    IDEMPOTENCY_ABANDONED,
 ];
 
 /// Registers descriptions of every metric with the installed recorder.
@@ -111,5 +115,9 @@ pub fn describe() {
     describe_counter!(
         IDEMPOTENCY_STORE_ERRORS,
         "idempotency store failures by phase"
+    );
+    describe_counter!(
+        IDEMPOTENCY_ABANDONED,
+        "executions abandoned mid-flight whose keys were released"
     );
 }
