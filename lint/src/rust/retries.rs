@@ -36,6 +36,8 @@ fn variant(pat: &Pat, name: &str) -> bool {
     match pat {
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == name),
         Pat::Paren(p) => variant(&p.pat, name),
+        // `ok @ Ok(_)`
+        Pat::Ident(i) => i.subpat.as_ref().is_some_and(|(_, sp)| variant(sp, name)),
         Pat::Or(o) => o.cases.iter().any(|c| variant(c, name)),
         _ => false,
     }
@@ -47,6 +49,93 @@ fn catch_all(pat: &Pat) -> bool {
         Pat::Ident(i) => i.subpat.is_none(),
         _ => false,
     }
+}
+
+/// Failures that mean "not ready yet" or "go on reading", not "the call failed": a
+/// non-blocking operation restarted on `WouldBlock`/`EINTR`, a receiver that `Lagged`, a local
+/// queue that is `Empty`/`Full`. Going round on them is not a retry.
+const READINESS: &[&str] = &[
+    "WouldBlock",
+    "Interrupted",
+    "EINTR",
+    "EAGAIN",
+    "EWOULDBLOCK",
+    "Lagged",
+    "Empty",
+    "Full",
+    "EBUSY",
+];
+
+fn readiness_arm(a: &syn::Arm) -> bool {
+    let mut ids = Vec::new();
+    let mut w = Words::default();
+    w.visit_pat(&a.pat);
+    if let Some((_, g)) = &a.guard {
+        w.visit_expr(g);
+    }
+    ids.extend(w.idents.into_iter().map(|(i, _)| i));
+    ids.iter().any(|i| READINESS.contains(&i.as_str()))
+}
+
+/// The arguments of the sleep calls in a block (closures and items excluded).
+fn sleep_args(b: &Block) -> Vec<&Expr> {
+    struct W<'ast>(Vec<&'ast Expr>);
+    impl<'ast> Visit<'ast> for W<'ast> {
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            if is_sleep_fn(&c.func) {
+                if let Some(a) = c.args.first() {
+                    self.0.push(a);
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut w = W(Vec::new());
+    w.visit_block(b);
+    w.0
+}
+
+/// Whether `e` waits: a sleep call anywhere inside, also in a `select!` branch.
+fn sleeps_in(e: &Expr) -> bool {
+    struct S(bool);
+    impl<'ast> Visit<'ast> for S {
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            if is_sleep_fn(&c.func) {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            // `tokio::select! { _ = sleep(d) => … }`: the branches are tokens
+            let mut ids = Vec::new();
+            super::attrs::idents(m.tokens.clone(), &mut ids);
+            if ids
+                .iter()
+                .any(|(i, _)| matches!(i.as_str(), "sleep" | "sleep_until" | "delay_for"))
+            {
+                self.0 = true;
+            }
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut v = S(false);
+    v.visit_expr(e);
+    v.0
+}
+
+fn block_sleeps(b: &Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        Stmt::Expr(e, _) => sleeps_in(e),
+        Stmt::Local(l) => l.init.as_ref().is_some_and(|i| sleeps_in(&i.expr)),
+        Stmt::Macro(m) => sleeps_in(&Expr::Macro(syn::ExprMacro {
+            attrs: Vec::new(),
+            mac: m.mac.clone(),
+        })),
+        Stmt::Item(_) => false,
+    })
 }
 
 fn is_call(e: &Expr) -> bool {
@@ -525,6 +614,10 @@ impl<'ast> RetryShape<'ast, '_> {
                             if variant(&l.pat, "Ok") && continues(div) && self.top_exit {
                                 self.found = call_of(&init.expr, self.locals);
                             }
+                            // let Err(e) = call() else { return Ok(()) }; …goes round
+                            if variant(&l.pat, "Err") && always_exits(div) {
+                                self.found = call_of(&init.expr, self.locals);
+                            }
                         }
                         self.expr(&init.expr);
                     }
@@ -549,6 +642,7 @@ impl<'ast> RetryShape<'ast, '_> {
                         .any(|a| variant(&a.pat, "Ok") && always_exits(&a.body));
                     let err_goes_round = m.arms.iter().any(|a| {
                         (variant(&a.pat, "Err") || catch_all(&a.pat))
+                            && !readiness_arm(a)
                             && (a.guard.is_some() || !always_exits(&a.body))
                     });
                     let err_continue = m.arms.iter().any(|a| {
@@ -556,6 +650,21 @@ impl<'ast> RetryShape<'ast, '_> {
                     });
                     let has_ok = m.arms.iter().any(|a| variant(&a.pat, "Ok"));
                     if has_ok && err_goes_round && (ok_exit || (err_continue && self.top_exit)) {
+                        self.found = Some(call);
+                        return;
+                    }
+                    // a loop that runs the call again either way, but waits only after it
+                    // failed: a restart with a delay of its own (a reconnect loop)
+                    let err_sleeps = m.arms.iter().any(|a| {
+                        (variant(&a.pat, "Err") || catch_all(&a.pat))
+                            && !always_exits(&a.body)
+                            && sleeps_in(&a.body)
+                    });
+                    let ok_sleeps = m
+                        .arms
+                        .iter()
+                        .any(|a| variant(&a.pat, "Ok") && sleeps_in(&a.body));
+                    if has_ok && err_sleeps && !ok_sleeps {
                         self.found = Some(call);
                         return;
                     }
@@ -578,6 +687,16 @@ impl<'ast> RetryShape<'ast, '_> {
                         };
                         if let (Some(call), Some(on_ok)) = (call_of(&l.expr, self.locals), on_ok) {
                             if self.branch_retries(on_ok, &i.then_branch, else_exits) {
+                                self.found = Some(call);
+                                return;
+                            }
+                            // `if let Err(e) = connect() { warn!(…); sleep(d).await; }` in a
+                            // loop that runs it again: the failure has a delay of its own
+                            if !on_ok
+                                && !block_exits(&i.then_branch)
+                                && block_sleeps(&i.then_branch)
+                                && !els.is_some_and(sleeps_in)
+                            {
                                 self.found = Some(call);
                                 return;
                             }
@@ -682,9 +801,11 @@ fn changed_in(body: &Block, call: &Expr) -> (Vec<String>, Vec<String>) {
             syn::visit::visit_expr_binary(self, b);
         }
         fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
+            // lent mutably: may change, like a method call on it (but a `&mut stashed`
+            // handed to the retried call itself is not new input)
             if r.mutability.is_some() {
                 if let Some(n) = root_ident(&r.expr) {
-                    self.0.push(n);
+                    self.0.push(format!("recv:{n}"));
                 }
             }
             syn::visit::visit_expr_reference(self, r);
@@ -864,6 +985,101 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         }
     }
 
+    /// A loop that runs a call again whatever it returned, but whose wait depends on the
+    /// failure: a delay that grows (`delay *= 2`, `300 * fails`) or that the failure branch
+    /// sets (`sleep_time = ON_ERROR`). That is a restart with backoff — a retry — while a loop
+    /// that waits the same interval either way is a periodic job.
+    fn restart_with_backoff(&self, body: &'ast Block) -> Option<&'ast Expr> {
+        let mut failure: Option<(&'ast Expr, Vec<&'ast Expr>)> = None;
+        for st in &body.stmts {
+            let Stmt::Expr(e, _) = st else { continue };
+            match peel_await(e) {
+                Expr::If(i) => {
+                    if let Expr::Let(l) = peel_await(&i.cond) {
+                        if variant(&l.pat, "Err") && !block_exits(&i.then_branch) {
+                            if let Some(call) = call_of(&l.expr, self.locals) {
+                                let branch: Vec<&Expr> = i
+                                    .then_branch
+                                    .stmts
+                                    .iter()
+                                    .filter_map(|s| match s {
+                                        Stmt::Expr(e, _) => Some(e),
+                                        _ => None,
+                                    })
+                                    .collect();
+                                failure = Some((call, branch));
+                            }
+                        }
+                    }
+                }
+                Expr::Match(m) => {
+                    if let Some(call) = call_of(&m.expr, self.locals) {
+                        let arms: Vec<&Expr> = m
+                            .arms
+                            .iter()
+                            .filter(|a| variant(&a.pat, "Err") && !always_exits(&a.body))
+                            .map(|a| &*a.body)
+                            .collect();
+                        if !arms.is_empty() && m.arms.iter().any(|a| variant(&a.pat, "Ok")) {
+                            failure = Some((call, arms));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if failure.is_some() {
+                break;
+            }
+        }
+        let (call, branch) = failure?;
+        // variables the failure branch sets
+        let mut set: Vec<String> = Vec::new();
+        struct Sets<'v>(&'v mut Vec<String>);
+        impl<'ast> Visit<'ast> for Sets<'_> {
+            fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+                if let Some(n) = single_ident(&a.left) {
+                    self.0.push(n);
+                }
+                syn::visit::visit_expr_assign(self, a);
+            }
+            fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+                if matches!(
+                    b.op,
+                    BinOp::AddAssign(_) | BinOp::MulAssign(_) | BinOp::ShlAssign(_)
+                ) {
+                    if let Some(n) = single_ident(&b.left) {
+                        self.0.push(n);
+                    }
+                }
+                syn::visit::visit_expr_binary(self, b);
+            }
+        }
+        for e in &branch {
+            Sets(&mut set).visit_expr(e);
+        }
+        // the waits of the loop
+        struct Waits<'ast>(Vec<&'ast Expr>);
+        impl<'ast> Visit<'ast> for Waits<'ast> {
+            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+                if is_sleep_fn(&c.func) {
+                    if let Some(a) = c.args.first() {
+                        self.0.push(a);
+                    }
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+            fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        let mut waits = Waits(Vec::new());
+        waits.visit_block(body);
+        let depends = waits.0.iter().any(|arg| {
+            self.delay(arg) != Delay::Constant
+                || Words::of(arg).idents.iter().any(|(i, _)| set.contains(i))
+        });
+        depends.then_some(call)
+    }
+
     fn loop_site(
         &mut self,
         kw: Span,
@@ -900,6 +1116,9 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
             shape.stmts(&body.stmts);
             found = shape.found;
         }
+        if found.is_none() {
+            found = self.restart_with_backoff(body);
+        }
         let Some(call) = found else {
             return;
         };
@@ -909,7 +1128,16 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         // The call's receiver counts as new input only when rebound or assigned (a client
         // that is reset between attempts is still retried); its arguments also when a method
         // is called on them (`buf.reserve(n)` before calling again with `buf`).
-        let (mut strong, weak) = changed_in(body, call);
+        let (mut strong, mut weak) = changed_in(body, call);
+        // the wait's own variables (`delay = (delay * 2).min(max)`) are not new input, even
+        // when handed to the call
+        let waits = sleep_args(body);
+        let wait_vars: Vec<String> = waits
+            .iter()
+            .flat_map(|a| Words::of(a).idents.into_iter().map(|(i, _)| i))
+            .collect();
+        strong.retain(|v| !wait_vars.contains(v));
+        weak.retain(|v| !wait_vars.contains(v));
         if let Some(Expr::Let(l)) = cond.map(peel_await) {
             // `while let Some(x) = it.next()`: `x` is new every time round
             pat_names(&l.pat, &mut strong);
