@@ -1,1 +1,399 @@
-//! placeholder
+//! poem enforcement (feature `poem`): [`IdempotencyMiddleware`], a poem [`Middleware`] for
+//! routes and apps, with the semantics, status codes and problem bodies of the axum
+//! integration (see [the module table](super)).
+//!
+//! ```ignore
+//! use poem::{post, EndpointExt, Route};
+//! use idemgate::http::poem::{Idempotency, IdempotencyMiddleware};
+//!
+//! let app = Route::new()
+//!     .at("/orders", post(create_order))
+//!     .with(IdempotencyMiddleware::new(Idempotency::new().scope_header("X-Tenant")));
+//! ```
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::poem::http::header::{self, HeaderName, HeaderValue};
+use ::poem::http::{Method, StatusCode};
+use ::poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+
+use super::protocol::{
+    fingerprint, problem_for, Failure, HeaderLabel, Principal, StoredResponse, REPLAYED_LOWER,
+};
+use super::{IdempotencyKey, Problem, IDEMPOTENCY_KEY, PROBLEM_JSON};
+use crate::idempotency::{self, BodyFingerprint, IdempotencyStore, Options, Outcome, ScopedKey};
+
+type ScopeFn = dyn Fn(&Request) -> Option<String> + Send + Sync;
+
+#[derive(Clone)]
+enum ScopeSource {
+    Principal,
+    Header(HeaderName),
+    With(Arc<ScopeFn>),
+}
+
+/// The idempotency protocol for one poem endpoint (a route or a whole app); the poem
+/// counterpart of the axum `Idempotency` builder, with the same defaults: header `Idempotency-Key` (required), caller from the [`Principal`] request
+/// extension, the process-wide default store, retention 24 h, lease 60 s, bodies up to 1 MiB.
+#[derive(Clone)]
+pub struct Idempotency {
+    store: Option<Arc<dyn IdempotencyStore>>,
+    header: HeaderName,
+    header_label: HeaderLabel,
+    scope: ScopeSource,
+    operation: Cow<'static, str>,
+    options: Options,
+    max_body: usize,
+    required: bool,
+    body_fingerprint: BodyFingerprint,
+}
+
+impl Default for Idempotency {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Idempotency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Idempotency")
+            .field("header", &self.header)
+            .field("operation", &self.operation)
+            .field("options", &self.options)
+            .field("max_body", &self.max_body)
+            .field("required", &self.required)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Idempotency {
+    /// The defaults (see the type's docs).
+    pub fn new() -> Self {
+        Idempotency {
+            store: None,
+            header: HeaderName::from_static("idempotency-key"),
+            header_label: Cow::Borrowed(IDEMPOTENCY_KEY),
+            scope: ScopeSource::Principal,
+            operation: Cow::Borrowed("http"),
+            options: Options::new(),
+            max_body: 1 << 20,
+            required: true,
+            body_fingerprint: BodyFingerprint::Canonical,
+        }
+    }
+
+    /// The operation name keys are scoped by (besides the caller).
+    pub fn operation(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.operation = name.into();
+        self
+    }
+
+    /// Reads the key from another header.
+    ///
+    /// # Panics
+    /// If `name` is not a valid header name (a programming error; the attribute checks it at
+    /// compile time).
+    pub fn header(mut self, name: &'static str) -> Self {
+        match HeaderName::from_bytes(name.as_bytes()) {
+            Ok(header) => {
+                self.header = header;
+                self.header_label = Cow::Borrowed(name);
+            }
+            Err(_) => panic!("{name:?} is not a valid header name"),
+        }
+        self
+    }
+
+    /// Scopes keys by the value of a request header (e.g. `X-Tenant`); a request without it
+    /// gets 401.
+    ///
+    /// # Panics
+    /// If `name` is not a valid header name.
+    pub fn scope_header(mut self, name: &'static str) -> Self {
+        match HeaderName::from_bytes(name.as_bytes()) {
+            Ok(header) => self.scope = ScopeSource::Header(header),
+            Err(_) => panic!("{name:?} is not a valid header name"),
+        }
+        self
+    }
+
+    /// Scopes keys by a function of the request (an authenticated identity); `None` gets 401.
+    pub fn scope_with(
+        mut self,
+        scope: impl Fn(&Request) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.scope = ScopeSource::With(Arc::new(scope));
+        self
+    }
+
+    /// Uses this store instead of the process-wide default.
+    pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// How long completed responses are replayed (default 24 h).
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.options.retention = retention;
+        self
+    }
+
+    /// How long an execution holds its key before a crashed one may be taken over (60 s).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.options.lease = lease;
+        self
+    }
+
+    /// Opt-in: a duplicate that arrives while the first runs waits up to `wait` for its
+    /// response instead of getting 409.
+    pub fn wait(mut self, wait: Duration) -> Self {
+        self.options.wait = Some(wait);
+        self
+    }
+
+    /// The largest request or response body handled (default 1 MiB); larger requests get 413.
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Fingerprints only these top-level fields of a JSON body (plus method, path and query).
+    pub fn fingerprint_fields<I, S>(mut self, fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.body_fingerprint = BodyFingerprint::fields(fields);
+        self
+    }
+
+    /// How the body enters the fingerprint (default [`BodyFingerprint::Canonical`]).
+    pub fn body_fingerprint(mut self, mode: BodyFingerprint) -> Self {
+        self.body_fingerprint = mode;
+        self
+    }
+
+    /// Lets requests without a key through, unprotected (default: they get 400).
+    pub fn optional(mut self) -> Self {
+        self.required = false;
+        self
+    }
+
+    fn scope_of(&self, request: &Request) -> Option<String> {
+        let scope = match &self.scope {
+            ScopeSource::Principal => request
+                .extensions()
+                .get::<Principal>()
+                .map(|p| p.as_str().to_owned()),
+            ScopeSource::Header(name) => request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .map(str::to_owned),
+            ScopeSource::With(scope) => scope(request),
+        };
+        scope.filter(|s| !s.is_empty())
+    }
+
+    /// Runs `next` (the wrapped endpoint) under the protocol. The body is read (up to
+    /// `max_body`) to fingerprint it and handed to `next` again.
+    pub async fn handle<F, Fut>(&self, mut request: Request, next: F) -> Response
+    where
+        F: FnOnce(Request) -> Fut,
+        Fut: Future<Output = Response>,
+    {
+        let key = match IdempotencyKey::from_headers(request.headers(), &self.header) {
+            Ok(Some(key)) => key,
+            Ok(None) if self.required => return problem(Problem::missing_key(&self.header_label)),
+            Ok(None) => return next(request).await,
+            Err(why) => return problem(Problem::invalid_key(&self.header_label, why)),
+        };
+        let Some(scope) = self.scope_of(&request) else {
+            return problem(Problem::unidentified_caller());
+        };
+        let bytes = match request.take_body().into_bytes_limit(self.max_body).await {
+            Ok(bytes) => bytes,
+            Err(::poem::error::ReadBodyError::PayloadTooLarge) => {
+                return problem(Problem::too_large(self.max_body))
+            }
+            Err(error) => return ::poem::Error::from(error).into_response(),
+        };
+        let target = request
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or("/");
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let fingerprint = fingerprint(
+            &self.body_fingerprint,
+            request.method().as_str(),
+            target,
+            content_type,
+            &bytes,
+        );
+        let key = match ScopedKey::new(&scope, &self.operation, key.as_str()) {
+            Ok(key) => key,
+            Err(error) => return problem(Problem::invalid_key(&self.header_label, error)),
+        };
+        let store = match &self.store {
+            Some(store) => Arc::clone(store),
+            None => idempotency::default_store(),
+        };
+        let max_body = self.max_body;
+        request.set_body(bytes);
+        let outcome = idempotency::run(
+            &*store,
+            &key,
+            fingerprint,
+            &self.options,
+            move || async move {
+                let response = next(request).await;
+                capture(response, max_body).await
+            },
+        )
+        .await;
+        match outcome {
+            Ok(Outcome::Executed(stored)) => respond(stored, false),
+            Ok(Outcome::Replayed(stored)) => respond(stored, true),
+            Err(Failure::NotStored(response)) => response,
+            Err(Failure::Idempotency(error)) => problem(problem_for(&self.header_label, error)),
+        }
+    }
+}
+
+/// A problem as a poem response: `application/problem+json`, with `Retry-After` when set.
+pub fn problem(problem: Problem) -> Response {
+    let status =
+        StatusCode::from_u16(problem.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, PROBLEM_JSON);
+    if let Some(seconds) = problem.retry_after {
+        response = response.header(header::RETRY_AFTER, seconds);
+    }
+    response.body(problem.to_json())
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        problem(self)
+    }
+}
+
+async fn capture(response: Response, max_body: usize) -> Result<StoredResponse, Failure<Response>> {
+    if response.status().is_server_error() {
+        return Err(Failure::NotStored(response));
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match body.into_bytes_limit(max_body).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(target: "idemgate", %error, "response body could not be buffered for replay");
+            return Err(Failure::NotStored(problem(Problem::internal())));
+        }
+    };
+    Ok(StoredResponse::new(
+        parts.status.as_u16(),
+        parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes())),
+        bytes.to_vec(),
+    ))
+}
+
+fn respond(stored: StoredResponse, replayed: bool) -> Response {
+    let (status, headers, body) = stored.into_parts();
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = Response::builder().status(status).body(body);
+    let map = response.headers_mut();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(&value),
+        ) {
+            map.append(name, value);
+        }
+    }
+    if replayed {
+        map.insert(
+            HeaderName::from_static(REPLAYED_LOWER),
+            HeaderValue::from_static("true"),
+        );
+    }
+    response
+}
+
+/// Applies [`Idempotency`] to the side-effecting methods (POST and PATCH by default) of the
+/// endpoint it wraps (`.with(..)` on a route or an app); other methods pass through.
+#[derive(Clone, Debug)]
+pub struct IdempotencyMiddleware {
+    protocol: Arc<Idempotency>,
+    methods: Arc<[Method]>,
+}
+
+impl IdempotencyMiddleware {
+    /// The middleware for POST and PATCH.
+    pub fn new(protocol: Idempotency) -> Self {
+        IdempotencyMiddleware {
+            protocol: Arc::new(protocol),
+            methods: Arc::from([Method::POST, Method::PATCH]),
+        }
+    }
+
+    /// Protects exactly these methods instead.
+    pub fn methods(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
+        self.methods = methods.into_iter().collect();
+        self
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for IdempotencyMiddleware {
+    type Output = IdempotencyEndpoint<E>;
+
+    fn transform(&self, endpoint: E) -> Self::Output {
+        IdempotencyEndpoint {
+            endpoint,
+            middleware: self.clone(),
+        }
+    }
+}
+
+/// The endpoint made by [`IdempotencyMiddleware`].
+#[derive(Debug)]
+pub struct IdempotencyEndpoint<E> {
+    endpoint: E,
+    middleware: IdempotencyMiddleware,
+}
+
+impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, request: Request) -> ::poem::Result<Response> {
+        if !self.middleware.methods.contains(request.method()) {
+            return self
+                .endpoint
+                .call(request)
+                .await
+                .map(IntoResponse::into_response);
+        }
+        let endpoint = &self.endpoint;
+        Ok(self
+            .middleware
+            .protocol
+            .handle(request, move |request| async move {
+                match endpoint.call(request).await {
+                    Ok(response) => response.into_response(),
+                    Err(error) => error.into_response(),
+                }
+            })
+            .await)
+    }
+}
