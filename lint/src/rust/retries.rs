@@ -280,7 +280,47 @@ fn call_of<'ast>(e: &'ast Expr, locals: &Locals<'ast>) -> Option<&'ast Expr> {
     from_let
         .chain(from_assign)
         .map(|e| peel_await(e))
-        .find(|e| is_call(e) && !matches!(e, Expr::Try(_)))
+        .find_map(|e| {
+            if is_call(e) && !matches!(e, Expr::Try(_)) {
+                Some(e)
+            } else {
+                branch_call(e)
+            }
+        })
+}
+
+/// The call an `if`/`else` chooses between (`let r = if token { c.whoami().await } else {
+/// c.auth().await };`): its first branch's value.
+fn branch_call(e: &Expr) -> Option<&Expr> {
+    match peel_await(e) {
+        Expr::If(i) => match i.then_branch.stmts.last() {
+            Some(Stmt::Expr(t, None)) => {
+                let mut t = peel_await(t);
+                // `c.whoami().await.map(|_| ())`: the call under result adapters
+                while let Expr::MethodCall(mc) = t {
+                    let adapter = matches!(
+                        mc.method.to_string().as_str(),
+                        "map" | "map_err" | "ok" | "err" | "context" | "with_context"
+                    );
+                    if !adapter || !is_call(&mc.receiver) {
+                        break;
+                    }
+                    t = peel_await(&mc.receiver);
+                }
+                if is_call(t) {
+                    Some(t)
+                } else {
+                    branch_call(t)
+                }
+            }
+            _ => None,
+        },
+        Expr::Block(b) => match b.block.stmts.last() {
+            Some(Stmt::Expr(t, None)) => branch_call(t).or_else(|| is_call(t).then_some(t)),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Leaves the enclosing loop (or function) on every path.
