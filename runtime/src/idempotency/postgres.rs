@@ -228,8 +228,8 @@ struct Inner {
     sweeping: AtomicBool,
 }
 
-/// An [`IdempotencyStore`] in PostgreSQL (see the [module docs](self)). Cheap to clone (one
-/// shared pool).
+/// An [`IdempotencyStore`] in PostgreSQL (see [`transactional`] for writes committed with the
+/// record). Cheap to clone (one shared pool).
 #[derive(Clone)]
 pub struct PostgresStore {
     inner: Arc<Inner>,

@@ -91,9 +91,7 @@ if r[1] then
   return {1, ''}
 end
 local t = redis.call('INCR', KEYS[2])
-local now = redis.call('TIME')
-redis.call('HSET', KEYS[1], 'state', 'running', 'fp', ARGV[1], 'token', t,
-  'created_ms', now[1] * 1000 + math.floor(now[2] / 1000))
+redis.call('HSET', KEYS[1], 'state', 'running', 'fp', ARGV[1], 'token', t, 'created_ms', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {0, t}
 "#;
@@ -101,9 +99,7 @@ return {0, t}
 const COMPLETE: &str = r#"
 local r = redis.call('HMGET', KEYS[1], 'state', 'token')
 if r[1] ~= 'running' or r[2] ~= ARGV[1] then return 0 end
-local now = redis.call('TIME')
-redis.call('HSET', KEYS[1], 'state', 'done', 'result', ARGV[2],
-  'completed_ms', now[1] * 1000 + math.floor(now[2] / 1000))
+redis.call('HSET', KEYS[1], 'state', 'done', 'result', ARGV[2], 'completed_ms', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 "#;
@@ -115,8 +111,14 @@ redis.call('DEL', KEYS[1])
 return 1
 "#;
 
-/// An [`IdempotencyStore`] in Redis, shared by every process that points at the same server
-/// (see the [module docs](self) for the data layout and Cluster).
+/// An [`IdempotencyStore`] in Redis, shared by every process that points at the same server.
+///
+/// Each operation is one Lua script (one atomic step): begin compares the fingerprint, or
+/// claims the key with a fencing token from the tenant's counter and the lease as the expiry;
+/// complete and release act only under the caller's token (else [`StoreError::Fenced`]).
+/// A record is the hash `{prefix}{tenant}r:{scoped key}` next to the counter
+/// `{prefix}{tenant}fence`: one hash tag per tenant, so it works on Redis Cluster through
+/// [`with_connection`](Self::with_connection). Faults are [`StoreError::Unavailable`].
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), idemgate::StoreError> {
@@ -244,6 +246,7 @@ where
                     .key(fence)
                     .arg(fp.as_bytes().as_slice())
                     .arg(millis(lease))
+                    .arg(now_ms())
                     .invoke_async(&mut conn)
                     .await
                     .map_err(RedisStoreError::from)
@@ -266,7 +269,7 @@ where
                 let mut inv = script.key(record);
                 inv.arg(lease.token());
                 if let Some((stored, retention)) = extra {
-                    inv.arg(stored).arg(millis(retention));
+                    inv.arg(stored).arg(millis(retention)).arg(now_ms());
                 }
                 inv.invoke_async(&mut conn)
                     .await
@@ -294,6 +297,15 @@ fn hash_tag(scope: &str) -> String {
         s.push_str(&format!("{b:02x}"));
     }
     s
+}
+
+/// Wall-clock milliseconds for the record's `created_ms` / `completed_ms` (informational:
+/// expiry is Redis's own clock).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(millis)
+        .unwrap_or(0)
 }
 
 fn millis(d: Duration) -> u64 {
