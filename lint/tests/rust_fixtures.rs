@@ -295,3 +295,35 @@ fn truncated_and_mangled_fixtures_never_panic() {
         }
     }
 }
+
+/// The lazy front-end (items no rule reads are only lexed) and `--full-syntax` must see the
+/// same facts: the words that decide what gets parsed and the extractors may never drift.
+#[test]
+fn lazy_and_full_syntax_find_the_same() {
+    let root = fixtures_root().canonicalize().unwrap();
+    let lazy = Settings::defaults(root.clone());
+    let mut full = Settings::defaults(root.clone());
+    full.full_syntax = true;
+    let run = |s: &Settings| -> BTreeSet<(String, String, u32, String)> {
+        engine::check(std::slice::from_ref(&root), s)
+            .unwrap()
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.rule.to_string(),
+                    f.location.file.to_string(),
+                    f.location.line,
+                    f.message.clone(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (run(&lazy), run(&full));
+    let only_lazy: Vec<_> = a.difference(&b).collect();
+    let only_full: Vec<_> = b.difference(&a).collect();
+    assert!(
+        only_lazy.is_empty() && only_full.is_empty(),
+        "lazy only: {only_lazy:#?}\nfull only: {only_full:#?}"
+    );
+}

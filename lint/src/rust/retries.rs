@@ -489,8 +489,43 @@ struct Caps {
     time: bool,
 }
 
+/// `max == 0 || n < max` (keep going) or `n >= max && max > 0` (stop): a limit of 0 means
+/// "forever", so the count bounds nothing when it is configured that way.
+fn zero_means_forever(e: &Expr) -> bool {
+    fn zero(e: &Expr) -> bool {
+        matches!(peel_await(e), Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_digits() == "0")
+    }
+    let Expr::Binary(b) = peel_await(e) else {
+        return false;
+    };
+    let side_is = |x: &Expr, ops: &dyn Fn(&BinOp) -> bool| match peel_await(x) {
+        Expr::Binary(c) => ops(&c.op) && (zero(&c.right) || zero(&c.left)),
+        _ => false,
+    };
+    match b.op {
+        BinOp::Or(_) => {
+            let eq = |op: &BinOp| matches!(op, BinOp::Eq(_));
+            side_is(&b.left, &eq)
+                || side_is(&b.right, &eq)
+                || zero_means_forever(&b.left)
+                || zero_means_forever(&b.right)
+        }
+        BinOp::And(_) => {
+            let pos = |op: &BinOp| matches!(op, BinOp::Gt(_) | BinOp::Ne(_) | BinOp::Lt(_));
+            side_is(&b.left, &pos)
+                || side_is(&b.right, &pos)
+                || zero_means_forever(&b.left)
+                || zero_means_forever(&b.right)
+        }
+        _ => false,
+    }
+}
+
 impl Caps {
     fn note_cond(&mut self, e: &Expr) {
+        if zero_means_forever(e) {
+            return;
+        }
         let w = Words::of(e);
         if w.has(TIME_WORDS) {
             self.time = true;
