@@ -77,6 +77,56 @@ fn readiness_arm(a: &syn::Arm) -> bool {
     ids.iter().any(|i| READINESS.contains(&i.as_str()))
 }
 
+/// Whether a delay expression calls something other than a `Duration` constructor or
+/// arithmetic on durations: then the gate cannot see what the delay is.
+fn computed(e: &Expr) -> bool {
+    struct C(bool);
+    impl<'ast> Visit<'ast> for C {
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            let known = match peel_await(&c.func) {
+                Expr::Path(p) => {
+                    let last = last_ident(&p.path);
+                    last.starts_with("from_")
+                        || matches!(last.as_str(), "new" | "min" | "max" | "Some" | "Duration")
+                }
+                _ => false,
+            };
+            if !known {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
+            let m = mc.method.to_string();
+            let arithmetic = m.starts_with("saturating_")
+                || m.starts_with("checked_")
+                || m.starts_with("mul_")
+                || m.starts_with("as_")
+                || matches!(
+                    m.as_str(),
+                    "min"
+                        | "max"
+                        | "clamp"
+                        | "pow"
+                        | "into"
+                        | "clone"
+                        | "unwrap_or"
+                        | "unwrap"
+                        | "unwrap_or_default"
+                        | "expect"
+                );
+            if !arithmetic {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_method_call(self, mc);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut c = C(false);
+    c.visit_expr(e);
+    c.0
+}
+
 /// The arguments of the sleep calls in a block (closures and items excluded).
 fn sleep_args(b: &Block) -> Vec<&Expr> {
     struct W<'ast>(Vec<&'ast Expr>);
@@ -1051,10 +1101,21 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
             std::ops::ControlFlow::Continue(())
         });
         w.idents.extend(reached);
+        // a wait computed by a helper (`self.backoff(n)`, `schedule.next()`) is unknown
+        let mut helper = computed(arg);
+        if !helper {
+            for name in Words::of(arg).idents.iter().map(|(i, _)| i) {
+                if let Some(bound) = self.locals.bound.get(name) {
+                    helper |= bound.iter().any(|e| computed(e));
+                }
+            }
+        }
         if w.has(JITTER_WORDS) {
             Delay::Jittered
         } else if growth {
             Delay::Deterministic
+        } else if helper {
+            Delay::Unknown
         } else {
             Delay::Constant
         }

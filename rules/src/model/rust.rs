@@ -127,6 +127,9 @@ pub enum Delay {
     Deterministic,
     /// A sleep with a random component.
     Jittered,
+    /// A sleep computed by something the gate cannot see (a helper function, a schedule
+    /// iterator): never reported as constant.
+    Unknown,
 }
 
 /// A hand-rolled retry: a loop or recursion that re-invokes a fallible call after it failed.

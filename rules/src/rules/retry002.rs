@@ -48,7 +48,7 @@ impl Rule for RetryWithoutJitter {
             let kind = match s.delay {
                 Delay::Constant => "a constant",
                 Delay::Deterministic => "a deterministic",
-                Delay::None | Delay::Jittered => continue,
+                Delay::None | Delay::Jittered | Delay::Unknown => continue,
             };
             let at = s
                 .delay_location
