@@ -851,6 +851,32 @@ impl<'ast> RetryShape<'ast, '_> {
     }
 }
 
+/// A receive (`rx.recv()`, `stream.next()`, `listener.accept()`, maybe under a `timeout`):
+/// going round after a timeout or a lag keeps draining; it re-sends nothing.
+fn receive(call: &Expr) -> bool {
+    const RECEIVE: &[&str] = &[
+        "next",
+        "recv",
+        "recv_async",
+        "recv_many",
+        "try_next",
+        "next_message",
+        "accept",
+        "read_line",
+        "read_message",
+    ];
+    match peel_await(call) {
+        Expr::MethodCall(mc) => RECEIVE.contains(&mc.method.to_string().as_str()),
+        Expr::Call(c) => match peel_await(&c.func) {
+            Expr::Path(p) if last_ident(&p.path) == "timeout" => {
+                c.args.iter().last().is_some_and(receive)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// Calls on in-process primitives: a compare-and-swap loop or a `try_recv`/`try_lock` poll
 /// goes round on contention, not on a failed remote call.
 fn local_primitive(call: &Expr) -> bool {
@@ -1258,7 +1284,7 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         let Some(call) = found else {
             return;
         };
-        if local_primitive(call) {
+        if local_primitive(call) || receive(call) {
             return;
         }
         // The call's receiver counts as new input only when rebound or assigned (a client
