@@ -97,6 +97,9 @@ pub struct Resolver {
     scc_in_progress: HashMap<(usize, String), u32>,
 }
 
+/// A named import of a component member: (member, path).
+type NamedImport = (ModId, Vec<String>);
+
 /// The glob graph condensed: the members of a component all see the same glob-imported names
 /// (each can reach every other), so a component's names are looked up once for all of them.
 #[derive(Debug, Default)]
@@ -106,7 +109,7 @@ struct Sccs {
     /// Functions and child modules of the members, by name.
     items: Vec<HashMap<String, Def>>,
     /// Named imports of the members, by the name they bind: (member, path).
-    named: Vec<HashMap<String, Vec<(ModId, Vec<String>)>>>,
+    named: Vec<HashMap<String, Vec<NamedImport>>>,
     krate: Vec<CrateId>,
 }
 
@@ -439,7 +442,8 @@ impl Resolver {
         let n = self.mods.len();
         let mut targets: Vec<Vec<ModId>> = Vec::with_capacity(n);
         for m in 0..n {
-            targets.push(self.glob_targets(m).unwrap_or_default());
+            let t = self.glob_targets(m).unwrap_or_default();
+            targets.push(t);
         }
         let mut of = vec![usize::MAX; n];
         let mut index = vec![u32::MAX; n];
@@ -496,10 +500,10 @@ impl Resolver {
             named: vec![HashMap::new(); count],
             krate: vec![0; count],
         };
-        for m in 0..n {
+        for (m, ts) in targets.iter().enumerate() {
             let c = sccs.of[m];
             sccs.krate[c] = self.mods[m].krate;
-            for &t in &targets[m] {
+            for &t in ts {
                 let tc = sccs.of[t];
                 if tc != c && !sccs.succ[c].contains(&tc) {
                     sccs.succ[c].push(tc);
@@ -744,7 +748,15 @@ mod tests {
     }
 
     /// A crate from `(module path, fns, named uses (name, path), globs)`.
-    fn build(mods: &[(&str, &[&str], &[(&str, &str)], &[&str])]) -> (Resolver, Vec<ModId>) {
+    /// (module path, fns, named uses (name, path), globs)
+    type ModSpec<'a> = (
+        &'a str,
+        &'a [&'a str],
+        &'a [(&'a str, &'a str)],
+        &'a [&'a str],
+    );
+
+    fn build(mods: &[ModSpec<'_>]) -> (Resolver, Vec<ModId>) {
         let mut r = Resolver::new(u64::MAX);
         let c = r.add_crate();
         let mut ids = Vec::new();
@@ -864,8 +876,8 @@ mod tests {
         let mut r = Resolver::new(u64::MAX);
         let c = r.add_crate();
         let mods: Vec<ModId> = (0..n).map(|i| r.module(c, &[format!("m{i}")])).collect();
-        for i in 0..n - 1 {
-            r.add_glob(mods[i], vec!["crate".into(), format!("m{}", i + 1)]);
+        for (i, m) in mods.iter().enumerate().take(n - 1) {
+            r.add_glob(*m, vec!["crate".into(), format!("m{}", i + 1)]);
         }
         r.add_fn(mods[n - 1], "target", 0);
         for &m in &mods {

@@ -316,16 +316,11 @@ fn is_routing_chain(mc: &ExprMethodCall) -> bool {
     if ROUTING.contains(&mc.method.to_string().as_str()) {
         return true;
     }
-    loop {
-        match peel(cur) {
-            Expr::MethodCall(m) => {
-                if ROUTING.contains(&m.method.to_string().as_str()) {
-                    return true;
-                }
-                cur = &m.receiver;
-            }
-            _ => break,
+    while let Expr::MethodCall(m) = peel(cur) {
+        if ROUTING.contains(&m.method.to_string().as_str()) {
+            return true;
         }
+        cur = &m.receiver;
     }
     // a router built and wrapped before anything is registered on it
     // (`let app = App::new().wrap(Idempotency…)`)
