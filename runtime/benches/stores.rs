@@ -199,6 +199,7 @@ async fn pg_bench(url: &str, secs: f64) {
         .await
         .unwrap();
         let tenant = stores_support::unique("bench");
+        let tenant_done = tenant.clone();
         let t = table.clone();
         let stats = measure(c, secs, move |_, i| {
             let (store, t) = (store.clone(), t.clone());
@@ -233,6 +234,12 @@ async fn pg_bench(url: &str, secs: f64) {
             &stats,
             Some(&bare),
         );
+        let _ = admin
+            .execute(
+                "DELETE FROM idemgate_keys WHERE tenant = $1",
+                &[&tenant_done],
+            )
+            .await;
     }
     let _ = admin.batch_execute(&format!("DROP TABLE {table}")).await;
 }

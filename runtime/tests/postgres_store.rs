@@ -18,7 +18,34 @@ use idemgate::idempotency::{
 use idemgate::{Error, StoreError};
 use stores_support::unique;
 
-async fn setup(url: &str) -> (PostgresStore, String) {
+/// Drops a test's table when the test ends, passed or failed (the shared database keeps no
+/// litter).
+struct DropTable(String, String);
+
+impl Drop for DropTable {
+    fn drop(&mut self) {
+        let (url, table) = (self.0.clone(), self.1.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok((client, conn)) =
+                    tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                {
+                    tokio::spawn(conn);
+                    let _ = client
+                        .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+async fn setup(url: &str) -> (PostgresStore, String, DropTable) {
     let store = PostgresStore::connect(url, PostgresStoreConfig::default())
         .await
         .expect("store");
@@ -33,7 +60,8 @@ async fn setup(url: &str) -> (PostgresStore, String) {
         ))
         .await
         .unwrap();
-    (store, table)
+    let guard = DropTable(url.to_owned(), table.clone());
+    (store, table, guard)
 }
 
 async fn count(url: &str, table: &str) -> i64 {
@@ -68,7 +96,7 @@ async fn exactly_once_under_100_concurrent_duplicates() {
     let Some((url, _guard)) = stores_support::postgres() else {
         return;
     };
-    let (a, table) = setup(&url).await;
+    let (a, table, _drop) = setup(&url).await;
     let b = PostgresStore::connect(&url, PostgresStoreConfig::default())
         .await
         .unwrap();
@@ -139,7 +167,7 @@ async fn replay_then_mismatch() {
     let Some((url, _guard)) = stores_support::postgres() else {
         return;
     };
-    let (store, table) = setup(&url).await;
+    let (store, table, _drop) = setup(&url).await;
     let tenant = unique("tenant");
     let key = ScopedKey::new(&tenant, "orders.create", "k").unwrap();
     let go = |body: &'static [u8]| {
@@ -168,7 +196,7 @@ async fn an_error_rolls_the_writes_back_and_releases_the_key() {
     let Some((url, _guard)) = stores_support::postgres() else {
         return;
     };
-    let (store, table) = setup(&url).await;
+    let (store, table, _drop) = setup(&url).await;
     let tenant = unique("tenant");
     let key = ScopedKey::new(&tenant, "orders.create", "k").unwrap();
     let r = idempotency::transactional::<i64, Error, _, _>(
@@ -207,7 +235,7 @@ async fn a_crash_mid_transaction_leaves_neither_write_nor_record() {
     let Some((url, _guard)) = stores_support::postgres() else {
         return;
     };
-    let (store, table) = setup(&url).await;
+    let (store, table, _drop) = setup(&url).await;
     let tenant = unique("tenant");
     let key = ScopedKey::new(&tenant, "orders.create", "k").unwrap();
     let opts = Options {
@@ -265,7 +293,7 @@ async fn a_stale_executor_is_fenced_and_its_writes_rolled_back() {
     let Some((url, _guard)) = stores_support::postgres() else {
         return;
     };
-    let (store, table) = setup(&url).await;
+    let (store, table, _drop) = setup(&url).await;
     let tenant = unique("tenant");
     let key = ScopedKey::new(&tenant, "orders.create", "k").unwrap();
     let short = Options {
@@ -343,7 +371,7 @@ async fn store_api_fences_and_expires_and_sweeps() {
     let Some((url, _guard)) = stores_support::postgres() else {
         return;
     };
-    let (s, _) = setup(&url).await;
+    let (s, _, _drop) = setup(&url).await;
     let key = ScopedKey::new(&unique("tenant"), "charge", "k").unwrap();
     let fp = Fingerprint::of(b"body");
     let lease = Duration::from_millis(300);
@@ -391,7 +419,7 @@ async fn tenants_never_collide() {
     let Some((url, _guard)) = stores_support::postgres() else {
         return;
     };
-    let (s, _) = setup(&url).await;
+    let (s, _, _drop) = setup(&url).await;
     let base = unique("t");
     let tenants = [
         base.clone(),
