@@ -268,9 +268,11 @@ const RELEASE: &str = "DELETE FROM idemgate_keys \
 const SWEEP: &str = "DELETE FROM idemgate_keys WHERE ctid IN \
      (SELECT ctid FROM idemgate_keys WHERE expires_at <= now() LIMIT $1)";
 
+/// Milliseconds as PostgreSQL multiplies an interval by them, at most a century (a larger
+/// interval would overflow `timestamptz`).
 fn millis(d: Duration) -> f64 {
-    // Exact for any duration a lease or a retention can sensibly be (< 285 000 years).
-    d.as_millis() as f64
+    const CENTURY_MS: u128 = 100 * 365 * 24 * 3600 * 1000;
+    d.as_millis().min(CENTURY_MS) as f64
 }
 
 fn token_param(lease: &Lease) -> i64 {
@@ -349,6 +351,9 @@ impl PostgresStore {
 
     /// Sweeps every `interval` until the returned task is aborted or the runtime ends; a
     /// full batch is followed at once by the next.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime (it spawns a task).
     pub fn spawn_sweeper(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
@@ -750,4 +755,26 @@ async fn give_back(
         super::store_error(operation, "release", &e);
     }
     Error::Store(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_stay_in_the_range_postgres_accepts() {
+        assert_eq!(millis(Duration::from_millis(1500)), 1500.0);
+        assert_eq!(
+            millis(Duration::MAX),
+            (100u64 * 365 * 24 * 3600 * 1000) as f64
+        );
+    }
+
+    #[test]
+    fn a_bad_url_is_an_error_not_a_panic() {
+        assert!(PostgresStore::open("postgres://[::1", PostgresStoreConfig::default()).is_err());
+        assert!(
+            PostgresStore::open("host=x port=notaport", PostgresStoreConfig::default()).is_err()
+        );
+    }
 }

@@ -72,6 +72,10 @@ pub enum RedisStoreError {
     /// The operation did not finish in time.
     #[error("redis: no answer within {0:?}")]
     Timeout(Duration),
+    /// [`RedisStore::open`] was called outside a tokio runtime (its connection manager runs
+    /// a background task).
+    #[error("redis: the store must be opened inside a tokio runtime")]
+    NoRuntime,
     /// A script answered something this version does not understand.
     #[error("redis: unexpected script reply {0}")]
     Protocol(String),
@@ -147,6 +151,9 @@ impl RedisStore<ConnectionManager> {
     /// A store for the server at `url` (`redis://host:port/db`). Connects lazily, so a service
     /// starts while Redis is down (and answers 503 until it is back); reconnects by itself.
     pub fn open(url: &str, config: RedisStoreConfig) -> Result<Self, StoreError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(RedisStoreError::NoRuntime.into());
+        }
         let client = ::redis::Client::open(url).map_err(RedisStoreError::from)?;
         let manager = ConnectionManager::new_lazy_with_config(client, manager_config(&config))
             .map_err(RedisStoreError::from)?;
@@ -308,8 +315,13 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Whole milliseconds, at least 1 (Redis rejects a zero expiry), at most a century (Redis
+/// rejects expiries that overflow its clock).
 fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+    const CENTURY_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
+    u64::try_from(d.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, CENTURY_MS)
 }
 
 fn parse_begin(reply: Value) -> Result<Begin, RedisStoreError> {
@@ -375,6 +387,19 @@ mod tests {
         assert!(hash_tag("a{b}").starts_with('#'));
         assert!(hash_tag("").starts_with('#'));
         assert_ne!(hash_tag("a{b}"), hash_tag("a{c}"));
+    }
+
+    #[test]
+    fn expiries_stay_in_the_range_redis_accepts() {
+        assert_eq!(millis(Duration::ZERO), 1);
+        assert_eq!(millis(Duration::from_millis(1500)), 1500);
+        assert_eq!(millis(Duration::MAX), 100 * 365 * 24 * 3600 * 1000);
+    }
+
+    #[test]
+    fn opening_outside_a_runtime_is_an_error_not_a_panic() {
+        let r = RedisStore::open("redis://127.0.0.1:1/", RedisStoreConfig::default());
+        assert!(matches!(r, Err(StoreError::Unavailable(_))));
     }
 
     #[test]
