@@ -238,7 +238,7 @@ fn connect_crates(t: &mut Tables, input: &LinkInput<'_>) {
                         .path
                         .as_ref()
                         .and_then(|p| input.workspace.package(p))
-                        .and_then(|p| p.lib_name)
+                        .and_then(|p| p.lib_name.clone())
                     {
                         t.r.add_dep(id, &lib_name, lib);
                     }

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// What a Rust file is to Cargo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,7 @@ pub struct Package {
 pub struct Workspace {
     /// folder → the package folder it belongs to (None: not in a package)
     owners: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
-    packages: Mutex<HashMap<PathBuf, Option<Package>>>,
+    packages: Mutex<HashMap<PathBuf, Option<Arc<Package>>>>,
     /// workspace root folder → its `[workspace.dependencies]`
     workspace_deps: Mutex<HashMap<PathBuf, HashMap<String, toml::Value>>>,
 }
@@ -102,13 +102,13 @@ impl Workspace {
     }
 
     /// The package whose manifest is in `dir`, if any.
-    pub fn package(&self, dir: &Path) -> Option<Package> {
+    pub fn package(&self, dir: &Path) -> Option<Arc<Package>> {
         if let Ok(m) = self.packages.lock() {
             if let Some(p) = m.get(dir) {
                 return p.clone();
             }
         }
-        let pkg = self.load(dir);
+        let pkg = self.load(dir).map(Arc::new);
         if let Ok(mut m) = self.packages.lock() {
             m.insert(dir.to_path_buf(), pkg.clone());
         }
