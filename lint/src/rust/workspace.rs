@@ -320,7 +320,7 @@ mod tests {
         );
         assert_eq!(ws.role(&root.join("loose.rs")), Role::Loose);
         let server = ws.package(&root.join("server"));
-        let deps = server.map(|p| p.deps).unwrap_or_default();
+        let deps = server.map(|p| p.deps.clone()).unwrap_or_default();
         let h = root.join("handlers");
         assert!(deps
             .iter()
@@ -329,7 +329,7 @@ mod tests {
             .iter()
             .any(|d| d.name == "api" && d.path.as_deref() == Some(h.as_path())));
         assert!(deps.iter().any(|d| d.name == "serde" && d.path.is_none()));
-        let lib = ws.package(&h).and_then(|p| p.lib_name);
+        let lib = ws.package(&h).and_then(|p| p.lib_name.clone());
         assert_eq!(lib.as_deref(), Some("handlers"));
     }
 }
