@@ -65,7 +65,13 @@ pub fn unavailable(what: &str, why: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("CI=true: {msg}");
     }
-    eprintln!("SKIPPED: {msg}; run scripts/test to set servers up");
+    // Straight to stderr: the test harness captures eprintln! of passing tests, and a skip
+    // must never be silent.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {msg}; run scripts/test to set servers up"
+    );
 }
 
 // ---------------------------------------------------------------- Redis
