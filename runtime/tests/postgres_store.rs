@@ -407,7 +407,20 @@ async fn store_api_fences_and_expires_and_sweeps() {
         Begin::Replay(b"fresh".to_vec())
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(s.sweep().await.unwrap() >= 1, "the expired record is swept");
+    s.sweep().await.unwrap();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let left: i64 = client
+        .query_one(
+            "SELECT count(*) FROM idemgate_keys WHERE tenant = $1",
+            &[&key.scope()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the expired record is swept");
     let Begin::Proceed(third) = s.begin(&key, fp, lease).await.unwrap() else {
         panic!("retention over: executes again")
     };
