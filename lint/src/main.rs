@@ -11,6 +11,11 @@ use idemgate_lint::{config, engine};
 use idemgate_rules::{all_rules, find_rule, Severity};
 use miette::{miette, Report};
 
+/// Parsing allocates and frees millions of small syntax nodes; mimalloc serves them faster
+/// than the system allocator (measured with `xtask bench-parse`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The CI gate for idempotency and retry discipline.
 #[derive(Debug, Parser)]
 #[command(name = "idemgate", version, about)]
