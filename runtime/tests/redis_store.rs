@@ -299,3 +299,49 @@ async fn connection_refused_fails_closed() {
         "bounded by the timeout"
     );
 }
+
+#[tokio::test]
+async fn a_dropped_execution_releases_its_key_at_once() {
+    let Some((url, _guard)) = stores_support::redis() else {
+        return;
+    };
+    let s = store(&url);
+    let key = ScopedKey::new(&unique("tenant"), "charge", "k").unwrap();
+    let started = tokio::sync::Notify::new();
+    let opts = Options::new();
+    let abandoned = idempotency::run::<u32, Error, _, _>(
+        &s,
+        &key,
+        Fingerprint::of(b""),
+        &opts,
+        || async {
+            started.notify_one();
+            std::future::pending::<()>().await;
+            Ok(0)
+        },
+    );
+    // the client disconnects while the operation runs
+    tokio::select! {
+        _ = abandoned => panic!("never finishes"),
+        () = started.notified() => {}
+    }
+    // the released claim (detached release) lets the retry execute well before the 60 s lease
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let r = idempotency::run::<u32, Error, _, _>(
+            &s,
+            &key,
+            Fingerprint::of(b""),
+            &Options::new(),
+            || async { Ok(1) },
+        )
+        .await;
+        match r {
+            Ok(Outcome::Executed(1)) => break,
+            Err(Error::InFlight) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

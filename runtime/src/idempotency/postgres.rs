@@ -536,6 +536,17 @@ impl IdempotencyStore for PostgresStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.finish(key, lease, None))
     }
+
+    fn release_detached(
+        &self,
+        key: ScopedKey,
+        lease: Lease,
+    ) -> Option<BoxFuture<'static, Result<(), StoreError>>> {
+        let store = self.clone();
+        Some(Box::pin(
+            async move { store.finish(&key, &lease, None).await },
+        ))
+    }
 }
 
 /// The transaction an operation run by [`transactional`] writes in. Its statements commit

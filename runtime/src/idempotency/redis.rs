@@ -375,6 +375,30 @@ where
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.finish(&self.release, key, lease, None))
     }
+
+    fn release_detached(
+        &self,
+        key: ScopedKey,
+        lease: Lease,
+    ) -> Option<BoxFuture<'static, Result<(), StoreError>>> {
+        let mut conn = self.conn.clone();
+        let script = self.release.clone();
+        let record = self.record_key(&key);
+        let limit = self.config.operation_timeout;
+        Some(Box::pin(async move {
+            let op = async {
+                let mut inv = script.key(record);
+                inv.arg(lease.token());
+                inv.invoke_async::<i64>(&mut conn).await
+            };
+            match tokio::time::timeout(limit, op).await {
+                Ok(Ok(1)) => Ok(()),
+                Ok(Ok(_)) => Err(StoreError::Fenced),
+                Ok(Err(e)) => Err(RedisStoreError::from(e).into()),
+                Err(_) => Err(RedisStoreError::Timeout(limit).into()),
+            }
+        }))
+    }
 }
 
 #[cfg(test)]
