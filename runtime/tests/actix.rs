@@ -52,6 +52,14 @@ async fn attributed(runs: web::Data<Runs>, body: web::Json<serde_json::Value>) -
     HttpResponse::Created().json(serde_json::json!({ "run": n, "echo": body.into_inner() }))
 }
 
+/// The attribute above an actix route attribute: the route stays on the protected handler.
+#[idempotent(key = header("Idempotency-Key"), scope = header("X-Tenant"))]
+#[actix_web::post("/routed")]
+async fn routed(runs: web::Data<Runs>) -> HttpResponse {
+    let n = runs.0.fetch_add(1, Ordering::SeqCst) + 1;
+    HttpResponse::Created().body(format!("routed {n}"))
+}
+
 /// A server on an ephemeral port, on its own actix system thread.
 struct Server {
     base: String,
@@ -99,6 +107,7 @@ fn serve(store: Arc<dyn IdempotencyStore>) -> Server {
                     .route(web::post().to(flaky_job)),
             )
             .route("/attributed", web::post().to(attributed))
+            .service(routed)
     })
     .workers(2)
     .disable_signals()
@@ -236,7 +245,11 @@ async fn a_duplicate_in_flight_is_409_and_server_errors_are_not_stored() {
         .unwrap();
     assert_eq!(retried.status(), 200);
     assert!(retried.headers().get("idempotent-replayed").is_none());
-    assert_eq!(retried.text().await.unwrap(), "ok after 2", "the retry executed");
+    assert_eq!(
+        retried.text().await.unwrap(),
+        "ok after 2",
+        "the retry executed"
+    );
     server.handle.stop(true).await;
 }
 
@@ -285,12 +298,25 @@ async fn the_attribute_enforces_on_an_actix_handler() {
         problem_type(no_tenant, 401).await,
         "urn:idemgate:problem:caller-unidentified"
     );
+    let send_routed = |key: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{base}/routed"))
+            .header("Idempotency-Key", key)
+            .header("X-Tenant", "acme")
+            .send()
+    };
+    let first = send_routed("r1").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first = first.text().await.unwrap();
+    let again = send_routed("r1").await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.text().await.unwrap(), first);
     let globex = send(Some("a1"), Some("globex"), r#"{"a":1,"b":2}"#)
         .await
         .unwrap();
     assert_eq!(globex.status(), 201);
     assert!(globex.headers().get("idempotent-replayed").is_none());
-    assert_eq!(server.runs.0.load(Ordering::SeqCst), 2);
+    assert_eq!(server.runs.0.load(Ordering::SeqCst), 3);
     server.handle.stop(true).await;
 }
 
