@@ -358,6 +358,15 @@ pub trait IdempotencyStore: Send + Sync + 'static {
         let _ = (key, lease);
         None
     }
+
+    /// Whether the next [`complete`](IdempotencyStore::complete) commits the operation's own
+    /// effects together with the record (a `PostgresStore` inside
+    /// `postgres::transaction_scope`), so that its failure means the effects are gone too:
+    /// [`run`] then answers the failure (HTTP: 503) instead of the result. `false` (the
+    /// default): a failed completion is logged and the result still returned.
+    fn completion_commits_effects(&self) -> bool {
+        false
+    }
 }
 
 /// Releases a claim whose [`run`] future was dropped while the operation ran: the client
@@ -536,9 +545,14 @@ where
         Ok(value) => {
             match serde_json::to_vec(&value) {
                 Ok(bytes) => {
+                    let commits = store.completion_commits_effects();
                     if let Err(e) = store.complete(key, &lease, bytes, opts.retention).await {
-                        // The side effect happened: report it as executed, loudly.
                         store_error(&operation, "complete", &e);
+                        if commits {
+                            // The effects were rolled back with the record: say so.
+                            return Err(Error::Store(e).into());
+                        }
+                        // The side effect happened: report it as executed, loudly.
                     }
                 }
                 Err(e) => {

@@ -409,16 +409,130 @@ impl PostgresStore {
         let (tenant, operation, k) = (key.scope(), key.operation(), key.key());
         let fp_bytes: &[u8] = fp.as_bytes();
         let lease_ms = millis(lease);
-        self.timed(async {
-            let mut conn = self.inner.pool.get().await?;
-            let begin = claim(&mut conn, [tenant, operation, k], fp_bytes, lease_ms).await;
-            // the statements ran to their end: the connection is reusable whatever they said
-            if begin.is_ok() {
+        let begin = self
+            .timed(async {
+                let mut conn = self.inner.pool.get().await?;
+                let begin = claim(&mut conn, [tenant, operation, k], fp_bytes, lease_ms).await;
+                // the statements ran to their end: the connection is reusable whatever they said
+                if begin.is_ok() {
+                    conn.reusable = true;
+                }
+                begin
+            })
+            .await?;
+        if let (Begin::Proceed(lease), Ok(slot)) = (&begin, SCOPE.try_with(Arc::clone)) {
+            if let Err(e) = self.open_scoped(&slot, key, lease).await {
+                // The claim is ours but the transaction would not start: give the key back.
+                let _ = self.finish(key, lease, None).await;
+                return Err(e);
+            }
+        }
+        Ok(begin)
+    }
+
+    /// Opens the transaction the operation of a [`transaction_scope`] writes in.
+    async fn open_scoped(
+        &self,
+        slot: &Slot,
+        key: &ScopedKey,
+        lease: &Lease,
+    ) -> Result<(), StoreError> {
+        let mut conn = self
+            .timed(async {
+                let mut conn = self.inner.pool.get().await?;
+                conn.prepared().await?;
+                conn.client()?.batch_execute("BEGIN").await?;
+                Ok(conn)
+            })
+            .await?;
+        let Some(Pooled { client, stmts }) = conn.client.take() else {
+            return Err(PostgresStoreError::TransactionEnded.into());
+        };
+        let open = OpenTx {
+            key: key.as_str().to_owned(),
+            token: lease.token(),
+            tx: PgTx {
+                inner: Arc::new(TxInner {
+                    client,
+                    open: AtomicBool::new(true),
+                }),
+            },
+            stmts,
+            conn,
+        };
+        // A previous transaction of this scope that nobody completed is dropped: rolled back.
+        *lock_slot(slot) = Some(open);
+        Ok(())
+    }
+
+    /// The scoped transaction opened for `key` under `lease`, taken out of the scope.
+    fn take_scoped(&self, key: &ScopedKey, lease: &Lease) -> Option<OpenTx> {
+        SCOPE
+            .try_with(|slot| {
+                let mut slot = lock_slot(slot);
+                match &*slot {
+                    Some(open) if open.key == key.as_str() && open.token == lease.token() => {
+                        slot.take()
+                    }
+                    _ => None,
+                }
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Completes the record inside the scoped transaction and commits it with the
+    /// operation's writes.
+    async fn complete_scoped(
+        &self,
+        open: OpenTx,
+        key: &ScopedKey,
+        lease: &Lease,
+        stored: Vec<u8>,
+        retention: Duration,
+    ) -> Result<(), StoreError> {
+        let OpenTx {
+            tx,
+            stmts,
+            mut conn,
+            ..
+        } = open;
+        tx.inner.open.store(false, Ordering::Release);
+        let (tenant, operation, k) = (key.scope(), key.operation(), key.key());
+        let token = token_param(lease);
+        let ms = millis(retention);
+        let committed = self
+            .timed(async {
+                let client = &tx.inner.client;
+                let bytes: &[u8] = &stored;
+                let params: [&(dyn ToSql + Sync); 6] =
+                    [&tenant, &operation, &k, &token, &bytes, &ms];
+                let n = match &stmts {
+                    Some(stmts) => client.execute(&stmts.complete, &params).await?,
+                    None => client.execute(COMPLETE, &params).await?,
+                };
+                if n != 1 {
+                    client.batch_execute("ROLLBACK").await?;
+                    return Ok(false);
+                }
+                client.batch_execute("COMMIT").await?;
+                Ok(true)
+            })
+            .await;
+        if committed.is_ok() {
+            if let Ok(inner) = Arc::try_unwrap(tx.inner) {
+                conn.client = Some(Pooled {
+                    client: inner.client,
+                    stmts,
+                });
                 conn.reusable = true;
             }
-            begin
-        })
-        .await
+        }
+        match committed {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StoreError::Fenced),
+            Err(e) => Err(e),
+        }
     }
 
     async fn finish(
@@ -526,7 +640,10 @@ impl IdempotencyStore for PostgresStore {
         stored: Vec<u8>,
         retention: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.finish(key, lease, Some((stored, retention))))
+        match self.take_scoped(key, lease) {
+            Some(open) => Box::pin(self.complete_scoped(open, key, lease, stored, retention)),
+            None => Box::pin(self.finish(key, lease, Some((stored, retention)))),
+        }
     }
 
     fn release<'a>(
@@ -534,7 +651,15 @@ impl IdempotencyStore for PostgresStore {
         key: &'a ScopedKey,
         lease: &'a Lease,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
+        // Dropping a scoped transaction closes its connection: the server rolls it back.
+        drop(self.take_scoped(key, lease));
         Box::pin(self.finish(key, lease, None))
+    }
+
+    fn completion_commits_effects(&self) -> bool {
+        SCOPE
+            .try_with(|slot| lock_slot(slot).is_some())
+            .unwrap_or(false)
     }
 
     fn release_detached(
@@ -547,6 +672,54 @@ impl IdempotencyStore for PostgresStore {
             async move { store.finish(&key, &lease, None).await },
         ))
     }
+}
+
+type Slot = Arc<Mutex<Option<OpenTx>>>;
+
+tokio::task_local! {
+    static SCOPE: Slot;
+}
+
+/// A transaction opened by a claim inside a [`transaction_scope`], waiting for the
+/// operation's writes and the completion.
+struct OpenTx {
+    key: String,
+    token: u64,
+    tx: PgTx,
+    stmts: Option<Stmts>,
+    /// The pool permit (and, after the commit, the connection going back).
+    conn: Conn,
+}
+
+fn lock_slot(slot: &Slot) -> std::sync::MutexGuard<'_, Option<OpenTx>> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `fut` (one request) so that a [`PostgresStore`] claim inside it opens a transaction,
+/// the operation writes through [`current_tx`], and the completion commits both at once: the
+/// HTTP form of [`transactional`]. If the commit fails, the request answers the store
+/// failure (503), not the operation's response; if the future is dropped (a crash, a
+/// disconnect), the transaction rolls back. With axum, around the idempotency layer:
+///
+/// ```ignore
+/// let app = Router::new()
+///     .route("/orders", post(create_order))            // writes through current_tx()
+///     .layer(IdempotencyLayer::new(Idempotency::new().store(pg_store.clone())))
+///     .layer(axum::middleware::from_fn(|req, next: Next| {
+///         idempotency::postgres::transaction_scope(next.run(req))
+///     }));
+/// ```
+pub async fn transaction_scope<F: Future>(fut: F) -> F::Output {
+    SCOPE.scope(Arc::new(Mutex::new(None)), fut).await
+}
+
+/// The transaction of the current [`transaction_scope`], once a [`PostgresStore`] claim has
+/// opened it (inside the idempotent operation), else `None`.
+pub fn current_tx() -> Option<PgTx> {
+    SCOPE
+        .try_with(|slot| lock_slot(slot).as_ref().map(|open| open.tx.clone()))
+        .ok()
+        .flatten()
 }
 
 /// The transaction an operation run by [`transactional`] writes in. Its statements commit
