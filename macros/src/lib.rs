@@ -28,6 +28,11 @@ use proc_macro::TokenStream;
 /// `"none"`), `retry_on` (a predicate `Fn(&E) -> impl Classification`; without it the error type
 /// implements `idemgate::retry::Retryable`), `budget` (a name, or `"none"`), `breaker` (a name).
 ///
+/// Without `breaker` the error type may be anything: nothing refuses the first attempt, and a
+/// spent budget, `max_elapsed` or the attempt cap return the last error. With `breaker` the
+/// policy can refuse before any attempt, so the error type needs `From<idemgate::Error>`; a
+/// missing one is a compile error at the `breaker` argument that says so.
+///
 /// Shared references are reused by every attempt, `&mut` arguments (and `&mut self`) are lent
 /// to one attempt at a time, owned arguments are cloned per attempt (a non-`Clone` owned argument
 /// is a compile error that names it). `self` by value and sync fns are compile errors.
@@ -65,7 +70,10 @@ pub fn retry_policy(args: TokenStream, item: TokenStream) -> TokenStream {
 /// On an axum handler (`key = header(..)`, feature `axum`) the protocol of
 /// `idemgate::http::Idempotency` applies: 409 in flight, replay with
 /// `Idempotent-Replayed: true`, 422 on another payload, 400 without a valid key, 503 when the
-/// store is down. `natural_key` is for plain fns; `conditional` leaves the item unchanged (the
+/// store is down. An actix-web handler (feature `actix`) gets the same protocol through
+/// `idemgate::http::actix::Idempotency`; it is recognised by an actix route attribute
+/// (`#[post("/orders")]`, kept on the protected handler) or by actix types in its signature
+/// (`web::Json`, `web::Data`, `HttpRequest`, `HttpResponse`, `impl Responder`). `natural_key` is for plain fns; `conditional` leaves the item unchanged (the
 /// compare-and-set is the fn's own) and is read by the gate.
 #[proc_macro_attribute]
 pub fn idempotent(args: TokenStream, item: TokenStream) -> TokenStream {
