@@ -35,6 +35,11 @@ const ROUTING: &[&str] = &[
     "typed_put",
     "typed_patch",
     "typed_delete",
+    // aide (OpenAPI for axum)
+    "api_route",
+    "api_route_with",
+    "nest_api_service",
+    "nest_api",
 ];
 
 /// Types whose constructors start a router (`Router::new()`, `App::new()`, `Route::new()`,
@@ -79,6 +84,9 @@ struct Local {
     /// Middleware that wraps the whole router (actix `.wrap`, poem `.with`, rocket
     /// `.attach`): it also covers what is registered on it later (`app.configure(…)`).
     wraps: Vec<String>,
+    /// A router a function built (`let v1 = v1::router()`): it counts only where it is
+    /// mounted, never on its own.
+    deferred: bool,
 }
 
 impl Local {
@@ -201,9 +209,13 @@ fn is_method_router(e: &Expr) -> bool {
                 return false;
             };
             let last = super::syntax::last_ident(&p.path);
-            (METHODS.contains(&last.as_str())
-                && c.args.len() == 1
-                && !matches!(peel(&c.args[0]), Expr::Lit(_)))
+            (last
+                .strip_suffix("_with")
+                .is_some_and(|m| METHODS.contains(&m))
+                && !c.args.is_empty())
+                || (METHODS.contains(&last.as_str())
+                    && c.args.len() == 1
+                    && !matches!(peel(&c.args[0]), Expr::Lit(_)))
                 || (last == "on" && c.args.len() == 2)
                 || last
                     .strip_suffix("_service")
@@ -332,6 +344,30 @@ fn chain_root_is_var(mc: &ExprMethodCall) -> bool {
     matches!(root_of(mc), Root::Var(_))
 }
 
+/// The function a value comes from, through methods that keep a router a router
+/// (`v1::router(cfg).with_state(s)`, `api().boxed()`): a candidate router variable.
+fn built_by(e: &Expr) -> Option<Vec<String>> {
+    match peel(e) {
+        Expr::MethodCall(mc)
+            if matches!(
+                mc.method.to_string().as_str(),
+                "with_state" | "into" | "boxed" | "into_make_service" | "finish_api"
+            ) =>
+        {
+            built_by(&mc.receiver)
+        }
+        Expr::Call(c) => match peel(&c.func) {
+            Expr::Path(p) => {
+                let segs = path_segments(&p.path);
+                let last = segs.last().map(String::as_str).unwrap_or("");
+                (!matches!(last, "new" | "default") && !segs.is_empty()).then_some(segs)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Calls inside a `.configure(|cfg| …)` closure: functions given the config (`f(cfg, …)`)
 /// and chains registered on it (`cfg.service(…)`).
 struct ConfigureBody<'c> {
@@ -392,8 +428,12 @@ impl<'a, 'b> Routes<'a, 'b> {
 
     /// Applies layers put on a router variable to what the function registered before them.
     pub fn finish(&mut self) {
-        // Router variables never mounted in this function are registered as they are.
+        // Router variables never mounted in this function are registered as they are (a
+        // router another function built is only a value until mounted).
         for (_, local) in std::mem::take(&mut self.vars) {
+            if local.deferred {
+                continue;
+            }
             self.routes.extend(local.routes);
             self.edges.extend(local.edges);
             self.services.extend(local.services);
@@ -500,6 +540,10 @@ impl<'a, 'b> Routes<'a, 'b> {
             let args: Vec<&Expr> = mc.args.iter().collect();
             let reg = self.sp.range(mc.method.span(), mc.paren_token.span.close());
             match (m.as_str(), args.len()) {
+                ("api_route" | "api_route_with", 2 | 3) => {
+                    let path = join(&prefix, lit_str(args[0]));
+                    self.method_router(args[1], path, &reg, Framework::Axum, &mut local);
+                }
                 ("route" | "at", 2) => {
                     // only a router's `.route`/`.at`: `infcx.at(cause, env)` is not one
                     let router = path_like(args[0]) || is_method_router(args[1]) || known_router;
@@ -519,7 +563,7 @@ impl<'a, 'b> Routes<'a, 'b> {
                     let path = resource.clone().flatten();
                     self.method_router(args[0], path, &reg, Framework::ActixWeb, &mut local);
                 }
-                ("nest" | "nest_service", 2) => {
+                ("nest" | "nest_service" | "nest_api_service" | "nest_api", 2) => {
                     let p = join(&prefix, lit_str(args[0]));
                     self.mount(args[1], p, depth, &mut local);
                 }
@@ -764,10 +808,14 @@ impl<'a, 'b> Routes<'a, 'b> {
                 };
                 let segs = path_segments(&p.path);
                 let last = segs.last().map(String::as_str).unwrap_or("");
+                let with = last.strip_suffix("_with").filter(|m| METHODS.contains(m));
                 if METHODS.contains(&last) && c.args.len() == 1 {
                     if let Some(h) = c.args.first() {
                         out.push((last.to_ascii_uppercase(), handler(h), Vec::new(), fw));
                     }
+                } else if let (Some(m), Some(h)) = (with, c.args.first()) {
+                    // aide: `post_with(handler, docs)`
+                    out.push((m.to_ascii_uppercase(), handler(h), Vec::new(), fw));
                 } else if last == "on" && c.args.len() == 2 {
                     for m in methods_named(&c.args[0]) {
                         out.push((m, handler(&c.args[1]), Vec::new(), fw));
@@ -796,10 +844,14 @@ impl<'a, 'b> Routes<'a, 'b> {
                             out.push((method, handler(h), Vec::new(), Framework::ActixWeb));
                         }
                     }
-                } else if METHODS.contains(&m.as_str()) && mc.args.len() == 1 {
+                } else if (METHODS.contains(&m.as_str()) && mc.args.len() == 1)
+                    || m.strip_suffix("_with")
+                        .is_some_and(|x| METHODS.contains(&x))
+                {
                     self.mr(&mc.receiver, fw, out, depth + 1);
                     if let Some(h) = mc.args.first() {
-                        out.push((m.to_ascii_uppercase(), handler(h), Vec::new(), fw));
+                        let method = m.trim_end_matches("_with").to_ascii_uppercase();
+                        out.push((method, handler(h), Vec::new(), fw));
                     }
                 } else if m == "on" && mc.args.len() == 2 {
                     self.mr(&mc.receiver, fw, out, depth + 1);
@@ -960,7 +1012,19 @@ pub fn handler(e: &Expr) -> RawHandler {
 }
 
 impl<'ast> Visit<'ast> for Routes<'_, '_> {
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        // `_ = Router::new().nest("/api", api()).finish_api(&mut spec);`: a router built only
+        // to be dropped (e.g. to generate an OpenAPI document) serves nothing
+        if matches!(peel(&a.left), Expr::Infer(_)) {
+            return;
+        }
+        syn::visit::visit_expr_assign(self, a);
+    }
+
     fn visit_local(&mut self, l: &'ast syn::Local) {
+        if matches!(l.pat, syn::Pat::Wild(_)) {
+            return;
+        }
         if let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
             if let Expr::MethodCall(mc) = peel(&init.expr) {
                 if is_routing_chain(mc) {
@@ -968,6 +1032,17 @@ impl<'ast> Visit<'ast> for Routes<'_, '_> {
                     self.vars.push((pi.ident.to_string(), local));
                     return;
                 }
+            }
+            // `let v1 = v1::router(cfg).with_state(state);`: a router built by a function,
+            // mounted later by name (`.nest("/api/v1", v1)`)
+            if let Some(child) = built_by(&init.expr) {
+                let at = self.sp.loc(pi.ident.span());
+                let mut local = Local {
+                    deferred: true,
+                    ..Local::default()
+                };
+                local.edges.push(self.edge(child, &Some(String::new()), at));
+                self.vars.push((pi.ident.to_string(), local));
             }
         }
         syn::visit::visit_local(self, l);

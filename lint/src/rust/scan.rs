@@ -776,7 +776,8 @@ impl<'a> Scanner<'a> {
                 }
             }
             "route" | "route_layer" | "nest" | "nest_service" | "at" | "resource" | "scope"
-            | "configure" | "service" | "wrap" | "layer" | "to" | "merge" | "mount" | "with"
+            | "api_route" | "api_route_with" | "nest_api_service" | "nest_api" | "configure"
+            | "service" | "wrap" | "layer" | "to" | "merge" | "mount" | "with"
                 if called =>
             {
                 ROUTER
