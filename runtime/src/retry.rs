@@ -786,7 +786,9 @@ where
                     let gate = handles.breaker.as_ref().filter(|_| this.refuse.is_some());
                     if let Some(b) = gate {
                         match b.admit() {
-                            Ok(p) => *this.probe = p,
+                            // Closed: nothing to store (and no old probe to drop).
+                            Ok(None) => {}
+                            Ok(Some(p)) => *this.probe = Some(p),
                             Err(e) => {
                                 count_call(handles.operation, "circuit_open");
                                 this.state.set(RunState::Done {
