@@ -3,28 +3,58 @@
 
 use std::process::ExitCode;
 
-use idemgate::idempotency::{self, RedisStore, RedisStoreConfig};
-use shop::{app, payments::PaymentProvider, Settings, Shop};
+use axum::middleware::Next;
+use idemgate::idempotency::{
+    self, PostgresStore, PostgresStoreConfig, RedisStore, RedisStoreConfig,
+};
+use shop::{app, payments::PaymentProvider, Settings, Shop, ORDERS_SCHEMA};
 
-/// Installs the store the environment names (none: the in-memory default).
-fn install_store() -> Result<(), String> {
+/// Where idempotency records (and, with PostgreSQL, orders) live.
+enum Mode {
+    Memory,
+    Redis,
+    Postgres(tokio_postgres::Client),
+}
+
+/// Installs the store the environment names: IDEMGATE_DATABASE_URL (PostgreSQL: records and
+/// orders in one transaction), IDEMGATE_REDIS_URL (Redis), neither (in memory).
+async fn install_store() -> Result<Mode, String> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    if var("IDEMGATE_DATABASE_URL").is_some() {
-        return Err(
-            "IDEMGATE_DATABASE_URL: the PostgreSQL mode of the shop is not built yet; \
-                    use IDEMGATE_REDIS_URL or neither"
-                .into(),
-        );
+    if let Some(url) = var("IDEMGATE_DATABASE_URL") {
+        let url = url.trim();
+        let store = PostgresStore::connect(url, PostgresStoreConfig::default())
+            .await
+            .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                eprintln!("shop: database connection ended: {e}");
+            }
+        });
+        client
+            .batch_execute(&format!(
+                "SELECT pg_advisory_lock(4242); {ORDERS_SCHEMA}; SELECT pg_advisory_unlock(4242)"
+            ))
+            .await
+            .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
+        // Expired idempotency rows go in the background.
+        store.spawn_sweeper(std::time::Duration::from_secs(60));
+        idempotency::set_default_store(std::sync::Arc::new(store))
+            .map_err(|_| "the idempotency store was already set".to_owned())?;
+        println!("shop: idempotency store and orders: PostgreSQL");
+        return Ok(Mode::Postgres(client));
     }
     let Some(url) = var("IDEMGATE_REDIS_URL") else {
-        return Ok(());
+        return Ok(Mode::Memory);
     };
     let store = RedisStore::open(url.trim(), RedisStoreConfig::default())
         .map_err(|e| format!("IDEMGATE_REDIS_URL: {e}"))?;
     idempotency::set_default_store(std::sync::Arc::new(store))
         .map_err(|_| "the idempotency store was already set".to_owned())?;
     println!("shop: idempotency store: Redis");
-    Ok(())
+    Ok(Mode::Redis)
 }
 
 #[tokio::main]
@@ -36,16 +66,25 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The idempotency store is the process-wide default: in memory, or with IDEMGATE_REDIS_URL
-    // a Redis shared by every shop process (orders stay in memory per process).
-    if let Err(error) = install_store() {
-        eprintln!("shop: {error}");
-        return ExitCode::from(2);
-    }
-    let shop = Shop::new(PaymentProvider::new(
-        settings.payment_failure_rate,
-        settings.payment_latency,
-    ));
+    // The idempotency store is the process-wide default: in memory, a Redis shared by every
+    // shop process (orders stay in memory per process), or PostgreSQL (orders too, each in
+    // its idempotency record's transaction).
+    let mode = match install_store().await {
+        Ok(mode) => mode,
+        Err(error) => {
+            eprintln!("shop: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let provider = PaymentProvider::new(settings.payment_failure_rate, settings.payment_latency);
+    let router = match mode {
+        Mode::Memory | Mode::Redis => app(Shop::new(provider)),
+        Mode::Postgres(client) => app(Shop::with_database(provider, client)).layer(
+            axum::middleware::from_fn(|req: axum::extract::Request, next: Next| {
+                idempotency::postgres::transaction_scope(next.run(req))
+            }),
+        ),
+    };
     let listener = match tokio::net::TcpListener::bind(&settings.addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -57,7 +96,7 @@ async fn main() -> ExitCode {
         Ok(addr) => println!("shop listening on http://{addr}"),
         Err(error) => eprintln!("shop: {error}"),
     }
-    match axum::serve(listener, app(shop)).await {
+    match axum::serve(listener, router).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("shop: {error}");
