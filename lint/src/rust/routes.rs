@@ -1015,7 +1015,12 @@ impl<'ast> Visit<'ast> for Routes<'_, '_> {
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
         // `_ = Router::new().nest("/api", api()).finish_api(&mut spec);`: a router built only
         // to be dropped (e.g. to generate an OpenAPI document) serves nothing
-        if matches!(peel(&a.left), Expr::Infer(_)) {
+        let discarded = match peel(&a.left) {
+            Expr::Infer(_) => true,
+            Expr::Verbatim(t) => t.to_string() == "_",
+            _ => false,
+        };
+        if discarded {
             return;
         }
         syn::visit::visit_expr_assign(self, a);
@@ -1043,6 +1048,7 @@ impl<'ast> Visit<'ast> for Routes<'_, '_> {
                 };
                 local.edges.push(self.edge(child, &Some(String::new()), at));
                 self.vars.push((pi.ident.to_string(), local));
+                return;
             }
         }
         syn::visit::visit_local(self, l);
