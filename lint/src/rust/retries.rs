@@ -707,6 +707,86 @@ struct RetryShape<'ast, 'l> {
     locals: &'l Locals<'ast>,
     top_exit: bool,
     found: Option<&'ast Expr>,
+    /// A call found inside a `select!` branch (parsed from the macro's tokens).
+    found_in_select: Option<Expr>,
+}
+
+/// The branches of a `tokio::select!`/`futures::select!`: (pattern, future, handler).
+fn select_branches(m: &syn::Macro) -> Vec<(Pat, Expr, Expr)> {
+    use syn::parse::ParseStream;
+    let parser = |input: ParseStream<'_>| -> syn::Result<Vec<(Pat, Expr, Expr)>> {
+        let mut out = Vec::new();
+        while !input.is_empty() {
+            if input.peek(syn::Ident) && input.peek2(syn::Token![;]) {
+                // `biased;`
+                input.parse::<syn::Ident>()?;
+                input.parse::<syn::Token![;]>()?;
+                continue;
+            }
+            if input.peek(syn::Token![else]) {
+                input.parse::<syn::Token![else]>()?;
+                input.parse::<syn::Token![=>]>()?;
+                let _: Expr = input.parse()?;
+                let _ = input.parse::<syn::Token![,]>();
+                continue;
+            }
+            let pat = Pat::parse_single(input)?;
+            input.parse::<syn::Token![=]>()?;
+            let fut: Expr = input.parse()?;
+            if input.peek(syn::Token![,]) && input.peek2(syn::Token![if]) {
+                input.parse::<syn::Token![,]>()?;
+                input.parse::<syn::Token![if]>()?;
+                let _: Expr = input.parse()?;
+            }
+            input.parse::<syn::Token![=>]>()?;
+            let body: Expr = input.parse()?;
+            let _ = input.parse::<syn::Token![,]>();
+            out.push((pat, fut, body));
+        }
+        Ok(out)
+    };
+    m.parse_body_with(parser).unwrap_or_default()
+}
+
+/// In a `select!` branch `r = connect() => match r { Ok(s) => …, Err(e) => { sleep(d).await } }`
+/// the branch's future is retried when its failure goes round (with a wait of its own, or
+/// while success leaves).
+fn select_retry(m: &syn::Macro, top_exit: bool) -> Option<Expr> {
+    for (pat, fut, body) in select_branches(m) {
+        let Pat::Ident(pi) = &pat else { continue };
+        if !is_call(&fut) {
+            continue;
+        }
+        let target = match peel_await(&body) {
+            Expr::Block(b) => b.block.stmts.iter().find_map(|s| match s {
+                Stmt::Expr(Expr::Match(mm), _) => Some(mm.clone()),
+                _ => None,
+            }),
+            Expr::Match(mm) => Some(mm.clone()),
+            _ => None,
+        };
+        let Some(mm) = target else { continue };
+        if !matches!(peel_await(&mm.expr), Expr::Path(p) if p.path.is_ident(&pi.ident)) {
+            continue;
+        }
+        let has_ok = mm.arms.iter().any(|a| variant(&a.pat, "Ok"));
+        let ok_exit = mm
+            .arms
+            .iter()
+            .any(|a| variant(&a.pat, "Ok") && always_exits(&a.body));
+        let err_round = mm
+            .arms
+            .iter()
+            .any(|a| variant(&a.pat, "Err") && !readiness_arm(a) && !always_exits(&a.body));
+        let err_sleeps = mm
+            .arms
+            .iter()
+            .any(|a| variant(&a.pat, "Err") && sleeps_in(&a.body));
+        if has_ok && err_round && (ok_exit || err_sleeps || top_exit) {
+            return Some(peel_await(&fut).clone());
+        }
+    }
+    None
 }
 
 impl<'ast> RetryShape<'ast, '_> {
@@ -728,7 +808,7 @@ impl<'ast> RetryShape<'ast, '_> {
 
     fn stmts(&mut self, stmts: &'ast [Stmt]) {
         for s in stmts {
-            if self.found.is_some() {
+            if self.found.is_some() || self.found_in_select.is_some() {
                 return;
             }
             match s {
@@ -748,6 +828,12 @@ impl<'ast> RetryShape<'ast, '_> {
                     }
                 }
                 Stmt::Expr(e, _) => self.expr(e),
+                Stmt::Macro(m) if last_ident(&m.mac.path) == "select" => {
+                    if let Some(call) = select_retry(&m.mac, self.top_exit) {
+                        self.found_in_select = Some(call);
+                        return;
+                    }
+                }
                 _ => {}
             }
         }
@@ -846,6 +932,11 @@ impl<'ast> RetryShape<'ast, '_> {
             Expr::Block(b) => self.stmts(&b.block.stmts),
             Expr::Unsafe(b) => self.stmts(&b.block.stmts),
             Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Macro(m) if last_ident(&m.mac.path) == "select" => {
+                if let Some(call) = select_retry(&m.mac, self.top_exit) {
+                    self.found_in_select = Some(call);
+                }
+            }
             _ => {}
         }
     }
@@ -1251,6 +1342,7 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
     ) {
         let top_exit = block_exits(body);
         let mut found: Option<&'ast Expr> = None;
+        let mut selected: Option<Expr> = None;
         if let Some(c) = cond {
             match peel_await(c) {
                 Expr::Let(l) if variant(&l.pat, "Err") => {
@@ -1274,14 +1366,16 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
                 locals: self.locals,
                 top_exit,
                 found: None,
+                found_in_select: None,
             };
             shape.stmts(&body.stmts);
             found = shape.found;
+            selected = shape.found_in_select;
         }
-        if found.is_none() {
+        if found.is_none() && selected.is_none() {
             found = self.restart_with_backoff(body);
         }
-        let Some(call) = found else {
+        let Some(call) = found.or(selected.as_ref()) else {
             return;
         };
         if local_primitive(call) || receive(call) {
