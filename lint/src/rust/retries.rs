@@ -1157,6 +1157,8 @@ pub struct RetryScan<'ast, 'a, 'b> {
     fail: Option<&'ast Expr>,
     cond_cap: bool,
     fail_sleep: Option<&'ast Expr>,
+    /// Inside a future run under a deadline (`timeout(d, async { loop { … } })`).
+    under_timeout: u32,
 }
 
 impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
@@ -1179,6 +1181,7 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
             fail: None,
             cond_cap: false,
             fail_sleep: None,
+            under_timeout: 0,
         }
     }
 
@@ -1455,7 +1458,7 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
             call: call_text,
             call_location,
             attempt_cap: caps.attempt,
-            time_cap: caps.time,
+            time_cap: caps.time || self.under_timeout > 0,
             delay,
             delay_location,
         });
@@ -1562,6 +1565,14 @@ impl<'ast> Visit<'ast> for RetryScan<'ast, '_, '_> {
                     self.recursion_site_call(c);
                 }
             }
+        }
+        // `tokio::time::timeout(d, async { loop { … } })`: the whole loop has a deadline
+        let deadline = matches!(peel_await(&c.func), Expr::Path(p) if matches!(last_ident(&p.path).as_str(), "timeout" | "timeout_at"));
+        if deadline {
+            self.under_timeout += 1;
+            syn::visit::visit_expr_call(self, c);
+            self.under_timeout -= 1;
+            return;
         }
         syn::visit::visit_expr_call(self, c);
     }
