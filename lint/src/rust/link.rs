@@ -310,11 +310,34 @@ pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &
         })
         .collect();
 
+    // handlers a router registers: their `#[utoipa::path]` attribute only documents them
+    let mut router_handlers: std::collections::HashSet<FnId> = Default::default();
     for f in &files {
         let Some(&c) = t.crates.get(&f.crate_key) else {
             continue;
         };
         for r in &f.routes {
+            if let RawHandler::Path(segs) = &r.handler {
+                if let Target::Fn(i) = target(&mut t, c, &r.module, segs) {
+                    router_handlers.insert(i);
+                }
+            }
+        }
+    }
+    for f in &files {
+        let Some(&c) = t.crates.get(&f.crate_key) else {
+            continue;
+        };
+        for r in &f.routes {
+            if r.framework == idemgate_rules::model::rust::Framework::Utoipa {
+                if let RawHandler::Direct { path, .. } = &r.handler {
+                    if t.fn_at(c, Some(path))
+                        .is_some_and(|i| router_handlers.contains(&i))
+                    {
+                        continue;
+                    }
+                }
+            }
             let mut method = r.method.clone();
             let (handler, handler_fn) = match &r.handler {
                 RawHandler::Direct {

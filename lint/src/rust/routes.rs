@@ -202,12 +202,26 @@ fn path_like(e: &Expr) -> bool {
 
 /// Whether `e` builds a method router or route: `post(h)`, `get(a).post(b)`,
 /// `web::post().to(h)`, `on(MethodFilter::POST, h)`, `post_service(s)`.
+/// `TcpStream::connect(addr)`, `Client::post(url)`: a function of a type, not a routing
+/// function (those live in modules: `routing::post`, `web::post`).
+fn type_function(p: &syn::Path) -> bool {
+    let n = p.segments.len();
+    n >= 2
+        && p.segments[n - 2]
+            .ident
+            .to_string()
+            .starts_with(|c: char| c.is_ascii_uppercase())
+}
+
 fn is_method_router(e: &Expr) -> bool {
     match peel(e) {
         Expr::Call(c) => {
             let Expr::Path(p) = peel(&c.func) else {
                 return false;
             };
+            if type_function(&p.path) {
+                return false;
+            }
             let last = super::syntax::last_ident(&p.path);
             (last
                 .strip_suffix("_with")
@@ -806,6 +820,9 @@ impl<'a, 'b> Routes<'a, 'b> {
                 let Expr::Path(p) = peel(&c.func) else {
                     return;
                 };
+                if type_function(&p.path) {
+                    return;
+                }
                 let segs = path_segments(&p.path);
                 let last = segs.last().map(String::as_str).unwrap_or("");
                 let with = last.strip_suffix("_with").filter(|m| METHODS.contains(m));
@@ -838,7 +855,14 @@ impl<'a, 'b> Routes<'a, 'b> {
                 let m = mc.method.to_string();
                 if m == "to" && mc.args.len() == 1 {
                     // actix: web::post().to(h), post().to(h), web::method(Method::POST).to(h)
-                    let methods = actix_methods(&mc.receiver);
+                    let mut methods = actix_methods(&mc.receiver);
+                    // `web::route().to(h)` with no method guard answers every method
+                    let bare_route = matches!(peel(&mc.receiver), Expr::Call(c)
+                        if c.args.is_empty()
+                            && matches!(peel(&c.func), Expr::Path(p) if super::syntax::last_ident(&p.path) == "route"));
+                    if methods.is_empty() && bare_route {
+                        methods.push("ANY".to_string());
+                    }
                     if let Some(h) = mc.args.first() {
                         for method in methods {
                             out.push((method, handler(h), Vec::new(), Framework::ActixWeb));
