@@ -11,10 +11,19 @@ fn the_gate_knows_the_runtime_defaults() {
     // base, cap and max_elapsed are private; their Debug form is the runtime's own account
     let shown = format!("{p:?}");
     let ms = |n: u64| format!("{:?}", std::time::Duration::from_millis(n));
-    assert!(shown.contains(&format!("base: {}", ms(defaults::BASE_MS))), "{shown}");
-    assert!(shown.contains(&format!("cap: {}", ms(defaults::CAP_MS))), "{shown}");
     assert!(
-        shown.contains(&format!("max_elapsed: Some({})", ms(defaults::MAX_ELAPSED_MS))),
+        shown.contains(&format!("base: {}", ms(defaults::BASE_MS))),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("cap: {}", ms(defaults::CAP_MS))),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "max_elapsed: Some({})",
+            ms(defaults::MAX_ELAPSED_MS)
+        )),
         "{shown}"
     );
 }

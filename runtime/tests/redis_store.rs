@@ -309,17 +309,12 @@ async fn a_dropped_execution_releases_its_key_at_once() {
     let key = ScopedKey::new(&unique("tenant"), "charge", "k").unwrap();
     let started = tokio::sync::Notify::new();
     let opts = Options::new();
-    let abandoned = idempotency::run::<u32, Error, _, _>(
-        &s,
-        &key,
-        Fingerprint::of(b""),
-        &opts,
-        || async {
+    let abandoned =
+        idempotency::run::<u32, Error, _, _>(&s, &key, Fingerprint::of(b""), &opts, || async {
             started.notify_one();
             std::future::pending::<()>().await;
             Ok(0)
-        },
-    );
+        });
     // the client disconnects while the operation runs
     tokio::select! {
         _ = abandoned => panic!("never finishes"),
