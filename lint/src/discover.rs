@@ -19,6 +19,13 @@ pub enum DiscoverError {
     #[error("`{0}` is not a Rust or OpenAPI file (expected .rs, .yaml, .yml or .json)")]
     #[diagnostic(code(idemgate::unsupported_file))]
     Unsupported(PathBuf),
+    /// A run with nothing to check would pass forever (a mistyped CI path): it is an error.
+    #[error("nothing to check: no Rust file and no OpenAPI spec under {looked}{aside}")]
+    #[diagnostic(
+        code(idemgate::nothing_to_check),
+        help("name the folders that hold the service's crates or specs; `--verbose` lists files set aside")
+    )]
+    NothingToCheck { looked: String, aside: String },
 }
 
 fn kind_of(path: &Path) -> Option<FileKind> {

@@ -152,6 +152,25 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
     let files_scanned = parsed.len();
     let scanned: Vec<std::sync::Arc<str>> = parsed.iter().map(|(f, _)| f.rel.clone()).collect();
 
+    let checked = parsed.iter().any(|(f, p)| {
+        f.kind == FileKind::Rust || matches!(p, Parsed::OpenApi(_) | Parsed::Failed(_))
+    });
+    if !checked {
+        let looked = paths
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let aside = if unreachable.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} .rs files set aside: no crate compiles them, or Cargo tests/benches)",
+                unreachable.len()
+            )
+        };
+        return Err(DiscoverError::NothingToCheck { looked, aside });
+    }
     let mut model = Model::default();
     let mut rust_files = Vec::new();
     let mut docs = Vec::new();

@@ -219,9 +219,14 @@ fn check(args: CheckArgs) -> Result<ExitCode, Report> {
     write_out(&args, &text)?;
     if args.format != Format::Human && args.output.is_some() {
         let (e, w, i) = report::counts(&outcome);
+        let n =
+            |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
         eprintln!(
-            "idemgate: {e} errors, {w} warnings, {i} notes in {} files",
-            outcome.files_scanned
+            "idemgate: {}, {}, {} in {}",
+            n(e, "error", "errors"),
+            n(w, "warning", "warnings"),
+            n(i, "note", "notes"),
+            n(outcome.files_scanned, "file", "files")
         );
     }
     let failing = outcome

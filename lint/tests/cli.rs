@@ -473,3 +473,40 @@ fn syntax_errors_are_reported_in_items_and_with_full_syntax_in_any_body() {
     let out = idemgate(dir.path(), &["check", "--format", "json"]);
     assert_eq!(located(&out).len(), 3);
 }
+
+#[test]
+fn nothing_to_check_is_an_error_that_says_where_it_looked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "empty/README.md", "no code here\n");
+    write(dir.path(), "empty/data.json", "{\"not\": \"a spec\"}\n");
+    let out = idemgate(dir.path(), &["check", "empty", "--isolated"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("nothing to check"), "{err}");
+    assert!(err.contains("`empty`"), "{err}");
+    // one finding in one file: the summary says so in the singular
+    write(
+        dir.path(),
+        "svc/src/lib.rs",
+        "use axum::{routing::post, Router};\nasync fn create() {}\npub fn app() -> Router { Router::new().route(\"/o\", post(create)) }\n",
+    );
+    let report = dir.path().join("r.json");
+    let out = idemgate(
+        dir.path(),
+        &[
+            "check",
+            "svc",
+            "--isolated",
+            "--format",
+            "json",
+            "--output",
+            report.to_str().expect("utf-8 path"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("idemgate: 1 error, 0 warnings, 0 notes in 1 file"),
+        "{}",
+        stderr(&out)
+    );
+}

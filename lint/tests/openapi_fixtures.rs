@@ -176,8 +176,15 @@ fn config_exemptions_by_operation_id_and_path() {
 
 #[test]
 fn other_yaml_and_json_files_are_skipped() {
-    let out = assert_fixture("not-openapi");
-    assert!(out.findings.is_empty());
+    // YAML and JSON files that are not specs are not checked; a folder of only those has
+    // nothing to check at all, which is an error (a mistyped CI path must not pass)
+    let dir = fixtures().join("not-openapi");
+    match check(std::slice::from_ref(&dir), &settings(&dir)) {
+        Err(idemgate_lint::discover::DiscoverError::NothingToCheck { looked, .. }) => {
+            assert!(looked.contains("not-openapi"), "{looked}")
+        }
+        other => panic!("expected nothing to check, got {other:?}"),
+    }
 }
 
 #[test]

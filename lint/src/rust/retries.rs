@@ -1241,6 +1241,24 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         }
     }
 
+    /// The call a `while` condition re-runs while it fails: `while let Err(_) = call()`,
+    /// `while call().is_err()`, `while !call().is_ok()`, also beside a bound
+    /// (`while client.send().await.is_err() && n < 5`).
+    fn failing_condition(&self, c: &'ast Expr) -> Option<&'ast Expr> {
+        match peel_await(c) {
+            Expr::Let(l) if variant(&l.pat, "Err") => call_of(&l.expr, self.locals),
+            Expr::MethodCall(mc) if mc.method == "is_err" => call_of(&mc.receiver, self.locals),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => match peel_await(&u.expr) {
+                Expr::MethodCall(mc) if mc.method == "is_ok" => call_of(&mc.receiver, self.locals),
+                _ => None,
+            },
+            Expr::Binary(b) if matches!(b.op, BinOp::And(_)) => self
+                .failing_condition(&b.left)
+                .or_else(|| self.failing_condition(&b.right)),
+            _ => None,
+        }
+    }
+
     /// A loop that runs a call again whatever it returned, but whose wait depends on the
     /// failure: a delay that grows (`delay *= 2`, `300 * fails`) or that the failure branch
     /// sets (`sleep_time = ON_ERROR`). That is a restart with backoff — a retry — while a loop
@@ -1347,22 +1365,7 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         let mut found: Option<&'ast Expr> = None;
         let mut selected: Option<Expr> = None;
         if let Some(c) = cond {
-            match peel_await(c) {
-                Expr::Let(l) if variant(&l.pat, "Err") => {
-                    found = call_of(&l.expr, self.locals);
-                }
-                Expr::MethodCall(mc) if mc.method == "is_err" => {
-                    found = call_of(&mc.receiver, self.locals)
-                }
-                Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => {
-                    if let Expr::MethodCall(mc) = peel_await(&u.expr) {
-                        if mc.method == "is_ok" {
-                            found = call_of(&mc.receiver, self.locals);
-                        }
-                    }
-                }
-                _ => {}
-            }
+            found = self.failing_condition(c);
         }
         if found.is_none() {
             let mut shape = RetryShape {
