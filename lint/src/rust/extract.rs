@@ -794,6 +794,17 @@ impl Extractor<'_, '_> {
             sig.receiver().is_some(),
             &locals,
         );
+        retry.params = sig
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                syn::FnArg::Typed(t) => match &*t.pat {
+                    syn::Pat::Ident(pi) => Some(pi.ident.to_string()),
+                    _ => None,
+                },
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
         retry.visit_block(block);
         self.out.retry_sites.extend(retry.sites);
 

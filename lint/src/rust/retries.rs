@@ -1159,6 +1159,9 @@ pub struct RetryScan<'ast, 'a, 'b> {
     fail_sleep: Option<&'ast Expr>,
     /// Inside a future run under a deadline (`timeout(d, async { loop { … } })`).
     under_timeout: u32,
+    /// The function's parameter names: a recursion that passes them on (or counts with them)
+    /// re-invokes the same operation; one that passes anything else recurses on new input.
+    pub params: Vec<String>,
 }
 
 impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
@@ -1182,6 +1185,7 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
             cond_cap: false,
             fail_sleep: None,
             under_timeout: 0,
+            params: Vec::new(),
         }
     }
 
@@ -1595,10 +1599,39 @@ impl<'ast> RetryScan<'ast, '_, '_> {
         }
     }
 
+    /// Whether a recursive call's argument is the same input: a parameter passed on (also by
+    /// reference or clone), a literal, or a count computed from them (`attempts - 1`).
+    fn same_input(&self, a: &Expr) -> bool {
+        match peel_await(a) {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|i| self.params.iter().any(|n| i == n) || i == "self"),
+            Expr::Lit(_) => true,
+            Expr::Binary(b) => self.same_input(&b.left) && self.same_input(&b.right),
+            Expr::MethodCall(mc) => {
+                matches!(
+                    mc.method.to_string().as_str(),
+                    "clone" | "as_ref" | "as_str" | "to_owned" | "to_string" | "into"
+                ) && self.same_input(&mc.receiver)
+            }
+            Expr::Unary(u) => self.same_input(&u.expr),
+            Expr::Field(f) => {
+                self.same_input(&f.base)
+                    && matches!(peel_await(&f.base), Expr::Path(p) if p.path.is_ident("self"))
+            }
+            _ => false,
+        }
+    }
+
     fn recursion_site_call(&mut self, c: &'ast syn::ExprCall) {
         let Some(call) = self.fail else {
             return;
         };
+        // `find(parent)`: recursion on a changing argument walks, it does not retry
+        if !c.args.iter().all(|a| self.same_input(a)) {
+            return;
+        }
         let arith = c.args.iter().any(|a| Words::of(a).arith);
         self.push_recursion(c.func.span(), c.paren_token.span.close(), call, arith);
     }
@@ -1607,6 +1640,10 @@ impl<'ast> RetryScan<'ast, '_, '_> {
         let Some(call) = self.fail else {
             return;
         };
+        // `self.walk(&node.left).or_else(|| self.walk(&node.right))`: new input each time
+        if !mc.args.iter().all(|a| self.same_input(a)) {
+            return;
+        }
         let arith = mc.args.iter().any(|a| Words::of(a).arith);
         self.push_recursion(mc.receiver.span(), mc.paren_token.span.close(), call, arith);
     }
