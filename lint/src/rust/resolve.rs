@@ -919,20 +919,29 @@ mod tests {
         })
     }
 
+    /// Module `i` of a graph lives at the path of its ancestors (`m3::m7`); the root is `[]`.
+    fn module_paths(g: &Graph) -> Vec<Vec<String>> {
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        for (i, &parent) in g.parents.iter().enumerate() {
+            let mut path = if i == 0 {
+                Vec::new()
+            } else {
+                paths[parent].clone()
+            };
+            if i > 0 {
+                path.push(format!("m{i}"));
+            }
+            paths.push(path);
+        }
+        paths
+    }
+
     proptest! {
         #[test]
         fn resolution_steps_stay_linear_per_name(g in graph()) {
             let mut r = Resolver::new(u64::MAX);
             let c = r.add_crate();
-            // module i lives at path m<chain of ancestors>
-            let mut paths: Vec<Vec<String>> = Vec::new();
-            for (i, &parent) in g.parents.iter().enumerate() {
-                let mut path = if i == 0 { Vec::new() } else { paths[parent].clone() };
-                if i > 0 {
-                    path.push(format!("m{i}"));
-                }
-                paths.push(path);
-            }
+            let paths = module_paths(&g);
             let ids: Vec<ModId> = paths.iter().map(|path| r.module(c, path)).collect();
             for (k, &(m, name)) in g.fns.iter().enumerate() {
                 r.add_fn(ids[m], &format!("f{name}"), k);
@@ -966,14 +975,7 @@ mod tests {
             // what the memoized resolver finds, a plain search over the same graph confirms
             let mut r = Resolver::new(u64::MAX);
             let c = r.add_crate();
-            let mut paths: Vec<Vec<String>> = Vec::new();
-            for (i, &parent) in g.parents.iter().enumerate() {
-                let mut path = if i == 0 { Vec::new() } else { paths[parent].clone() };
-                if i > 0 {
-                    path.push(format!("m{i}"));
-                }
-                paths.push(path);
-            }
+            let paths = module_paths(&g);
             let ids: Vec<ModId> = paths.iter().map(|path| r.module(c, path)).collect();
             let mut defined = vec![Vec::new(); ids.len()];
             for (k, &(m, name)) in g.fns.iter().enumerate() {

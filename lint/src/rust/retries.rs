@@ -1336,22 +1336,7 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
             Sets(&mut set).visit_expr(e);
         }
         // the waits of the loop
-        struct Waits<'ast>(Vec<&'ast Expr>);
-        impl<'ast> Visit<'ast> for Waits<'ast> {
-            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-                if is_sleep_fn(&c.func) {
-                    if let Some(a) = c.args.first() {
-                        self.0.push(a);
-                    }
-                }
-                syn::visit::visit_expr_call(self, c);
-            }
-            fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-            fn visit_item(&mut self, _: &'ast syn::Item) {}
-        }
-        let mut waits = Waits(Vec::new());
-        waits.visit_block(body);
-        let depends = waits.0.iter().any(|arg| {
+        let depends = sleep_args(body).iter().any(|arg| {
             self.delay(arg) != Delay::Constant
                 || Words::of(arg).idents.iter().any(|(i, _)| set.contains(i))
         });
