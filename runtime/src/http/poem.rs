@@ -28,157 +28,19 @@ use crate::idempotency::{self, BodyFingerprint, IdempotencyStore, Options, Outco
 
 type ScopeFn = dyn Fn(&Request) -> Option<String> + Send + Sync;
 
-#[derive(Clone)]
-enum ScopeSource {
-    Principal,
-    Header(HeaderName),
-    With(Arc<ScopeFn>),
-}
-
-/// The idempotency protocol for one poem endpoint (a route or a whole app); the poem
-/// counterpart of the axum `Idempotency` builder, with the same defaults: header `Idempotency-Key` (required), caller from the [`Principal`] request
-/// extension, the process-wide default store, retention 24 h, lease 60 s, bodies up to 1 MiB.
-#[derive(Clone)]
-pub struct Idempotency {
-    store: Option<Arc<dyn IdempotencyStore>>,
-    header: HeaderName,
-    header_label: HeaderLabel,
-    scope: ScopeSource,
-    operation: Cow<'static, str>,
-    options: Options,
-    max_body: usize,
-    required: bool,
-    body_fingerprint: BodyFingerprint,
-}
-
-impl Default for Idempotency {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl std::fmt::Debug for Idempotency {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Idempotency")
-            .field("header", &self.header)
-            .field("operation", &self.operation)
-            .field("options", &self.options)
-            .field("max_body", &self.max_body)
-            .field("required", &self.required)
-            .finish_non_exhaustive()
-    }
+super::protocol::idempotency_builder! {
+    /// The idempotency protocol for one poem endpoint (a route or a whole app); the poem
+    /// counterpart of the axum `Idempotency` builder, with the same defaults: header `Idempotency-Key` (required), caller from the [`Principal`] request
+    /// extension, the process-wide default store, retention 24 h, lease 60 s, bodies up to 1 MiB.
 }
 
 impl Idempotency {
-    /// The defaults (see the type's docs).
-    pub fn new() -> Self {
-        Idempotency {
-            store: None,
-            header: HeaderName::from_static("idempotency-key"),
-            header_label: Cow::Borrowed(IDEMPOTENCY_KEY),
-            scope: ScopeSource::Principal,
-            operation: Cow::Borrowed("http"),
-            options: Options::new(),
-            max_body: 1 << 20,
-            required: true,
-            body_fingerprint: BodyFingerprint::Canonical,
-        }
-    }
-
-    /// The operation name keys are scoped by (besides the caller).
-    pub fn operation(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.operation = name.into();
-        self
-    }
-
-    /// Reads the key from another header.
-    ///
-    /// # Panics
-    /// If `name` is not a valid header name (a programming error; the attribute checks it at
-    /// compile time).
-    pub fn header(mut self, name: &'static str) -> Self {
-        match HeaderName::from_bytes(name.as_bytes()) {
-            Ok(header) => {
-                self.header = header;
-                self.header_label = Cow::Borrowed(name);
-            }
-            Err(_) => panic!("{name:?} is not a valid header name"),
-        }
-        self
-    }
-
-    /// Scopes keys by the value of a request header (e.g. `X-Tenant`); a request without it
-    /// gets 401.
-    ///
-    /// # Panics
-    /// If `name` is not a valid header name.
-    pub fn scope_header(mut self, name: &'static str) -> Self {
-        match HeaderName::from_bytes(name.as_bytes()) {
-            Ok(header) => self.scope = ScopeSource::Header(header),
-            Err(_) => panic!("{name:?} is not a valid header name"),
-        }
-        self
-    }
-
     /// Scopes keys by a function of the request (an authenticated identity); `None` gets 401.
     pub fn scope_with(
         mut self,
         scope: impl Fn(&Request) -> Option<String> + Send + Sync + 'static,
     ) -> Self {
         self.scope = ScopeSource::With(Arc::new(scope));
-        self
-    }
-
-    /// Uses this store instead of the process-wide default.
-    pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
-        self.store = Some(store);
-        self
-    }
-
-    /// How long completed responses are replayed (default 24 h).
-    pub fn retention(mut self, retention: Duration) -> Self {
-        self.options.retention = retention;
-        self
-    }
-
-    /// How long an execution holds its key before a crashed one may be taken over (60 s).
-    pub fn lease(mut self, lease: Duration) -> Self {
-        self.options.lease = lease;
-        self
-    }
-
-    /// Opt-in: a duplicate that arrives while the first runs waits up to `wait` for its
-    /// response instead of getting 409.
-    pub fn wait(mut self, wait: Duration) -> Self {
-        self.options.wait = Some(wait);
-        self
-    }
-
-    /// The largest request or response body handled (default 1 MiB); larger requests get 413.
-    pub fn max_body(mut self, bytes: usize) -> Self {
-        self.max_body = bytes;
-        self
-    }
-
-    /// Fingerprints only these top-level fields of a JSON body (plus method, path and query).
-    pub fn fingerprint_fields<I, S>(mut self, fields: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<Cow<'static, str>>,
-    {
-        self.body_fingerprint = BodyFingerprint::fields(fields);
-        self
-    }
-
-    /// How the body enters the fingerprint (default [`BodyFingerprint::Canonical`]).
-    pub fn body_fingerprint(mut self, mode: BodyFingerprint) -> Self {
-        self.body_fingerprint = mode;
-        self
-    }
-
-    /// Lets requests without a key through, unprotected (default: they get 400).
-    pub fn optional(mut self) -> Self {
-        self.required = false;
         self
     }
 
