@@ -53,6 +53,10 @@ pub struct Finding {
     /// A stable identity that does not change when lines shift (e.g. a function path or an
     /// operation id): reporters hash it into fingerprints and baselines.
     pub key: String,
+    /// For a finding about an OpenAPI operation, its JSON pointer (`#/paths/~1orders/post`):
+    /// baselines key OpenAPI findings by it, since it does not change when lines shift.
+    #[serde(skip)]
+    pub pointer: Option<String>,
 }
 
 impl Finding {
@@ -67,6 +71,7 @@ impl Finding {
             related: Vec::new(),
             help: None,
             key: String::new(),
+            pointer: None,
         }
     }
 
@@ -92,6 +97,12 @@ impl Finding {
     /// The stable logical identity (see [`Finding::key`]).
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = key.into();
+        self
+    }
+
+    /// The JSON pointer of the OpenAPI node the finding is about (see [`Finding::pointer`]).
+    pub fn pointer(mut self, pointer: impl Into<String>) -> Self {
+        self.pointer = Some(pointer.into());
         self
     }
 

@@ -123,7 +123,12 @@ pub fn apply_exemptions(
             Finding::new(&idem004::META, e.location.clone(), message)
                 .label("this exemption hides nothing")
                 .help("remove it, or move it to the item it was meant for")
-                .key(format!("{}:{}", e.rule, e.location.line)),
+                .key(format!(
+                    "{}:{:?}:{}",
+                    e.rule,
+                    e.origin,
+                    e.reason.as_deref().unwrap_or("")
+                )),
         );
     }
     out

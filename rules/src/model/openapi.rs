@@ -44,6 +44,9 @@ pub struct ApiDocument {
     pub version: SpecVersion,
     /// The document-wide `x-idempotency` default, if any.
     pub strategy: Option<Strategy>,
+    /// The path prefix of the first `servers` URL (3.x) or `basePath` (2.0), e.g. `/v1`;
+    /// `None` when the spec names no prefix.
+    pub base_path: Option<String>,
 }
 
 /// One operation: a method under a path (or a 3.1 webhook).
@@ -85,6 +88,14 @@ impl Operation {
             Some(id) => id.clone(),
             None => self.display_name(),
         }
+    }
+
+    /// The operation's JSON pointer in its document: `#/paths/~1v1~1charges/post` (or
+    /// `#/webhooks/newPet/post`). Line-independent: baselines key OpenAPI findings by it.
+    pub fn pointer(&self) -> String {
+        let escaped = self.path.replace('~', "~0").replace('/', "~1");
+        let section = if self.is_webhook { "webhooks" } else { "paths" };
+        format!("#/{section}/{escaped}/{}", self.method.to_ascii_lowercase())
     }
 
     /// `POST /v1/charges` (or `webhook POST newPet`).

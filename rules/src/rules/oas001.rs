@@ -110,7 +110,8 @@ impl Rule for OperationMissingIdempotency {
                     .help(
                         "add an `Idempotency-Key` header parameter, or declare `x-idempotency: {strategy: key | natural-key | conditional}` (or `{strategy: none, reason: \"…\"}`)",
                     )
-                    .key(op.key()),
+                    .key(op.key())
+                    .pointer(op.pointer()),
             );
         }
     }

@@ -67,7 +67,11 @@ impl Rule for NonstandardIdempotencyHeader {
                 } else {
                     f = f.related(op.location.clone(), format!("in {}", op.display_name()));
                 }
-                reported.push(out, f.key(h.definition.clone().unwrap_or_else(|| op.key())));
+                let f = match &h.definition {
+                    Some(def) => f.key(def.clone()),
+                    None => f.key(op.key()).pointer(op.pointer()),
+                };
+                reported.push(out, f);
             }
             if let Some(s) = &op.strategy {
                 if let Some((name, loc)) = &s.header {

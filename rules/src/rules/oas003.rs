@@ -73,7 +73,8 @@ impl Rule for IdempotencyConflictResponses {
             reported.push(
                 out,
                 f.help("document `409` for a request whose key is still in flight and `422` for a key reused with a different payload")
-                    .key(op.key()),
+                    .key(op.key())
+                    .pointer(op.pointer()),
             );
         }
     }

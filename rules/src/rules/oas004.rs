@@ -55,9 +55,13 @@ impl Rule for RetryAfterMissing {
                 } else {
                     "503 Service Unavailable"
                 };
-                let (location, key) = match (&r.definition, &r.definition_pointer) {
-                    (Some(def), Some(ptr)) => (def.clone(), ptr.clone()),
-                    _ => (r.location.clone(), format!("{} {}", op.key(), r.code)),
+                let (location, key, pointer) = match (&r.definition, &r.definition_pointer) {
+                    (Some(def), Some(ptr)) => (def.clone(), ptr.clone(), None),
+                    _ => (
+                        r.location.clone(),
+                        format!("{} {}", op.key(), r.code),
+                        Some(format!("{}/responses/{}", op.pointer(), r.code)),
+                    ),
                 };
                 let mut f = Finding::new(
                     &META,
@@ -70,11 +74,13 @@ impl Rule for RetryAfterMissing {
                 } else {
                     f = f.related(op.location.clone(), format!("in {}", op.display_name()));
                 }
-                reported.push(
-                    out,
-                    f.help("add `headers: {Retry-After: …}` to the response so clients know when to retry")
-                        .key(key),
-                );
+                f = f
+                    .help("add `headers: {Retry-After: …}` to the response so clients know when to retry")
+                    .key(key);
+                if let Some(p) = pointer {
+                    f = f.pointer(p);
+                }
+                reported.push(out, f);
             }
         }
     }

@@ -78,7 +78,7 @@ impl Rule for IdempotencyRetentionUndeclared {
                 .help("declare `x-idempotency: {retention: 24h}` at the document root or on the operation"),
             };
             let f = op.with_references(f);
-            reported.push(out, f.key(op.key()));
+            reported.push(out, f.key(op.key()).pointer(op.pointer()));
         }
     }
 }

@@ -66,7 +66,8 @@ impl Rule for IdempotencyKeySchema {
                     .label("declare `type: string` with a `maxLength`")
                     .related(op.location.clone(), format!("in {}", op.display_name()))
                     .help("declare the key as `{type: string, maxLength: 255}`")
-                    .key(op.key());
+                    .key(op.key())
+                    .pointer(op.pointer());
                     reported.push(out, f);
                 }
             }
@@ -87,11 +88,12 @@ impl Rule for IdempotencyKeySchema {
                 } else {
                     f = f.related(op.location.clone(), format!("in {}", op.display_name()));
                 }
-                reported.push(
-                    out,
-                    f.help("declare the key as `{type: string, maxLength: 255}`")
-                        .key(h.definition.clone().unwrap_or_else(|| op.key())),
-                );
+                let f = f.help("declare the key as `{type: string, maxLength: 255}`");
+                let f = match &h.definition {
+                    Some(def) => f.key(def.clone()),
+                    None => f.key(op.key()).pointer(op.pointer()),
+                };
+                reported.push(out, f);
             }
         }
     }
