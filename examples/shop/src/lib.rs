@@ -8,6 +8,11 @@
 //!   so a re-serialised retry is recognised). The payment provider's key is composed with
 //!   `idemgate::key`, so no tenant name can run into another tenant's key.
 //! - `GET /orders` lists the caller tenant's orders.
+//! - `GET /metrics` ([`metrics_app`]): every idemgate metric in Prometheus text format; the
+//!   runtime emits through the `metrics` facade and the shop installs the Prometheus exporter.
+//! - With `SHOP_ADMIN=1` only, `GET`/`PUT /admin/payment-provider` ([`admin_app`]) reads and
+//!   sets the simulated provider's failure rate (`{"failure_rate": 1.0}` is an outage), to
+//!   rehearse an incident against the alerts in `observability/`.
 #![forbid(unsafe_code)]
 
 pub mod payments;
@@ -87,6 +92,11 @@ impl Shop {
         }
     }
 
+    /// Whether orders live in PostgreSQL ([`Shop::with_database`]).
+    pub fn uses_database(&self) -> bool {
+        self.db.is_some()
+    }
+
     /// The payment provider (for tests and metrics).
     pub fn provider(&self) -> &PaymentProvider {
         &self.provider
@@ -98,6 +108,73 @@ impl Shop {
             Err(poisoned) => poisoned.into_inner(),
         }
     }
+}
+
+/// `GET /metrics`: the text a Prometheus server scrapes, rendered by the exporter `handle`
+/// the process installed as its `metrics` recorder.
+pub fn metrics_app(handle: metrics_exporter_prometheus::PrometheusHandle) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    handle.render(),
+                )
+            }
+        }),
+    )
+}
+
+/// The simulated payment provider's settings, as `/admin/payment-provider` reads and writes
+/// them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProviderSettings {
+    /// Share of calls that fail, 0 to 1.
+    pub failure_rate: f64,
+}
+
+/// `GET`/`PUT /admin/payment-provider`: read or set the simulated provider's failure rate.
+/// Serve it only where an operator asked for it (`SHOP_ADMIN=1`): it breaks payments on purpose.
+pub fn admin_app(shop: Shop) -> Router {
+    Router::new()
+        .route(
+            "/admin/payment-provider",
+            get(provider_settings).put(set_provider_settings),
+        )
+        .with_state(shop)
+}
+
+async fn provider_settings(State(shop): State<Shop>) -> Json<ProviderSettings> {
+    Json(ProviderSettings {
+        failure_rate: shop.provider.failure_rate(),
+    })
+}
+
+/// `PUT` is idempotent by itself: setting the same rate twice is setting it once.
+async fn set_provider_settings(
+    State(shop): State<Shop>,
+    body: Result<Json<ProviderSettings>, JsonRejection>,
+) -> Result<Json<ProviderSettings>, Problem> {
+    let Json(settings) = body.map_err(|rejection| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "Invalid provider settings",
+            rejection.body_text(),
+        )
+    })?;
+    if !(0.0..=1.0).contains(&settings.failure_rate) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "Invalid provider settings",
+            "`failure_rate` must be between 0 and 1",
+        ));
+    }
+    shop.provider.set_failure_rate(settings.failure_rate);
+    Ok(provider_settings(State(shop)).await)
 }
 
 /// The request body of `POST /orders`.
@@ -310,6 +387,12 @@ pub struct Settings {
     pub payment_failure_rate: f64,
     /// `SHOP_PAYMENT_LATENCY_MS` (default 50).
     pub payment_latency: Duration,
+    /// The payment provider's circuit breaker (`psp`): idemgate's defaults, except
+    /// `SHOP_BREAKER_WINDOW_MS` (sliding window) and `SHOP_BREAKER_OPEN_MS` (time open before
+    /// probing) when set — short ones let a rehearsal or a test trip and recover in seconds.
+    pub breaker: idemgate::breaker::BreakerConfig,
+    /// `SHOP_ADMIN=1`: serve [`admin_app`].
+    pub admin: bool,
 }
 
 impl Settings {
@@ -334,10 +417,35 @@ impl Settings {
                 format!("SHOP_PAYMENT_LATENCY_MS must be a whole number of milliseconds, got {v:?}")
             })?),
         };
+        let millis = |name: &str| -> Result<Option<Duration>, String> {
+            match var(name) {
+                None => Ok(None),
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(ms) if ms > 0 => Ok(Some(Duration::from_millis(ms))),
+                    _ => Err(format!(
+                        "{name} must be a positive whole number of milliseconds, got {v:?}"
+                    )),
+                },
+            }
+        };
+        let mut breaker = idemgate::breaker::BreakerConfig::new();
+        if let Some(window) = millis("SHOP_BREAKER_WINDOW_MS")? {
+            breaker.window = window;
+        }
+        if let Some(open_for) = millis("SHOP_BREAKER_OPEN_MS")? {
+            breaker.open_for = open_for;
+        }
+        let admin = match var("SHOP_ADMIN").as_deref().map(str::trim) {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(other) => return Err(format!("SHOP_ADMIN must be 0 or 1, got {other:?}")),
+        };
         Ok(Settings {
             addr,
             payment_failure_rate,
             payment_latency,
+            breaker,
+            admin,
         })
     }
 }

@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use idemgate::idempotency::{
     self, PostgresStore, PostgresStoreConfig, RedisStore, RedisStoreConfig,
 };
-use shop::{app, payments::PaymentProvider, Settings, Shop, ORDERS_SCHEMA};
+use shop::{admin_app, app, metrics_app, payments::PaymentProvider, Settings, Shop, ORDERS_SCHEMA};
 
 /// Where idempotency records (and, with PostgreSQL, orders) live.
 enum Mode {
@@ -66,6 +66,20 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The Prometheus exporter is the `metrics` recorder, installed before any policy runs so
+    // every handle the runtime registers reaches it; `GET /metrics` renders it.
+    let metrics = match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => handle,
+        Err(error) => {
+            eprintln!("shop: cannot install the metrics recorder: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    idemgate::metrics::describe();
+    if let Err(error) = idemgate::breaker::configure("psp", settings.breaker) {
+        eprintln!("shop: {error}");
+        return ExitCode::from(2);
+    }
     // The idempotency store is the process-wide default: in memory, a Redis shared by every
     // shop process (orders stay in memory per process), or PostgreSQL (orders too, each in
     // its idempotency record's transaction).
@@ -77,14 +91,23 @@ async fn main() -> ExitCode {
         }
     };
     let provider = PaymentProvider::new(settings.payment_failure_rate, settings.payment_latency);
-    let router = match mode {
-        Mode::Memory | Mode::Redis => app(Shop::new(provider)),
-        Mode::Postgres(client) => app(Shop::with_database(provider, client)).layer(
-            axum::middleware::from_fn(|req: axum::extract::Request, next: Next| {
-                idempotency::postgres::transaction_scope(next.run(req))
-            }),
-        ),
+    let shop = match mode {
+        Mode::Memory | Mode::Redis => Shop::new(provider),
+        Mode::Postgres(client) => Shop::with_database(provider, client),
     };
+    let mut router = app(shop.clone());
+    if shop.uses_database() {
+        router = router.layer(axum::middleware::from_fn(
+            |req: axum::extract::Request, next: Next| {
+                idempotency::postgres::transaction_scope(next.run(req))
+            },
+        ));
+    }
+    router = router.merge(metrics_app(metrics));
+    if settings.admin {
+        println!("shop: SHOP_ADMIN=1: serving /admin/payment-provider");
+        router = router.merge(admin_app(shop));
+    }
     let listener = match tokio::net::TcpListener::bind(&settings.addr).await {
         Ok(listener) => listener,
         Err(error) => {

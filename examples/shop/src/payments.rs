@@ -1,6 +1,7 @@
 //! A simulated payment provider (think Stripe): ~50 ms per call, occasionally failing, and
 //! idempotent by the key the caller sends — a retried charge with the same key returns the
-//! first charge instead of charging twice.
+//! first charge instead of charging twice. Its failure rate can be changed while the shop runs
+//! ([`PaymentProvider::set_failure_rate`], `PUT /admin/payment-provider`) to stage an outage.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,7 +70,8 @@ impl From<idemgate::Error> for PaymentError {
 #[derive(Debug)]
 pub struct PaymentProvider {
     charges: Mutex<HashMap<String, Charge>>,
-    failure_rate: f64,
+    /// The share of calls that fail, as `f64` bits (changed at run time to stage an outage).
+    failure_rate: AtomicU64,
     latency: Duration,
     calls: AtomicU64,
 }
@@ -79,10 +81,22 @@ impl PaymentProvider {
     pub fn new(failure_rate: f64, latency: Duration) -> Self {
         PaymentProvider {
             charges: Mutex::new(HashMap::new()),
-            failure_rate: failure_rate.clamp(0.0, 1.0),
+            failure_rate: AtomicU64::new(clamp_rate(failure_rate).to_bits()),
             latency,
             calls: AtomicU64::new(0),
         }
+    }
+
+    /// The share of calls that fail now.
+    pub fn failure_rate(&self) -> f64 {
+        f64::from_bits(self.failure_rate.load(Ordering::Relaxed))
+    }
+
+    /// Changes the share of calls that fail (clamped to 0–1; not a number counts as 0): 1.0 is
+    /// an outage, 0.0 a recovery.
+    pub fn set_failure_rate(&self, failure_rate: f64) {
+        self.failure_rate
+            .store(clamp_rate(failure_rate).to_bits(), Ordering::Relaxed);
     }
 
     /// Calls received (attempts included).
@@ -104,7 +118,8 @@ impl PaymentProvider {
         self.calls.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(self.latency).await;
         let roll: f64 = ROLL.with(|rng| rng.borrow_mut().random());
-        if roll < self.failure_rate / 2.0 {
+        let failure_rate = self.failure_rate();
+        if roll < failure_rate / 2.0 {
             return Err(PaymentError::Unavailable);
         }
         let charge = {
@@ -121,10 +136,18 @@ impl PaymentProvider {
                 })
                 .clone()
         };
-        if roll < self.failure_rate {
+        if roll < failure_rate {
             return Err(PaymentError::Timeout);
         }
         Ok(charge)
+    }
+}
+
+fn clamp_rate(rate: f64) -> f64 {
+    if rate.is_nan() {
+        0.0
+    } else {
+        rate.clamp(0.0, 1.0)
     }
 }
 
@@ -164,6 +187,19 @@ mod tests {
         ));
         assert!(provider.calls() > 1, "transient failures are retried");
         assert!(provider.charges() <= 1, "one key, at most one charge");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_outage_can_be_staged_and_ended() {
+        let provider = PaymentProvider::new(0.0, Duration::from_millis(1));
+        assert!(charge(&provider, "k-up", 1).await.is_ok());
+        provider.set_failure_rate(1.0);
+        assert_eq!(provider.failure_rate(), 1.0);
+        assert!(charge(&provider, "k-down", 1).await.is_err());
+        provider.set_failure_rate(f64::NAN);
+        assert_eq!(provider.failure_rate(), 0.0);
+        provider.set_failure_rate(7.0);
+        assert_eq!(provider.failure_rate(), 1.0);
     }
 
     #[tokio::test(start_paused = true)]
