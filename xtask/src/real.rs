@@ -551,7 +551,7 @@ pub enum RunEnd {
     Hung,
 }
 
-fn run_gate(
+pub(crate) fn run_gate(
     gate: &Path,
     dir: &Path,
     args: &[&str],

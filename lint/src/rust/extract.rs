@@ -18,7 +18,8 @@ use super::facts::{
     crate_and_module, item_path, Call, CallTarget, EffectFn, FileFacts, FnDecl, LibUse, MacroCall,
     RawHandler, RawPolicy, RawRoute, RustFile, UseDecl,
 };
-use super::retries::{Locals, RetryScan, Words, RETRY_CRATES};
+use super::dataflow::{Locals, Words};
+use super::retries::{RetryScan, RETRY_CRATES};
 use super::routes::Routes;
 use super::scan::{flag, ItemKind, Scan};
 use super::span::Spanner;

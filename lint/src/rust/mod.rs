@@ -6,10 +6,12 @@
 //! ([`extract`]). Items that cannot matter contribute their function names only.
 
 mod attrs;
+mod dataflow;
 mod extract;
 mod facts;
 mod keys;
 mod link;
+mod outcome;
 mod resolve;
 mod retries;
 mod routes;
