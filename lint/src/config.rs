@@ -80,6 +80,8 @@ pub struct Settings {
     pub openapi: OpenApiSettings,
     /// The file the settings came from, if any.
     pub source: Option<PathBuf>,
+    /// `[[contracts]]`: specs paired with the code that serves them (SPEC rules).
+    pub contracts: Vec<crate::contract::ContractEntry>,
 }
 
 const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
@@ -107,6 +109,7 @@ impl Settings {
             },
             root,
             source: None,
+            contracts: Vec::new(),
         }
     }
 
@@ -148,6 +151,8 @@ struct ConfigFile {
     openapi: OpenApiFile,
     #[serde(default)]
     exemptions: Vec<Spanned<ExemptionFile>>,
+    #[serde(default)]
+    contracts: Vec<Spanned<ContractFile>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -176,6 +181,17 @@ struct OpenApiFile {
     max_alias_nodes: Option<Spanned<usize>>,
     #[serde(alias = "key_fields")]
     key_fields: Option<Spanned<Vec<String>>>,
+}
+
+/// `[[contracts]]`: `spec = "api/openapi.yaml"`, `code = ["crates/api"]`, `base-path = "/v1"`;
+/// paths relative to the config file's folder.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ContractFile {
+    spec: Spanned<String>,
+    code: Spanned<Vec<Spanned<String>>>,
+    #[serde(alias = "base_path")]
+    base_path: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -497,6 +513,63 @@ pub fn from_text(
                 key: e.key,
             },
             report_unused: true,
+        });
+    }
+    // contract paths are relative to the config file's folder; reports to the root
+    let contract_dir = crate::discover::absolute(path)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let contract_root = crate::discover::absolute(&s.root);
+    for entry in file.contracts {
+        let span = entry.span();
+        let c = entry.into_inner();
+        let existing = |p: &Spanned<String>, what: &str| {
+            let abs = crate::discover::absolute(&contract_dir.join(p.get_ref()));
+            if abs.exists() {
+                Ok(crate::source::relative(&contract_root, &abs).to_string())
+            } else {
+                Err(fail(
+                    format!("contract {what} `{}` does not exist", p.get_ref()),
+                    Some(p.span()),
+                    "no such file or folder",
+                    Some("contract paths are relative to the folder of this config file".into()),
+                ))
+            }
+        };
+        let spec = existing(&c.spec, "spec")?;
+        if c.code.get_ref().is_empty() {
+            return Err(fail(
+                "a contract needs at least one `code` folder".into(),
+                Some(c.code.span()),
+                "empty",
+                Some("e.g. code = [\"crates/api\"]".into()),
+            ));
+        }
+        let mut code = Vec::new();
+        for p in c.code.get_ref() {
+            code.push(existing(p, "code folder")?);
+        }
+        let base_path = match c.base_path {
+            Some(b) if !b.get_ref().starts_with('/') => {
+                return Err(fail(
+                    format!("`base-path` `{}` must start with `/`", b.get_ref()),
+                    Some(b.span()),
+                    "not an absolute path",
+                    Some(
+                        "e.g. base-path = \"/v1\" (or \"/\" to ignore the spec's servers prefix)"
+                            .into(),
+                    ),
+                ));
+            }
+            Some(b) => Some(crate::contract::template::normalize(b.get_ref())),
+            None => None,
+        };
+        s.contracts.push(crate::contract::ContractEntry {
+            spec: Arc::from(spec),
+            code,
+            base_path,
+            location: loc(span),
         });
     }
     Ok(Some(s))

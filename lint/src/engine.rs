@@ -189,6 +189,7 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
     };
     rust::link(rust_files, &input, &settings.context, &mut model);
     openapi::link(docs, &settings.context, &mut model);
+    crate::contract::link(&settings.contracts, &settings.root, &mut model);
     model.exemptions.extend(settings.exemptions.iter().cloned());
 
     let mut findings = registry::run_all(&model, &settings.context);

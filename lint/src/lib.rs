@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod contract;
 pub mod discover;
 pub mod engine;
 pub mod openapi;

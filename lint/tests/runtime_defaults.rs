@@ -27,3 +27,12 @@ fn the_gate_knows_the_runtime_defaults() {
         "{shown}"
     );
 }
+
+#[test]
+fn the_gate_knows_the_default_key_retention() {
+    let o = idemgate::idempotency::Options::new();
+    assert_eq!(
+        o.retention,
+        std::time::Duration::from_secs(defaults::IDEMPOTENCY_RETENTION_SECS)
+    );
+}

@@ -12,3 +12,5 @@ pub const CAP_MS: u64 = 5_000;
 pub const MAX_ELAPSED_MS: u64 = 10_000;
 /// The retry budget a policy without `budget = …` draws from.
 pub const BUDGET: &str = "default";
+/// How long an `#[idempotent]` without `ttl = …` remembers a key, in seconds (24 h).
+pub const IDEMPOTENCY_RETENTION_SECS: u64 = 24 * 3600;

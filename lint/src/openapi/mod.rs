@@ -24,7 +24,7 @@
 mod extract;
 mod json;
 mod resolve;
-mod tree;
+pub(crate) mod tree;
 mod yaml;
 
 use std::borrow::Cow;
@@ -279,6 +279,7 @@ fn parse_document(
     // Keys repeated in the root file are reported once, whatever the number of documents.
     let mut root_duplicates = Some(parsed.duplicates);
     for (root, version) in roots {
+        let mut base_path = crate::contract::spec_base_path(&root, version);
         let src = Src::new(
             rel.clone(),
             abs.clone(),
@@ -293,12 +294,15 @@ fn parse_document(
             let pass = extract::extract(&files, version, &settings.key_fields, &mut diag);
             if diag.wanted.is_empty() {
                 duplicate_errors(&files, &mut diag);
+                let first = out.operations.len();
+                out.operations.extend(pass.operations);
                 out.documents.push(ApiDocument {
                     file: rel.clone(),
                     version,
                     strategy: pass.strategy,
+                    base_path: base_path.take(),
+                    operations: first..out.operations.len(),
                 });
-                out.operations.extend(pass.operations);
                 out.exemptions.extend(pass.exemptions);
                 out.errors.extend(diag.errors);
                 break;
@@ -432,7 +436,15 @@ pub fn link(docs: Vec<Document>, ctx: &Context, model: &mut Model) {
     let mut seen_exemptions: std::collections::HashSet<(String, Location, String)> =
         Default::default();
     for doc in docs {
-        model.openapi.documents.extend(doc.documents);
+        // document operation ranges are relative to their file; shift them into the model's
+        let shift = model.openapi.operations.len();
+        model
+            .openapi
+            .documents
+            .extend(doc.documents.into_iter().map(|mut d| {
+                d.operations = d.operations.start + shift..d.operations.end + shift;
+                d
+            }));
         for mut op in doc.operations {
             // Every header parameter was collected; keep the idempotency ones.
             op.key_headers.retain_mut(|h| {

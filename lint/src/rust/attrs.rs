@@ -108,6 +108,33 @@ pub fn is_idempotent(attr: &Attribute) -> bool {
     name(attr) == "idempotent"
 }
 
+/// What `#[idempotent(…)]` declares for the spec pairing: the header of
+/// `key = header("Idempotency-Key")`, and the `ttl = "…"` text with its span.
+pub fn idempotent_contract(attr: &Attribute) -> (Option<String>, Option<(String, Span, Span)>) {
+    let mut header = None;
+    let mut ttl = None;
+    for arg in args(attr) {
+        match arg.key.as_deref() {
+            Some("key") => {
+                if let [TokenTree::Ident(f), TokenTree::Group(g)] = arg.value.as_slice() {
+                    if f == "header" && g.delimiter() == Delimiter::Parenthesis {
+                        header = syn::parse2::<syn::LitStr>(g.stream())
+                            .ok()
+                            .map(|l| l.value());
+                    }
+                }
+            }
+            Some("ttl") => {
+                if let (Some(text), Some((a, b))) = (arg.string(), arg.spans()) {
+                    ttl = Some((text, a, b));
+                }
+            }
+            _ => {}
+        }
+    }
+    (header, ttl)
+}
+
 /// A route declared by an attribute on a handler.
 pub struct AttrRoute {
     pub methods: Vec<String>,

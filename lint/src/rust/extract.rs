@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use idemgate_rules::model::rust::{
-    Framework, KeySink, KeySource, LibraryUseKind, PolicyArg, PolicyArgs, UnresolvedRegistration,
+    Framework, IdempotentFn, KeySink, KeySource, LibraryUseKind, PolicyArg, PolicyArgs, Ttl,
+    UnresolvedRegistration,
 };
 use idemgate_rules::model::{Exemption, ExemptionOrigin, ExemptionScope, FileError};
 use idemgate_rules::{LineIndex, Location};
@@ -728,6 +729,17 @@ impl Extractor<'_, '_> {
                 }
             }
             if attrs::is_idempotent(a) {
+                let (key_header, ttl) = attrs::idempotent_contract(a);
+                self.out.idempotent_fns.push(IdempotentFn {
+                    location: location.clone(),
+                    attribute: attr_loc(),
+                    key_header,
+                    ttl: ttl.map(|(text, s, e)| Ttl {
+                        seconds: idemgate_rules::duration::parse_seconds(&text),
+                        text,
+                        location: self.sp.range(s, e),
+                    }),
+                });
                 for arg in attrs::args(a) {
                     if !matches!(arg.key.as_deref(), Some("key" | "natural_key")) {
                         continue;

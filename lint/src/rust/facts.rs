@@ -34,6 +34,7 @@ pub struct FileFacts {
     pub effects: Vec<EffectFn>,
     pub key_sources: Vec<KeySource>,
     pub key_compositions: Vec<idemgate_rules::model::keys::KeyComposition>,
+    pub idempotent_fns: Vec<idemgate_rules::model::rust::IdempotentFn>,
     pub exemptions: Vec<Exemption>,
     /// `macro_rules!` macros whose body registers routes.
     pub routing_macros: Vec<String>,

@@ -485,6 +485,10 @@ pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &
         model.rust.retry_sites.extend(f.retry_sites.iter().cloned());
         model.rust.key_sources.extend(f.key_sources.iter().cloned());
         model
+            .rust
+            .idempotent_fns
+            .extend(f.idempotent_fns.iter().cloned());
+        model
             .key_compositions
             .extend(f.key_compositions.iter().cloned());
         // names the file imports from retry crates (module level, and `use` inside functions)

@@ -3,6 +3,7 @@
 //! Each front-end owns a sub-model ([`rust`], [`openapi`]); what is shared across them — the
 //! exemptions users declared and the files that could not be read — lives here.
 
+pub mod contract;
 pub mod keys;
 pub mod openapi;
 pub mod rust;
@@ -14,6 +15,8 @@ use crate::location::Location;
 pub struct Model {
     pub rust: rust::RustModel,
     pub openapi: openapi::OpenApiModel,
+    /// Specs paired with the code that serves them, and how their operations and routes match.
+    pub contracts: contract::ContractModel,
     /// Idempotency keys composed from pieces (IDEM005).
     pub key_compositions: Vec<keys::KeyComposition>,
     /// Declared exemptions from every source (attributes, comments, OpenAPI, config).

@@ -47,6 +47,8 @@ pub struct ApiDocument {
     /// The path prefix of the first `servers` URL (3.x) or `basePath` (2.0), e.g. `/v1`;
     /// `None` when the spec names no prefix.
     pub base_path: Option<String>,
+    /// The document's operations: this range of [`OpenApiModel::operations`].
+    pub operations: std::ops::Range<usize>,
 }
 
 /// One operation: a method under a path (or a 3.1 webhook).

@@ -14,6 +14,8 @@ pub struct RustModel {
     pub retry_library_uses: Vec<RetryLibraryUse>,
     pub policies: Vec<PolicyFn>,
     pub key_sources: Vec<KeySource>,
+    /// What each `#[idempotent(…)]` function enforces (key header, ttl), by function.
+    pub idempotent_fns: Vec<IdempotentFn>,
     /// Facts left unresolved because their crate exceeded the analysis budget (GATE003).
     pub budget_exceeded: Vec<BudgetExceeded>,
 }
@@ -91,6 +93,28 @@ pub struct HandlerFn {
     pub location: Location,
     /// Carries `#[idempotent(…)]`.
     pub idempotent: bool,
+}
+
+/// What one `#[idempotent(…)]` attribute enforces, as the spec pairing needs it.
+#[derive(Debug, Clone)]
+pub struct IdempotentFn {
+    /// The function's name: the same location as [`HandlerFn::location`].
+    pub location: Location,
+    /// The `#[idempotent(…)]` attribute.
+    pub attribute: Location,
+    /// `key = header("Idempotency-Key")`: the header the key is read from.
+    pub key_header: Option<String>,
+    /// `ttl = "24h"`; `None` when not written (the runtime keeps keys 24 h).
+    pub ttl: Option<Ttl>,
+}
+
+/// A `ttl = "…"` argument.
+#[derive(Debug, Clone)]
+pub struct Ttl {
+    pub text: String,
+    /// The window in seconds; `None` when the text is not a duration.
+    pub seconds: Option<u64>,
+    pub location: Location,
 }
 
 /// A registration the gate saw but could not resolve.

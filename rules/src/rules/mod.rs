@@ -21,3 +21,6 @@ pub mod retry004;
 pub mod retry005;
 pub mod retry006;
 pub mod retry007;
+pub mod spec001;
+pub mod spec002;
+pub mod spec003;
