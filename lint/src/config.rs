@@ -77,6 +77,9 @@ pub struct Settings {
     pub include_tests: bool,
     /// Name-resolution steps allowed per crate before GATE003.
     pub analysis_budget: u64,
+    /// The baseline file of the run (`baseline = "…"`, relative to the config file's folder):
+    /// findings it lists are accepted (see [`crate::baseline`]).
+    pub baseline: Option<PathBuf>,
     pub openapi: OpenApiSettings,
     /// The file the settings came from, if any.
     pub source: Option<PathBuf>,
@@ -99,6 +102,7 @@ impl Settings {
             full_syntax: false,
             include_tests: false,
             analysis_budget: crate::rust::DEFAULT_ANALYSIS_BUDGET,
+            baseline: None,
             openapi: OpenApiSettings {
                 root: root.clone(),
                 paths: None,
@@ -143,6 +147,7 @@ struct ConfigFile {
     include_tests: Option<bool>,
     #[serde(alias = "analysis_budget")]
     analysis_budget: Option<Spanned<u64>>,
+    baseline: Option<Spanned<String>>,
     #[serde(default)]
     rules: HashMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
@@ -409,6 +414,21 @@ pub fn from_text(
     }
     if let Some(t) = file.include_tests {
         s.include_tests = t;
+    }
+    if let Some(b) = file.baseline {
+        if b.get_ref().trim().is_empty() {
+            return Err(fail(
+                "baseline must name a file".into(),
+                Some(b.span()),
+                "empty",
+                None,
+            ));
+        }
+        let dir = crate::discover::absolute(path)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        s.baseline = Some(dir.join(b.get_ref()));
     }
     if let Some(b) = file.analysis_budget {
         if *b.get_ref() == 0 {

@@ -5,6 +5,9 @@
 //! [`engine`] links them into the model and runs the rule catalog, [`report`] renders.
 #![forbid(unsafe_code)]
 
+pub mod adoption;
+pub mod baseline;
+pub mod changed;
 pub mod config;
 pub mod contract;
 pub mod discover;

@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Scan Rust sources and OpenAPI specs; exit 1 when a finding is at or above the fail level.
-    Check(CheckArgs),
+    Check(CheckCmd),
     /// List the rule catalog: id, name, default severity, summary.
     Rules,
     /// List every route the gate sees (method, full path, registration, handler) and how it
@@ -38,6 +38,14 @@ enum Command {
         /// A rule id (e.g. RETRY001) or name (e.g. hand-rolled-retry).
         rule: String,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckCmd {
+    #[command(flatten)]
+    args: CheckArgs,
+    #[command(flatten)]
+    adoption: idemgate_lint::adoption::AdoptionArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,7 +142,7 @@ fn run(cli: Cli) -> Result<ExitCode, Report> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check(args) => check(args),
+        Command::Check(cmd) => check(cmd),
         Command::Routes(args) => routes(args),
     }
 }
@@ -207,10 +215,15 @@ fn routes(args: CheckArgs) -> Result<ExitCode, Report> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(args: CheckArgs) -> Result<ExitCode, Report> {
+fn check(cmd: CheckCmd) -> Result<ExitCode, Report> {
+    let args = cmd.args;
     let (paths, settings) = settings_for(&args)?;
-    let outcome = engine::check(&paths, &settings)?;
+    let mut outcome = engine::check(&paths, &settings)?;
     note_unreachable(&args, &outcome);
+    use idemgate_lint::adoption::{apply, Step};
+    if let Step::Wrote { .. } = apply(&cmd.adoption, &settings, &mut outcome)? {
+        return Ok(ExitCode::SUCCESS);
+    }
     let color = !args.no_color
         && args.output.is_none()
         && std::io::stdout().is_terminal()
