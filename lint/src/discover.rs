@@ -26,6 +26,10 @@ pub enum DiscoverError {
         help("name the folders that hold the service's crates or specs; `--verbose` lists files set aside")
     )]
     NothingToCheck { looked: String, aside: String },
+    /// A config nearer to some files than the run's cannot be used.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(Box<crate::config::ConfigError>),
 }
 
 fn kind_of(path: &Path) -> Option<FileKind> {
@@ -37,8 +41,22 @@ fn kind_of(path: &Path) -> Option<FileKind> {
 }
 
 /// Every file to scan under `paths`, sorted by relative path (so reports are deterministic
-/// whatever order the parallel walk found them in).
+/// whatever order the parallel walk found them in); `exclude` globs are those of `settings`.
 pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Vec<SourcePath>, DiscoverError> {
+    let excluded = |path: &Path| {
+        let rel = relative(&settings.config_dir, path);
+        settings.exclude.as_ref().is_some_and(|g| g.is_match(&*rel))
+    };
+    discover_with(paths, settings, &excluded)
+}
+
+/// [`discover`], with `excluded` deciding which paths (files, or folders named on the command
+/// line) a config excludes — under the closest config, each file by its own.
+pub fn discover_with(
+    paths: &[PathBuf],
+    settings: &Settings,
+    excluded: &(dyn Fn(&Path) -> bool + Sync),
+) -> Result<Vec<SourcePath>, DiscoverError> {
     let found: Mutex<Vec<SourcePath>> = Mutex::new(Vec::new());
     let mut dirs = Vec::new();
     for p in paths {
@@ -61,14 +79,7 @@ pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Vec<SourcePath
     }
     // A folder named on the command line is scanned even when the config excludes it (as a
     // file named there is): the user asked for it. Exclusions still apply inside other folders.
-    let forced: Vec<PathBuf> = dirs
-        .iter()
-        .filter(|d| {
-            let rel = relative(&settings.root, d);
-            settings.exclude.as_ref().is_some_and(|g| g.is_match(&*rel))
-        })
-        .cloned()
-        .collect();
+    let forced: Vec<PathBuf> = dirs.iter().filter(|d| excluded(d)).cloned().collect();
     if let Some((first, rest)) = dirs.split_first() {
         let mut builder = WalkBuilder::new(first);
         for d in rest {
@@ -102,9 +113,9 @@ pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Vec<SourcePath
                         .openapi
                         .paths
                         .as_ref()
-                        .is_some_and(|g| g.is_match(&*rel));
+                        .is_some_and(|g| g.is_match(&*relative(&settings.config_dir, path)));
                 if !explicit_openapi
-                    && settings.exclude.as_ref().is_some_and(|g| g.is_match(&*rel))
+                    && excluded(path)
                     && !forced.iter().any(|d| path.starts_with(d))
                 {
                     return WalkState::Continue;
@@ -130,6 +141,16 @@ pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Vec<SourcePath
 
 fn push(found: &Mutex<Vec<SourcePath>>, p: SourcePath) {
     found.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+}
+
+/// The repository `start` is in: the nearest folder above it (or it) holding `.git` (a folder,
+/// or a file in a worktree or submodule).
+pub fn repo_root(start: &Path) -> Option<PathBuf> {
+    let start = absolute(start);
+    start
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
 }
 
 /// An absolute, lexically normalised path (no symlink resolution: the user's path is what
