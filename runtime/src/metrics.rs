@@ -17,6 +17,13 @@
 //! | `idemgate_idempotency_conflicts_total` | counter | `operation` | duplicates refused while the first is in flight (409) |
 //! | `idemgate_idempotency_mismatches_total` | counter | `operation` | keys reused with a different payload (422) |
 //! | `idemgate_idempotency_store_errors_total` | counter | `operation`, `phase` | store failures (`phase` = `begin`, `complete`, `release`); at `begin` the operation is not run (fail closed) |
+//! | `idemgate_idempotency_abandoned_total` | counter | `operation` | executions abandoned mid-flight (their future dropped, e.g. a client hung up); their keys are released at once |
+//!
+//! Label values: `operation` is the protected function's path (`my_crate::payments::charge`,
+//! one per dependency call site or route handler); `budget` and `breaker` are the names given
+//! in `#[retry_policy(budget = …, breaker = …)]`. A test checks that this table and the
+//! names and labels the runtime emits agree. The alert rules and the dashboard built on these
+//! names ship in the repository's `observability/` folder.
 //!
 //! Metric handles for the success path are registered on a policy's first call: install the
 //! recorder at start-up, before the first call, as with any `metrics` user.
@@ -120,4 +127,169 @@ pub fn describe() {
         IDEMPOTENCY_ABANDONED,
         "executions abandoned mid-flight whose keys were released"
     );
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    //! The table above is the contract operators build alerts on: every name the runtime
+    //! emits is in it, with the same kind and the same labels, and nothing else is.
+
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    const SOURCE: &str = include_str!("metrics.rs");
+
+    #[derive(Debug, PartialEq)]
+    struct Row {
+        kind: String,
+        labels: BTreeSet<String>,
+    }
+
+    /// The documented table: name → kind and labels.
+    fn table() -> BTreeMap<String, Row> {
+        let mut rows = BTreeMap::new();
+        for line in SOURCE.lines() {
+            let Some(row) = line.strip_prefix("//! | `") else {
+                continue;
+            };
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let name = cells[0].trim_end_matches('`').to_owned();
+            let labels = cells[2]
+                .split(',')
+                .map(|l| l.trim().trim_matches('`').to_owned())
+                .filter(|l| !l.is_empty())
+                .collect();
+            let row = Row {
+                kind: cells[1].to_owned(),
+                labels,
+            };
+            assert!(rows.insert(name.clone(), row).is_none(), "{name} twice");
+        }
+        rows
+    }
+
+    /// `pub const IDENT: &str = "name";` in this file.
+    fn constants() -> BTreeMap<String, String> {
+        SOURCE
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub const "))
+            .filter_map(|l| {
+                let (ident, rest) = l.split_once(": &str = \"")?;
+                Some((ident.to_owned(), rest.split('"').next()?.to_owned()))
+            })
+            .collect()
+    }
+
+    fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.push((path.display().to_string(), text));
+            }
+        }
+    }
+
+    /// Every counter, gauge or histogram macro call naming a constant of this module, in the
+    /// runtime's sources: (name, kind, label keys, where).
+    fn emitted() -> Vec<(String, String, BTreeSet<String>, String)> {
+        let constants = constants();
+        let mut files = Vec::new();
+        sources(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut found = Vec::new();
+        for (file, text) in &files {
+            for kind in ["counter", "gauge", "histogram"] {
+                let call = format!("{kind}!(crate::metrics::");
+                for (at, _) in text.match_indices(&call) {
+                    let rest = &text[at + call.len()..];
+                    let ident: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    let name = constants
+                        .get(&ident)
+                        .unwrap_or_else(|| panic!("{file}: crate::metrics::{ident} is no name"));
+                    let args = &rest[ident.len()..];
+                    let end = [";", "crate::metrics::", "\n\n"]
+                        .iter()
+                        .filter_map(|stop| args.find(stop))
+                        .min()
+                        .unwrap_or(args.len());
+                    let labels = label_keys(&args[..end]);
+                    let line = text[..at].matches('\n').count() + 1;
+                    found.push((
+                        name.clone(),
+                        kind.to_owned(),
+                        labels,
+                        format!("{file}:{line}"),
+                    ));
+                }
+            }
+        }
+        found
+    }
+
+    /// The string literals followed by `=>` in a macro's arguments: its label keys.
+    fn label_keys(args: &str) -> BTreeSet<String> {
+        let mut keys = BTreeSet::new();
+        let mut rest = args;
+        while let Some(open) = rest.find('"') {
+            let Some(len) = rest[open + 1..].find('"') else {
+                break;
+            };
+            let literal = &rest[open + 1..open + 1 + len];
+            rest = &rest[open + len + 2..];
+            if rest.trim_start().starts_with("=>") {
+                keys.insert(literal.to_owned());
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn the_table_lists_every_name_once_and_only_the_names() {
+        let table = table();
+        let documented: BTreeSet<&str> = table.keys().map(String::as_str).collect();
+        let all: BTreeSet<&str> = super::ALL.iter().copied().collect();
+        assert_eq!(documented, all, "the table and metrics::ALL differ");
+        assert_eq!(super::ALL.len(), all.len(), "a name twice in ALL");
+        assert_eq!(constants().len(), all.len(), "a constant missing from ALL");
+    }
+
+    #[test]
+    fn every_emitted_metric_has_the_kind_and_labels_of_its_row() {
+        let table = table();
+        let emitted = emitted();
+        assert!(emitted.len() >= super::ALL.len(), "{emitted:#?}");
+        for (name, kind, labels, at) in &emitted {
+            let row = table
+                .get(name)
+                .unwrap_or_else(|| panic!("{at}: {name} is emitted but not documented"));
+            assert_eq!(&row.kind, kind, "{at}: {name}");
+            assert_eq!(&row.labels, labels, "{at}: {name}");
+        }
+        let names: BTreeSet<&str> = emitted.iter().map(|e| e.0.as_str()).collect();
+        for name in super::ALL {
+            assert!(
+                names.contains(name),
+                "{name} is documented but never emitted"
+            );
+        }
+    }
+
+    #[test]
+    fn label_keys_are_the_literals_before_an_arrow() {
+        let keys = label_keys(r#", "operation" => operation, "outcome" => "success")"#);
+        assert_eq!(
+            keys,
+            BTreeSet::from(["operation".to_owned(), "outcome".to_owned()])
+        );
+        assert!(label_keys(r#", "x")"#).is_empty());
+    }
 }
