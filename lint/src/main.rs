@@ -64,8 +64,9 @@ struct CheckArgs {
     /// Fail on findings at or above this severity (overrides the config): error, warning, info.
     #[arg(long)]
     fail_level: Option<String>,
-    /// Report paths relative to this folder (default: the config file's folder, else the
-    /// current folder). Config globs are relative to it too.
+    /// Report paths relative to this folder (default: the repository's top level, found by
+    /// `.git`; outside a repository the config file's folder, else the current folder). Config
+    /// globs stay relative to their own config's folder.
     #[arg(long)]
     root: Option<PathBuf>,
     /// Ignore configuration files: built-in defaults only.
