@@ -53,7 +53,12 @@ pub struct SpecPromisesIdempotency;
 /// What in the operation promises idempotency, and where it is written.
 fn promise(op: &Operation, ctx: &Context) -> Option<(Location, String)> {
     if let Some(h) = op.key_headers.first() {
-        return Some((h.location.clone(), format!("the `{}` header", h.name)));
+        // the parameter where the operation uses it (its `$ref`), else its definition
+        let at = h
+            .referenced_at
+            .clone()
+            .unwrap_or_else(|| h.location.clone());
+        return Some((at, format!("the `{}` header", h.name)));
     }
     if let Some(b) = &op.body_key {
         return Some((b.location.clone(), format!("the `{}` body field", b.name)));

@@ -122,7 +122,11 @@ impl Rule for UndocumentedIdempotency {
                         .label(label)
                         .related(op.location.clone(), "the spec operation");
                     if let Some(d) = op.key_headers.first() {
-                        f = f.related(d.location.clone(), "the spec's key header");
+                        let at = d
+                            .referenced_at
+                            .clone()
+                            .unwrap_or_else(|| d.location.clone());
+                        f = f.related(at, "the spec's key header");
                     }
                     let f = f.help(format!(
                         "document `{header}` as a header parameter of the operation (or read the key from the header the spec names)"

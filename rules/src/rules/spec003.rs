@@ -92,15 +92,12 @@ impl Rule for UnmatchedOperation {
             let Some(c) = contracts.contracts.get(u.contract) else {
                 continue;
             };
-            let code = if c.code.iter().all(String::is_empty) {
-                "the scanned code".to_string()
-            } else {
-                c.code
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
+            let code = c
+                .code
+                .iter()
+                .map(|p| format!("`{}`", if p.is_empty() { "." } else { p }))
+                .collect::<Vec<_>>()
+                .join(", ");
             let prefix = if c.base_path.is_empty() || c.base_path == "/" {
                 String::new()
             } else {
