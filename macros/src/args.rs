@@ -4,6 +4,8 @@
 //! (which names exist, what values they take) happens per attribute, so that all errors of
 //! one attribute are collected and reported together, each spanned on the offending token.
 
+use idemgate_grammar::attributes::Attribute;
+use idemgate_grammar::duration;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
@@ -64,16 +66,15 @@ impl Errors {
 
 /// Tracks which names were seen so duplicates are rejected, spanned on the duplicate.
 pub(crate) struct Seen {
-    attribute: &'static str,
-    valid: &'static [&'static str],
+    attribute: &'static Attribute,
     names: Vec<String>,
 }
 
 impl Seen {
-    pub(crate) fn new(attribute: &'static str, valid: &'static [&'static str]) -> Self {
+    /// Names are checked against the attribute's grammar (`idemgate_grammar::attributes`).
+    pub(crate) fn new(attribute: &'static Attribute) -> Self {
         Seen {
             attribute,
-            valid,
             names: Vec::new(),
         }
     }
@@ -81,13 +82,13 @@ impl Seen {
     /// Returns the argument name when it is known and seen for the first time.
     pub(crate) fn accept(&mut self, arg: &Arg, errors: &mut Errors) -> Option<String> {
         let name = arg.name.to_string();
-        if !self.valid.contains(&name.as_str()) {
+        if !self.attribute.names().any(|valid| valid == name) {
             errors.spanned(
                 &arg.name,
                 format!(
                     "unknown argument `{name}` for #[{}]; valid arguments are: {}",
-                    self.attribute,
-                    self.valid.join(", ")
+                    self.attribute.name,
+                    self.attribute.names_list()
                 ),
             );
             return None;
@@ -95,7 +96,7 @@ impl Seen {
         if self.names.contains(&name) {
             errors.spanned(
                 &arg.name,
-                format!("duplicate argument `{name}` in #[{}]", self.attribute),
+                format!("duplicate argument `{name}` in #[{}]", self.attribute.name),
             );
             return None;
         }
@@ -187,10 +188,11 @@ impl DurationArg {
     }
 }
 
-/// `name = "200ms"`: parsed at compile time; zero and malformed durations are errors.
+/// `name = "200ms"`: parsed at compile time in the one duration syntax the gate reads too
+/// (`idemgate_grammar::duration`); zero and malformed durations are errors.
 pub(crate) fn duration_value(arg: &Arg, example: &str, errors: &mut Errors) -> Option<DurationArg> {
     let lit = string_value(arg, example, errors)?;
-    match parse_duration(&lit.value()) {
+    match duration::parse(&lit.value()) {
         Ok(0) => {
             errors.spanned(&lit, format!("`{}` must be greater than zero", arg.name));
             None
@@ -203,71 +205,13 @@ pub(crate) fn duration_value(arg: &Arg, example: &str, errors: &mut Errors) -> O
             errors.spanned(
                 &lit,
                 format!(
-                    "invalid duration {:?} for `{}`: {why}; expected a number and a unit (ms, s, m, h, d), e.g. \"200ms\", \"5s\", \"15m\", \"24h\"",
+                    "invalid duration {:?} for `{}`: {why}; expected {}",
                     lit.value(),
-                    arg.name
+                    arg.name,
+                    duration::SYNTAX
                 ),
             );
             None
         }
-    }
-}
-
-/// Parses `"200ms"`, `"5s"`, `"15m"`, `"24h"`, `"1d"` and sums like `"1h30m"` into milliseconds.
-pub(crate) fn parse_duration(text: &str) -> Result<u64, &'static str> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("it is empty");
-    }
-    let bytes = text.as_bytes();
-    let mut total: u64 = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        if start == i {
-            return Err("a number must come before each unit");
-        }
-        let number: u64 = text[start..i]
-            .parse()
-            .map_err(|_| "the number is too large")?;
-        let unit_start = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
-            i += 1;
-        }
-        let factor: u64 = match &text[unit_start..i] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "" if i < bytes.len() => return Err("unexpected character after the number"),
-            "" => return Err("the unit is missing"),
-            _ => return Err("unknown unit"),
-        };
-        let part = number.checked_mul(factor).ok_or("it is too large")?;
-        total = total.checked_add(part).ok_or("it is too large")?;
-    }
-    Ok(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("200ms"), Ok(200));
-        assert_eq!(parse_duration("5s"), Ok(5_000));
-        assert_eq!(parse_duration("15m"), Ok(900_000));
-        assert_eq!(parse_duration("24h"), Ok(86_400_000));
-        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("s").is_err());
-        assert!(parse_duration("5 sec").is_err());
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("99999999999999999999d").is_err());
     }
 }

@@ -6,9 +6,9 @@
 
 use proc_macro2::TokenStream;
 
-use crate::args::{lit_str, parse_args, Errors};
+use idemgate_grammar::rules::is_rule_id;
 
-const RULE_PREFIXES: &[&str] = &["IDEM", "RETRY", "OAS"];
+use crate::args::{lit_str, parse_args, Errors};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args = parse_args(args)?;
@@ -32,7 +32,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
             (None, _) => errors.spanned(
                 &arg.name,
                 format!(
-                    "`{name}` is not a rule id; expected an id like IDEM001 or RETRY001 followed by `reason = \"...\"`"
+                    "`{name}` is not a rule id; expected an id like IDEM001 or GATE002 ({} and three digits) followed by `reason = \"...\"`",
+                    idemgate_grammar::rules::PREFIXES.join(", ")
                 ),
             ),
             (Some(value), "reason") => {
@@ -72,11 +73,4 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     }
     errors.finish()?;
     Ok(item)
-}
-
-fn is_rule_id(name: &str) -> bool {
-    RULE_PREFIXES.iter().any(|prefix| {
-        name.strip_prefix(prefix)
-            .is_some_and(|digits| digits.len() == 3 && digits.bytes().all(|b| b.is_ascii_digit()))
-    })
 }

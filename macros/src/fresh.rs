@@ -1,6 +1,8 @@
 //! Finds values that are fresh on every call (random ids, clocks, counters) inside a key
 //! expression. Such a key is different on every retry, so it deduplicates nothing (IDEM002).
+//! What counts as fresh is `idemgate_grammar::fresh`, the list the gate reads with too.
 
+use idemgate_grammar::fresh;
 use quote::ToTokens;
 use syn::punctuated::Punctuated;
 use syn::visit::Visit;
@@ -30,33 +32,10 @@ impl Finder {
     }
 }
 
-fn segments(path: &Path) -> Vec<String> {
-    path.segments.iter().map(|s| s.ident.to_string()).collect()
-}
-
-/// Why a called path yields a fresh value, if it does.
+/// Why a called path yields a fresh value, if it does (the grammar's list of sources).
 fn fresh_path(path: &Path) -> Option<&'static str> {
-    let names = segments(path);
-    let last = names.last()?.as_str();
-    let first = names.first().map(String::as_str).unwrap_or_default();
-    match last {
-        "new_v1" | "new_v4" | "new_v6" | "new_v7" | "now_v1" | "now_v6" | "now_v7" => {
-            return Some("a random or time-based UUID")
-        }
-        "thread_rng" | "rng" | "random" | "random_range" | "from_entropy" | "from_os_rng" => {
-            return Some("a random number")
-        }
-        "now" | "now_utc" | "now_local" => return Some("the current time"),
-        "nanoid" | "ulid" | "new_ulid" => return Some("a random id"),
-        _ => {}
-    }
-    if matches!(first, "rand" | "fastrand" | "getrandom" | "nanoid") {
-        return Some("a random number");
-    }
-    if last == "new" && names.iter().any(|n| n == "Ulid") {
-        return Some("a random id");
-    }
-    None
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    fresh::call(&names).map(fresh::Fresh::describe)
 }
 
 impl<'ast> Visit<'ast> for Finder {
@@ -70,14 +49,7 @@ impl<'ast> Visit<'ast> for Finder {
     }
 
     fn visit_expr_method_call(&mut self, call: &'ast ExprMethodCall) {
-        let what = match call.method.to_string().as_str() {
-            "gen" | "gen_range" | "random" | "random_range" | "next_u32" | "next_u64" => {
-                Some("a random number")
-            }
-            "fetch_add" | "fetch_sub" => Some("a counter"),
-            "elapsed" => Some("the current time"),
-            _ => None,
-        };
+        let what = fresh::method(&call.method.to_string()).map(fresh::Fresh::describe);
         if let Some(what) = what {
             self.report(call, what);
         }
@@ -92,8 +64,8 @@ impl<'ast> Visit<'ast> for Finder {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
-        if matches!(name.as_str(), "nanoid" | "ulid") {
-            self.report(mac, "a random id");
+        if let Some(kind) = fresh::macro_call(&name) {
+            self.report(mac, kind.describe());
             return;
         }
         let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
@@ -127,6 +99,10 @@ mod tests {
         assert_eq!(count("thread_rng().gen::<u64>()"), 2);
         assert_eq!(count("COUNTER.fetch_add(1, Ordering::Relaxed)"), 1);
         assert_eq!(count("chrono::Utc::now().timestamp()"), 1);
+        assert_eq!(count("Uuid::new_v6(ctx).to_string()"), 1);
+        assert_eq!(count("StdRng::from_entropy().next_u64()"), 2);
+        assert_eq!(count("getrandom::u64()"), 1);
+        assert_eq!(count("started.elapsed().as_millis()"), 1);
     }
 
     #[test]

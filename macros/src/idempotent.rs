@@ -13,6 +13,10 @@
 //!   `impl Responder`, `Data<T>`) — is wrapped by `idemgate::http::actix::Idempotency` the same
 //!   way (feature `actix`).
 //!
+//! A handler's keys are scoped by the caller: `scope = header("X-Tenant")`, `scope = principal`
+//! (the `Principal` an auth layer sets), or `scope = none` (every caller shares keys). A handler
+//! with none of them and no `Principal` parameter is a compile error naming the three.
+//!
 //! `conditional` declares that the operation is idempotent by compare-and-set (`If-Match`, a
 //! version column): the body is unchanged, the gate reads the declaration.
 
@@ -26,18 +30,6 @@ use crate::args::{
 };
 use crate::fresh::fresh_values;
 use crate::retry::pin_return_type;
-
-const VALID: &[&str] = &[
-    "key",
-    "natural_key",
-    "conditional",
-    "ttl",
-    "lease",
-    "wait",
-    "scope",
-    "store",
-    "fingerprint",
-];
 
 enum Strategy {
     /// `key = EXPR`
@@ -174,7 +166,7 @@ fn parse_config(args: TokenStream, errors: &mut Errors) -> syn::Result<Config> {
         store: None,
         fingerprint: None,
     };
-    let mut seen = Seen::new("idempotent", VALID);
+    let mut seen = Seen::new(&idemgate_grammar::attributes::IDEMPOTENT);
     for arg in &args {
         let Some(name) = seen.accept(arg, errors) else {
             continue;
@@ -348,6 +340,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         return Ok(quote! { #func });
     };
     let handler = matches!(strategy, Strategy::Header(_));
+    if handler {
+        check_handler_scope(&config, strategy_span(&config), &func, &mut errors);
+    }
     if let (false, Some(Scope::Header(lit))) = (handler, &config.scope) {
         errors.spanned(lit, "`scope = header(..)` needs an HTTP handler with `key = header(..)`; on a plain fn give an expression");
     }
@@ -409,6 +404,56 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     }
 }
 
+/// `scope = principal` / `scope = none` (bare words), if that is what the scope says.
+fn scope_keyword(config: &Config) -> Option<&'static str> {
+    let Some(Scope::Expr(expr)) = &config.scope else {
+        return None;
+    };
+    let Expr::Path(path) = &**expr else {
+        return None;
+    };
+    ["principal", "none"]
+        .into_iter()
+        .find(|word| path.qself.is_none() && path.path.is_ident(word))
+}
+
+fn strategy_span(config: &Config) -> Span {
+    config
+        .strategy
+        .as_ref()
+        .map_or_else(Span::call_site, |(_, span)| *span)
+}
+
+/// Whether a handler parameter's type names `Principal` (`Extension<Principal>`,
+/// `principal: Principal`): the handler already relies on an auth layer setting one.
+fn takes_principal(func: &ItemFn) -> bool {
+    fn names(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) => ident == "Principal",
+            proc_macro2::TokenTree::Group(group) => names(group.stream()),
+            _ => false,
+        })
+    }
+    func.sig.inputs.iter().any(|input| match input {
+        FnArg::Typed(typed) => names(typed.ty.to_token_stream()),
+        FnArg::Receiver(_) => false,
+    })
+}
+
+/// Keys of an HTTP handler are scoped by a caller, and whose keys they are is never a
+/// surprise: with no `scope` and no `Principal` parameter, every request would get 401
+/// `caller-unidentified` (no auth layer supplies a principal by default), so it is a compile
+/// error that names the three choices.
+fn check_handler_scope(config: &Config, at: Span, func: &ItemFn, errors: &mut Errors) {
+    if config.scope.is_some() || takes_principal(func) {
+        return;
+    }
+    errors.push(syn::Error::new(
+        at,
+        "#[idempotent] on a handler needs to know whose keys these are; add one of:\n           `scope = header(\"X-Tenant\")` (a header your gateway or auth proxy sets),\n           `scope = principal` (the `idemgate::http::Principal` your auth layer puts in the request extensions),\n           `scope = none` (every caller shares the keys: one trusted client, or a single-tenant service)",
+    ));
+}
+
 /// `::idemgate::Key::new(&(a)).part(&(b))…`: the runtime's unambiguous encoding.
 fn parts_key(parts: &[Expr]) -> TokenStream {
     let mut parts = parts.iter();
@@ -453,8 +498,11 @@ fn plain_expansion(config: &Config, key: TokenStream, func: ItemFn) -> TokenStre
     } = func;
     let name = sig.ident.to_string();
     let operation = quote! { ::core::concat!(::core::module_path!(), "::", #name) };
-    let scope = match &config.scope {
-        Some(Scope::Expr(expr)) => quote! { &*::std::string::ToString::to_string(&(#expr)) },
+    let scope = match (&config.scope, scope_keyword(config)) {
+        (Some(_), Some("none")) => quote! { "" },
+        (Some(Scope::Expr(expr)), _) => {
+            quote! { &*::std::string::ToString::to_string(&(#expr)) }
+        }
         _ => quote! { "" },
     };
     let store = match &config.store {
@@ -609,10 +657,12 @@ fn handler_expansion(config: &Config, header: &LitStr, func: ItemFn) -> TokenStr
             .operation(::core::concat!(::core::module_path!(), "::", #name_str))
             .header(#header)
     };
-    match &config.scope {
-        Some(Scope::Header(lit)) => builder.extend(quote! { .scope_header(#lit) }),
-        Some(Scope::Expr(expr)) => builder.extend(quote! { .scope_with(#expr) }),
-        None => {}
+    match (&config.scope, scope_keyword(config)) {
+        (_, Some("principal")) => builder.extend(quote! { .scope_principal() }),
+        (_, Some(_)) => builder.extend(quote! { .scope_none() }),
+        (Some(Scope::Header(lit)), None) => builder.extend(quote! { .scope_header(#lit) }),
+        (Some(Scope::Expr(expr)), None) => builder.extend(quote! { .scope_with(#expr) }),
+        (None, None) => {}
     }
     if let Some(ttl) = &config.ttl {
         let ttl = ttl.tokens();

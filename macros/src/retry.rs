@@ -23,20 +23,11 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, ItemFn, LitStr, Pat, PatIdent, ReturnType, Type};
 
+use idemgate_grammar::{attributes, defaults};
+
 use crate::args::{
     duration_value, lit_int, parse_args, require_value, string_value, DurationArg, Errors, Seen,
 };
-
-const VALID: &[&str] = &[
-    "max_attempts",
-    "base",
-    "cap",
-    "max_elapsed",
-    "jitter",
-    "retry_on",
-    "budget",
-    "breaker",
-];
 
 enum Budget {
     Named(LitStr),
@@ -58,7 +49,7 @@ struct Policy {
 fn parse_policy(args: TokenStream, errors: &mut Errors) -> syn::Result<Policy> {
     let args = parse_args(args)?;
     let mut policy = Policy::default();
-    let mut seen = Seen::new("retry_policy", VALID);
+    let mut seen = Seen::new(&attributes::RETRY_POLICY);
     for arg in &args {
         let Some(name) = seen.accept(arg, errors) else {
             continue;
@@ -85,19 +76,28 @@ fn parse_policy(args: TokenStream, errors: &mut Errors) -> syn::Result<Policy> {
                 let Some(lit) = string_value(arg, "\"full\"", errors) else {
                     continue;
                 };
-                let variant = match lit.value().as_str() {
-                    "full" => "Full",
-                    "equal" => "Equal",
-                    "decorrelated" => "Decorrelated",
-                    "none" => "None",
-                    other => {
-                        errors.spanned(
-                            &lit,
-                            format!("unknown jitter {other:?}; expected one of \"full\", \"equal\", \"decorrelated\", \"none\""),
-                        );
-                        continue;
-                    }
-                };
+                let text = lit.value();
+                if !attributes::JITTERS.contains(&text.as_str()) {
+                    errors.spanned(
+                        &lit,
+                        format!(
+                            "unknown jitter {text:?}; expected one of {}",
+                            attributes::JITTERS
+                                .iter()
+                                .map(|j| format!("{j:?}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                    continue;
+                }
+                // `idemgate::retry::Jitter`'s variants are the grammar's words, capitalised
+                let variant: String = text
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| if i == 0 { c.to_ascii_uppercase() } else { c })
+                    .collect();
+                let variant = variant.as_str();
                 policy.jitter = Some((Ident::new(variant, lit.span()), lit.span()));
             }
             "retry_on" => {
@@ -116,7 +116,7 @@ fn parse_policy(args: TokenStream, errors: &mut Errors) -> syn::Result<Policy> {
                         &lit,
                         "`budget` needs a name, or \"none\" to run without a retry budget",
                     );
-                } else if text == "none" {
+                } else if text == defaults::NO_BUDGET {
                     policy.budget = Some(Budget::Disabled(lit));
                 } else {
                     policy.budget = Some(Budget::Named(lit));

@@ -1,6 +1,6 @@
 use idemgate_macros::idempotent;
 
-#[idempotent(key = order_id, ttl = "24 hours")]
+#[idempotent(key = order_id, ttl = "1 month")]
 async fn send(order_id: &str) -> Result<u32, String> {
     let _ = order_id;
     Ok(1)

@@ -1,6 +1,6 @@
 use idemgate_macros::idempotent;
 
-#[idempotent(key = header("Idempotency-Key"))]
+#[idempotent(key = header("Idempotency-Key"), scope = none)]
 async fn create<T: Send>(body: T) -> T {
     body
 }

@@ -1,6 +1,6 @@
 use idemgate_macros::idempotent;
 
-#[idempotent(key = header("Idempotency-Key"), fingerprint = b"x")]
+#[idempotent(key = header("Idempotency-Key"), fingerprint = b"x", scope = none)]
 async fn create(body: String) -> String {
     body
 }

@@ -1,6 +1,6 @@
 use idemgate_macros::retry_policy;
 
-#[retry_policy(base = "5 sec", budget = "payments")]
+#[retry_policy(base = "5", budget = "payments")]
 async fn call() -> Result<u32, String> {
     Ok(1)
 }
