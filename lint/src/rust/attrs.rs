@@ -3,12 +3,12 @@
 //! poem-openapi `#[oai]`, utoipa `#[utoipa::path]`). Arguments are read token by token, so
 //! any argument syntax the macros accept is tolerated.
 
+use idemgate_grammar::{fresh, vocab};
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use syn::Attribute;
 
-pub const METHODS: &[&str] = &[
-    "get", "post", "put", "patch", "delete", "head", "options", "trace", "connect",
-];
+/// HTTP methods as routing attributes name them: the shared vocabulary.
+pub use idemgate_grammar::vocab::HTTP_METHODS as METHODS;
 
 /// One comma-separated argument: `key = value` or a positional value.
 pub struct Arg {
@@ -281,35 +281,28 @@ pub fn idents(tokens: TokenStream, out: &mut Vec<(String, Span)>) {
 }
 
 /// A value that is fresh on every call, found in an identifier sequence: returns its text and
-/// the index of its first identifier.
+/// the index of its first identifier. What is fresh is `idemgate_grammar::fresh`, the list the
+/// macros refuse keys with; an identifier is read with the one before it as its owner
+/// (`Uuid` `new_v4`, `Utc` `now`), else on its own (`rand`, `fetch_add`, `elapsed`).
 pub fn fresh_value(ids: &[(String, Span)]) -> Option<(String, usize)> {
     for (i, (w, _)) in ids.iter().enumerate() {
-        let prev = if i > 0 { ids[i - 1].0.as_str() } else { "" };
-        let hit = match w.as_str() {
-            "new_v4" | "now_v7" | "new_v7" | "now_v1" | "new_v1" => Some(format!("{prev}::{w}")),
-            "thread_rng" | "random" | "random_range" | "gen_range" | "fastrand" | "nanoid"
-            | "fetch_add" | "OsRng" => Some(w.clone()),
-            "now" | "now_utc" | "now_local"
-                if matches!(
-                    prev,
-                    "Utc"
-                        | "Local"
-                        | "SystemTime"
-                        | "OffsetDateTime"
-                        | "Instant"
-                        | "Timestamp"
-                        | "Zoned"
-                ) =>
-            {
-                Some(format!("{prev}::{w}"))
+        let w = w.as_str();
+        let prev = i.checked_sub(1).map(|p| ids[p].0.as_str());
+        if let Some(prev) = prev {
+            let owned = fresh::call(&[prev, w]);
+            // `Utc::now`, `Ulid::new`, `Uuid::new_v4`: shown with their owner
+            let by_owner = fresh::call(&[w]) != owned
+                || fresh::UUID_FNS.contains(&w)
+                || fresh::CLOCK_FNS.contains(&w);
+            if owned.is_some() && by_owner {
+                return Some((format!("{prev}::{w}"), i - 1));
             }
-            "new" if prev == "Ulid" => Some("Ulid::new".into()),
-            "rand" => Some("rand".into()),
-            _ => None,
-        };
-        if let Some(h) = hit {
-            let start = if h.contains("::") && i > 0 { i - 1 } else { i };
-            return Some((h.trim_start_matches("::").to_string(), start));
+        }
+        // a clock read or `new` needs its owner (`Clock::now()` is the type's own business)
+        let needs_owner = fresh::CLOCK_FNS.contains(&w) || w == "new";
+        let alone = if needs_owner { None } else { fresh::call(&[w]) };
+        if alone.or_else(|| fresh::method(w)).is_some() {
+            return Some((w.to_string(), i));
         }
     }
     None
@@ -320,10 +313,9 @@ pub fn fresh_value(ids: &[(String, Span)]) -> Option<(String, usize)> {
 /// attributes and idemgate's own are not route tables.
 pub fn route_table(attr: &Attribute) -> Option<String> {
     let n = name(attr);
-    if matches!(
-        n.as_str(),
-        "idempotent" | "retry_policy" | "exempt" | "doc" | "cfg" | "cfg_attr" | "derive" | "allow"
-    ) || route(attr).is_some()
+    if matches!(n.as_str(), "doc" | "cfg" | "cfg_attr" | "derive" | "allow")
+        || vocab::ATTRIBUTES.contains(&n.as_str())
+        || route(attr).is_some()
     {
         return None;
     }

@@ -8,6 +8,8 @@
 //!   so that only those are parsed with syn. Everything else is recorded from the tokens
 //!   alone (function names for handler resolution, `mod x;` declarations).
 
+use idemgate_grammar::vocab;
+
 /// Deepest delimiter nesting accepted.
 pub const MAX_DEPTH: usize = 256;
 /// Most tokens at one nesting level between separators: longer chains make syn and its
@@ -761,7 +763,8 @@ impl<'a> Scanner<'a> {
         }
         let it = &mut self.item;
         it.flags |= match word {
-            "idempotent" | "retry_policy" | "exempt" | "idemgate" | "oai" | "OpenApi" => ATTR,
+            "idemgate" | "oai" | "OpenApi" => ATTR,
+            w if vocab::ATTRIBUTES.contains(&w) => ATTR,
             "get" | "put" | "delete" | "head" | "options" | "trace" | "route" | "path"
             | "handler"
                 if in_attr =>
@@ -790,22 +793,8 @@ impl<'a> Scanner<'a> {
             {
                 ROUTER
             }
-            "backoff"
-            | "backon"
-            | "tokio_retry"
-            | "again"
-            | "retry"
-            | "reqwest_retry"
-            | "Retry"
-            | "RetryLayer"
-            | "ExponentialBackoff"
-            | "ExponentialBuilder"
-            | "ConstantBuilder"
-            | "FibonacciBuilder"
-            | "Retryable"
-            | "RetryTransientMiddleware"
-            | "RetryIf"
-            | "RetryPolicy" => RETRY_LIB,
+            // retry crates and their entry points: the shared vocabulary (RETRY004)
+            w if vocab::is_retry_word(w) => RETRY_LIB,
             "macro_rules" => MACRO_RULES,
             w if w.len() >= 10 && (w.contains("dempotency") || w.contains("DEMPOTENCY")) => KEY,
             _ => 0,

@@ -32,16 +32,8 @@ use crate::rust::syntax::{last_ident, path_segments, peel_await};
 use shape::RetryShape;
 use waits::{computed, is_sleep_fn, sleep_args, Caps, CondScan, JITTER_WORDS, TIME_WORDS};
 
-/// Crates whose direct use RETRY004 reports (as named in paths).
-pub const RETRY_CRATES: &[&str] = &[
-    "backoff",
-    "backon",
-    "tokio_retry",
-    "tokio_retry2",
-    "again",
-    "retry",
-    "reqwest_retry",
-];
+/// Crates whose direct use RETRY004 reports (as named in paths): the shared vocabulary.
+pub use idemgate_grammar::vocab::RETRY_CRATES;
 
 /// What a function's loops and recursion tell about retries.
 pub struct RetryScan<'ast, 'a, 'b> {
