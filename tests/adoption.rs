@@ -10,15 +10,16 @@ use idemgate_tests::{idemgate, stderr, stdout, write};
 
 const MANIFEST: &str = "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
 
-/// Two side-effecting routes, neither idempotent: two IDEM001.
+/// Two side-effecting routes (they charge through a crate the gate does not see), neither
+/// idempotent: two IDEM001.
 const MAIN: &str = r#"use axum::{routing::post, Router};
 
 async fn create_order() -> &'static str {
-    "ok"
+    psp::charge().await
 }
 
 async fn create_user() -> &'static str {
-    "ok"
+    psp::charge().await
 }
 
 fn main() {
@@ -37,11 +38,11 @@ const MAIN_MOVED: &str = r#"use axum::{routing::post, Router};
 // below it.
 
 async fn create_user() -> &'static str {
-    "ok"
+    psp::charge().await
 }
 
 async fn create_order() -> &'static str {
-    "ok"
+    psp::charge().await
 }
 
 fn main() {
@@ -82,6 +83,18 @@ fn entries(path: &Path) -> Vec<serde_json::Value> {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     v["findings"].as_array().unwrap().clone()
+}
+
+/// [`MAIN`] with a third route whose handler (line 11) is not idempotent either.
+fn grown() -> String {
+    MAIN.replace(
+        "fn main() {",
+        "async fn refund() -> &'static str {\n    psp::charge().await\n}\n\nfn main() {",
+    )
+    .replace(
+        ".route(\"/users\", post(create_user));",
+        ".route(\"/users\", post(create_user))\n        .route(\"/refunds\", post(refund));",
+    )
 }
 
 #[test]
@@ -136,15 +149,7 @@ fn write_baseline_then_only_new_findings_fail() {
     assert!(stderr(&out).contains("2 findings in the baseline base.json not reported"));
 
     // a new route: only its finding is reported, and it fails
-    let grown = MAIN
-        .replace(
-            "fn main() {",
-            "async fn refund() -> &'static str {\n    \"ok\"\n}\n\nfn main() {",
-        )
-        .replace(
-            ".route(\"/users\", post(create_user));",
-            ".route(\"/users\", post(create_user))\n        .route(\"/refunds\", post(refund));",
-        );
+    let grown = grown();
     write(d, "src/main.rs", &grown);
     let out = idemgate(
         d,
@@ -215,6 +220,7 @@ fn stale_entries_are_reported_and_pruned() {
             "#[idemgate::idempotent(key = header(\"Idempotency-Key\"))]\nasync fn create_user",
         ),
     );
+
     let out = idemgate(d, &["check", ".", "--isolated", "--baseline", "base.json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let err = stderr(&out);
@@ -427,7 +433,8 @@ fn repo(files: &[(&str, &str)]) -> Option<tempfile::TempDir> {
     Some(dir)
 }
 
-const HANDLERS: &str = "pub async fn create_order() -> &'static str {\n    \"ok\"\n}\n";
+const HANDLERS: &str =
+    "pub async fn create_order() -> &'static str {\n    psp::charge().await\n}\n";
 const ROUTER: &str = r#"mod handlers;
 mod other;
 use axum::{routing::post, Router};
@@ -601,4 +608,80 @@ fn changed_since_needs_a_repository_and_a_known_revision() {
         "{}",
         stderr(&out)
     );
+}
+
+// ---- idemgate init ----
+
+#[test]
+fn init_writes_a_commented_config_and_the_first_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    rust_project(d, MAIN);
+    let out = idemgate(d, &["init"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let config = std::fs::read_to_string(d.join("idemgate.toml")).unwrap();
+    assert!(config.contains("# fail-level = \"error\""), "{config}");
+    assert!(
+        config.contains("# side-effect-methods = [\"POST\", \"PATCH\"]"),
+        "{config}"
+    );
+    assert!(config.contains("# baseline = "), "{config}");
+    // the defaults change nothing: both findings still fail
+    let out = idemgate(d, &["check", ".", "--format", "json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(findings(&out).len(), 2);
+
+    // a second init does not clobber the config
+    let out = idemgate(d, &["init", "--baseline"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+
+    let out = idemgate(d, &["init", "--baseline", "--force"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("with 2 findings"), "{}", stderr(&out));
+    let config = std::fs::read_to_string(d.join("idemgate.toml")).unwrap();
+    assert!(
+        config.contains("\nbaseline = \"idemgate-baseline.json\"\n"),
+        "{config}"
+    );
+    assert_eq!(entries(&d.join("idemgate-baseline.json")).len(), 2);
+    // adopted: the next check passes, and a new finding fails it
+    let out = idemgate(d, &["check", "."]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    write(d, "src/main.rs", &grown());
+    let out = idemgate(d, &["check", ".", "--format", "json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(findings(&out).len(), 1);
+}
+
+#[test]
+fn init_template_names_only_real_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    rust_project(d, MAIN);
+    assert_eq!(
+        code(&idemgate(d, &["init", "--baseline", "ci/base.json"])),
+        0
+    );
+    assert!(d.join("ci/base.json").is_file());
+    // every commented setting, switched on (but the example contract and exemption), is valid
+    let config = std::fs::read_to_string(d.join("idemgate.toml")).unwrap();
+    let mut on = String::new();
+    let mut example_table = false;
+    for line in config.lines() {
+        if line.starts_with("# [[") {
+            example_table = true;
+        }
+        let setting = line.strip_prefix("# ").filter(|l| {
+            !example_table && l.split_once(" = ").is_some_and(|(k, _)| !k.contains(' '))
+        });
+        on.push_str(setting.unwrap_or(line));
+        on.push('\n');
+    }
+    assert!(on.contains("\nmax-attempts = 5\n"), "{on}");
+    write(d, "all.toml", &on);
+    let out = idemgate(d, &["check", ".", "--config", "all.toml"]);
+    assert_ne!(code(&out), 2, "{}", stderr(&out));
+    let out = idemgate(d, &["init", "--baseline", "../outside.json", "--force"]);
+    assert_eq!(code(&out), 2);
 }

@@ -33,6 +33,19 @@ enum Command {
     /// List every route the gate sees (method, full path, registration, handler) and how it
     /// is covered: `declared` (by `#[idempotent]` or a middleware), `missing`, `unresolved`.
     Routes(CheckArgs),
+    /// Write a commented idemgate.toml with the defaults (and, with --baseline, the first
+    /// baseline): adopting the gate in one command.
+    Init(idemgate_lint::init::InitArgs),
+    /// Regenerate the rule pages (docs/rules/<ID>.md) from the catalog; --check fails on drift.
+    #[command(hide = true)]
+    RuleDocs {
+        /// The folder of the pages.
+        #[arg(default_value = "docs/rules")]
+        dir: PathBuf,
+        /// Change nothing: exit 1 when a page differs from the catalog.
+        #[arg(long)]
+        check: bool,
+    },
     /// Explain a rule: why it matters, a bad example and the fix.
     Explain {
         /// A rule id (e.g. RETRY001) or name (e.g. hand-rolled-retry).
@@ -132,15 +145,34 @@ fn run(cli: Cli) -> Result<ExitCode, Report> {
                     "unknown rule `{rule}`"
                 )
             })?;
-            let m = r.meta();
-            println!(
-                "# {} {}\n\ndefault severity: {}\n\n{}.\n\n{}",
-                m.id,
-                m.name,
-                m.default_severity.as_str(),
-                m.summary,
-                m.docs.trim_end()
-            );
+            print!("{}", idemgate_lint::rule_docs::explain(r.meta()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init(args) => {
+            let done = idemgate_lint::init::run(&args)?;
+            eprintln!("idemgate: wrote {}", done.config.display());
+            if let Some((file, n)) = done.baseline {
+                let s = if n == 1 { "" } else { "s" };
+                eprintln!("idemgate: wrote {} with {n} finding{s}: `idemgate check` now fails only on new findings", file.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RuleDocs { dir, check } => {
+            use idemgate_lint::rule_docs;
+            if check {
+                let drift = rule_docs::check(&dir);
+                for d in &drift {
+                    eprintln!("idemgate: {d}");
+                }
+                if !drift.is_empty() {
+                    eprintln!("idemgate: the rule pages differ from the catalog; regenerate them with `cargo run -p idemgate-lint --bin idemgate -- rule-docs {}`", dir.display());
+                    return Ok(ExitCode::from(1));
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let n = rule_docs::write(&dir)
+                .map_err(|e| miette!("cannot write the rule pages in {}: {e}", dir.display()))?;
+            eprintln!("idemgate: {n} rule page(s) updated in {}", dir.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(cmd) => check(cmd),
@@ -150,7 +182,9 @@ fn run(cli: Cli) -> Result<ExitCode, Report> {
 
 fn settings_for(args: &CheckArgs) -> Result<(Vec<PathBuf>, config::Settings), Report> {
     let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
+        // `cargo idemgate` (cargo-idemgate) names the workspace root it found
+        vec![std::env::var_os("IDEMGATE_DEFAULT_PATH")
+            .map_or_else(|| PathBuf::from("."), PathBuf::from)]
     } else {
         args.paths.clone()
     };

@@ -94,7 +94,7 @@ pub fn render(outcome: &Outcome) -> String {
                     "text": format!("{}. Run `idemgate explain {}` for an example and the fix.", sentence(m.summary), m.id),
                     "markdown": m.docs,
                 },
-                "helpUri": format!("{INFORMATION_URI}/blob/main/docs/rules.md#{}", m.id.to_ascii_lowercase()),
+                "helpUri": format!("{INFORMATION_URI}/blob/main/docs/rules/{}.md", m.id),
                 "defaultConfiguration": { "level": level(m.default_severity) },
                 "properties": { "tags": [category(m.id)] },
             })
