@@ -464,8 +464,8 @@ impl Options {
     /// The defaults: retention 24 h, lease 60 s, no waiting.
     pub const fn new() -> Self {
         Self {
-            retention: Duration::from_secs(24 * 3600),
-            lease: Duration::from_secs(60),
+            retention: Duration::from_millis(idemgate_grammar::defaults::TTL_MS),
+            lease: Duration::from_millis(idemgate_grammar::defaults::LEASE_MS),
             wait: None,
         }
     }

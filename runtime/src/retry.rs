@@ -44,6 +44,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use ::metrics::Counter;
+use idemgate_grammar::defaults;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
@@ -314,14 +315,15 @@ impl Handles {
 impl RetryPolicy {
     /// The defaults: 4 attempts, base 200 ms, cap 5 s, max elapsed 10 s, full jitter, budget
     /// `"default"`, no breaker.
+    /// The values are `idemgate_grammar::defaults`, the ones the gate models policies with.
     pub const fn new() -> Self {
         Self {
-            max_attempts: 4,
-            base: Duration::from_millis(200),
-            cap: Duration::from_secs(5),
-            max_elapsed: Some(Duration::from_secs(10)),
+            max_attempts: defaults::MAX_ATTEMPTS as u32,
+            base: Duration::from_millis(defaults::BASE_MS),
+            cap: Duration::from_millis(defaults::CAP_MS),
+            max_elapsed: Some(Duration::from_millis(defaults::MAX_ELAPSED_MS)),
             jitter: Jitter::Full,
-            budget: Some("default"),
+            budget: Some(defaults::BUDGET),
             breaker: None,
             cache: OnceLock::new(),
         }
