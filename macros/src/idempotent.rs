@@ -450,7 +450,10 @@ fn check_handler_scope(config: &Config, at: Span, func: &ItemFn, errors: &mut Er
     }
     errors.push(syn::Error::new(
         at,
-        "#[idempotent] on a handler needs to know whose keys these are; add one of:\n           `scope = header(\"X-Tenant\")` (a header your gateway or auth proxy sets),\n           `scope = principal` (the `idemgate::http::Principal` your auth layer puts in the request extensions),\n           `scope = none` (every caller shares the keys: one trusted client, or a single-tenant service)",
+        "#[idempotent] on a handler needs a caller scope, so that one caller never gets another's stored response: \
+         add `scope = header(\"X-Tenant\")` (a header your gateway sets), \
+         `scope = principal` (the `idemgate::http::Principal` your auth layer sets) \
+         or `scope = none` (every caller shares the keys: one trusted client, a single-tenant service)",
     ));
 }
 

@@ -45,7 +45,7 @@ pub fn retry_policy(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// ```ignore
 /// #[idempotent(key = header("Idempotency-Key"), scope = header("X-Tenant"), ttl = "24h")] // axum handler
-/// #[idempotent(key = header("Idempotency-Key"), fingerprint = fields("amount", "currency"))]
+/// #[idempotent(key = header("Idempotency-Key"), scope = principal, fingerprint = fields("amount", "currency"))]
 /// #[idempotent(key = parts("email", order_id, "receipt"), scope = tenant, ttl = "15m")]  // any async fn
 /// #[idempotent(natural_key = "event.id")]
 /// #[idempotent(conditional)]
@@ -54,7 +54,9 @@ pub fn retry_policy(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Arguments: one strategy (`key`, `natural_key`, `conditional`), `ttl` (retention, 24h),
 /// `lease` (how long an execution holds the key before a crashed one is taken over, 60s),
 /// `wait` (opt-in: a concurrent duplicate waits this long for the result instead of failing
-/// with `InFlight` / 409), `scope` (tenant/principal), `store` (an expression dereferencing to an
+/// with `InFlight` / 409), `scope` (whose keys: an expression on a plain fn; on a handler
+/// `header("X-Tenant")`, `principal` — the `Principal` an auth layer sets — or `none`, every
+/// caller shares keys; a handler needs one, or a `Principal` parameter), `store` (an expression dereferencing to an
 /// `IdempotencyStore`; default: the process-wide `MemoryStore`), `fingerprint` (plain fns:
 /// bytes that identify the payload; handlers: `fields("a", "b")`, only these top-level fields
 /// of a JSON body, so a retry that changes another field replays). Keys built from fresh

@@ -54,6 +54,8 @@ impl Idempotency {
 
     fn scope_of(&self, request: &HttpRequest) -> Option<String> {
         let scope = match &self.scope {
+            // the empty scope: no principal is empty (they are filtered below)
+            ScopeSource::Shared => return Some(String::new()),
             ScopeSource::Principal => request
                 .extensions()
                 .get::<Principal>()

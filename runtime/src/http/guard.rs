@@ -57,6 +57,8 @@ impl Idempotency {
 
     fn scope_of(&self, parts: &Parts) -> Option<String> {
         let scope = match &self.scope {
+            // the empty scope: no principal is empty (they are filtered below)
+            ScopeSource::Shared => return Some(String::new()),
             ScopeSource::Principal => parts
                 .extensions
                 .get::<Principal>()

@@ -162,6 +162,8 @@ macro_rules! idempotency_builder {
             Header(HeaderName),
             /// A function of the request.
             With(Arc<ScopeFn>),
+            /// No caller scope: every caller shares the key space (`scope = none`).
+            Shared,
         }
 
         $(#[$doc])*
@@ -247,6 +249,23 @@ macro_rules! idempotency_builder {
                     Ok(header) => self.scope = ScopeSource::Header(header),
                     Err(_) => panic!("{name:?} is not a valid header name"),
                 }
+                self
+            }
+
+            /// Scopes keys by the [`Principal`] your authentication layer puts in the request
+            /// extensions (the default, spelled out: `#[idempotent(scope = principal)]`); a
+            /// request without one gets 401 `caller-unidentified`.
+            pub fn scope_principal(mut self) -> Self {
+                self.scope = ScopeSource::Principal;
+                self
+            }
+
+            /// No caller scope: every caller shares one key space, so a caller that sends
+            /// another's key gets that caller's stored response. For services whose callers
+            /// all act for the same party (one internal client, a single-tenant service);
+            /// what `#[idempotent(scope = none)]` sets.
+            pub fn scope_none(mut self) -> Self {
+                self.scope = ScopeSource::Shared;
                 self
             }
 
