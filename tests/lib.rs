@@ -5,6 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The README's quick start (extracted by build.rs): each Rust snippet is a doc test, so the
+/// first code a new team copies compiles and runs.
+#[cfg(doctest)]
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/quickstart.md"))]
+pub struct ReadmeQuickStart;
+
 /// The repository's top folder.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

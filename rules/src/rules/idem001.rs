@@ -29,17 +29,46 @@ let app = Router::new().route("/orders", post(create_order));
 ```
 
 ## Good
+```toml
+# Cargo.toml
+idemgate = { version = "0.1", features = ["axum"] }
+```
 ```rust
-#[idempotent(key = header("Idempotency-Key"), ttl = "24h")]
+use idemgate::idempotent;
+
+// The key comes from the `Idempotency-Key` header; `scope` says whose keys these are, so one
+// caller never receives another's stored response:
+//   scope = header("X-Tenant")  the caller (or your gateway) sends it; missing → 401
+//   scope = principal           the `idemgate::http::Principal` your auth layer inserts
+//   scope = none                every caller shares the keys (one trusted client)
+#[idempotent(key = header("Idempotency-Key"), scope = header("X-Tenant"), ttl = "24h")]
 async fn create_order(Json(order): Json<NewOrder>) -> impl IntoResponse { /* inserts */ }
 
-// or cover the whole router:
+let app = Router::new().route("/orders", post(create_order));
+```
+A retry with the same key and body gets the first response again (`Idempotent-Replayed: true`),
+a concurrent one 409, the same key with another body 422, a request without a key 400.
+
+Or cover the whole router:
+```rust
+use idemgate::http::{Idempotency, IdempotencyLayer};
+
 let app = Router::new()
     .route("/orders", post(create_order))
-    .layer(IdempotencyLayer::new(store));
+    .layer(IdempotencyLayer::new(Idempotency::new().scope_header("X-Tenant")));
 ```
 "#,
 };
+
+/// The annotation IDEM001 suggests, complete: the key from the `Idempotency-Key` header, keys
+/// scoped by the caller's `X-Tenant` header (a handler must say whose keys these are; see
+/// [`SCOPE_CHOICES`]). The tests crate compiles it verbatim into a served axum app.
+pub const SUGGESTED_FIX: &str =
+    r#"#[idempotent(key = header("Idempotency-Key"), scope = header("X-Tenant"))]"#;
+
+/// The scopes a handler can choose from, as the help states them.
+pub const SCOPE_CHOICES: &str =
+    "`scope` is whose keys: a header the caller sends, `principal` from your auth layer, or `none`";
 
 pub struct MissingIdempotency;
 
@@ -78,7 +107,7 @@ impl Rule for MissingIdempotency {
                         )
                         .label("no `#[idempotent]` on this handler")
                         .related(r.registration.clone(), "route registered here")
-                        .help("add `#[idempotent(key = header(\"Idempotency-Key\"))]`, cover the router with an idempotency layer, or `#[exempt(IDEM001, reason = \"…\")]`")
+                        .help(format!("add `{SUGGESTED_FIX}` ({SCOPE_CHOICES}; feature `axum` of `idemgate`), cover the router with an idempotency layer, or `#[exempt(IDEM001, reason = \"…\")]`"))
                         .key(format!("{}:{}", h.path, r.method)),
                     );
                 }

@@ -42,7 +42,7 @@ let app = Router::new().route("/charges", post(create_charge));
 
 ## Good
 ```rust
-#[idempotent(key = header("Idempotency-Key"), ttl = "24h")]
+#[idempotent(key = header("Idempotency-Key"), scope = header("X-Tenant"), ttl = "24h")]
 async fn create_charge(Json(c): Json<NewCharge>) -> impl IntoResponse { /* charges */ }
 ```
 "#,

@@ -28,7 +28,7 @@ operation's `x-idempotency.retention`.
 
 ## Bad
 ```rust
-#[idempotent(key = header("Idempotency-Key"), ttl = "1h")]
+#[idempotent(key = header("Idempotency-Key"), scope = header("X-Tenant"), ttl = "1h")]
 async fn create_order(Json(o): Json<NewOrder>) -> impl IntoResponse { /* inserts */ }
 ```
 ```yaml
@@ -40,7 +40,7 @@ paths:
 
 ## Good
 ```rust
-#[idempotent(key = header("Idempotency-Key"), ttl = "24h")]
+#[idempotent(key = header("Idempotency-Key"), scope = header("X-Tenant"), ttl = "24h")]
 async fn create_order(Json(o): Json<NewOrder>) -> impl IntoResponse { /* inserts */ }
 ```
 ```yaml
