@@ -85,9 +85,19 @@ pub struct Settings {
     pub source: Option<PathBuf>,
     /// `[[contracts]]`: specs paired with the code that serves them (SPEC rules).
     pub contracts: Vec<crate::contract::ContractEntry>,
+    /// The folder of that file (the root when there is none): `exclude` and `[openapi] paths`
+    /// globs are relative to it, and its exemption globs were rebased from it onto `root`.
+    pub config_dir: PathBuf,
+    /// Check each file under the config nearest to it (closest config wins); off with an
+    /// explicit `--config` and with `--isolated`.
+    pub nested_configs: bool,
 }
 
 const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Where a config error sends the reader: the list of every key.
+pub const CONFIG_KEYS_HELP: &str =
+    "`idemgate explain config` lists every key with its meaning and default";
 
 impl Settings {
     pub fn defaults(root: PathBuf) -> Settings {
@@ -111,6 +121,8 @@ impl Settings {
                 max_alias_nodes: 250_000,
                 key_fields: default_key_fields(),
             },
+            config_dir: root.clone(),
+            nested_configs: false,
             root,
             source: None,
             contracts: Vec::new(),
@@ -227,15 +239,20 @@ struct Metadata {
 
 /// Finds the configuration for a scan of `start` (walks up), or reads `explicit`.
 ///
-/// Reports show paths relative to `root` when it is given; otherwise relative to the folder of
-/// the config file (so that CI annotations get repository-relative paths wherever the gate is
-/// started), or to the current folder when there is no config file. Globs in the config
-/// (`exclude`, exemption paths) are relative to that same root.
+/// Reports show paths relative to `root` when it is given; otherwise relative to the
+/// repository (the git top level above `start`), so that CI annotations and SARIF land on the
+/// right file wherever the gate is started; outside a repository, relative to the folder of the
+/// config file, or to the current folder when there is none. Globs in a config (`exclude`,
+/// exemption paths) are relative to that config's own folder.
+///
+/// This is the run's config; files nearer to another config are checked under that one (see
+/// [`crate::nearest`]).
 pub fn load(
     explicit: Option<&Path>,
     start: &Path,
     root: Option<PathBuf>,
 ) -> Result<Settings, Box<ConfigError>> {
+    let root = root.or_else(|| crate::discover::repo_root(start));
     let root_for = |config: &Path| {
         root.clone().unwrap_or_else(|| {
             crate::discover::absolute(config)
@@ -257,25 +274,60 @@ pub fn load(
         start.parent()
     };
     while let Some(d) = dir {
-        for name in ["idemgate.toml", ".idemgate.toml"] {
-            let candidate = d.join(name);
-            if candidate.is_file() {
-                let text = read(&candidate)?;
-                if let Some(s) = from_text(&candidate, &text, false, root_for(&candidate))? {
-                    return Ok(s);
-                }
-            }
-        }
-        let manifest = d.join("Cargo.toml");
-        if manifest.is_file() {
-            let text = read(&manifest)?;
-            if let Some(s) = from_text(&manifest, &text, true, root_for(&manifest))? {
+        if let Some((path, text, manifest)) = config_in(d)? {
+            if let Some(mut s) = from_text(&path, &text, manifest, root_for(&path))? {
+                s.nested_configs = true;
                 return Ok(s);
             }
         }
         dir = d.parent();
     }
-    Ok(Settings::defaults(root.unwrap_or_else(current_dir)))
+    let mut s = Settings::defaults(root.unwrap_or_else(current_dir));
+    s.nested_configs = true;
+    Ok(s)
+}
+
+/// The config file that folder `dir` holds, with its text and whether it is a `Cargo.toml`:
+/// `idemgate.toml`, else `.idemgate.toml`, else a `Cargo.toml` that has
+/// `[workspace.metadata.idemgate]` or `[package.metadata.idemgate]`.
+pub fn config_in(dir: &Path) -> Result<Option<(PathBuf, String, bool)>, Box<ConfigError>> {
+    for name in ["idemgate.toml", ".idemgate.toml"] {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            let text = read(&candidate)?;
+            return Ok(Some((candidate, text, false)));
+        }
+    }
+    let manifest = dir.join("Cargo.toml");
+    if manifest.is_file() {
+        let text = read(&manifest)?;
+        // most manifests say nothing about idemgate: no need to parse them
+        if text.contains("idemgate") && has_metadata(&text) {
+            return Ok(Some((manifest, text, true)));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a `Cargo.toml` holds an idemgate metadata table (a manifest that does not parse is
+/// left to [`from_text`] to report).
+fn has_metadata(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Manifest {
+        workspace: Option<Holder>,
+        package: Option<Holder>,
+    }
+    #[derive(Deserialize)]
+    struct Holder {
+        metadata: Option<toml::Table>,
+    }
+    match toml::from_str::<Manifest>(text) {
+        Ok(m) => [m.workspace, m.package]
+            .into_iter()
+            .flatten()
+            .any(|h| h.metadata.is_some_and(|t| t.contains_key("idemgate"))),
+        Err(_) => true,
+    }
 }
 
 /// The current folder (`.` when it cannot be read).
@@ -287,6 +339,7 @@ impl Settings {
     fn defaults_from(path: &Path, root: PathBuf) -> Settings {
         let mut s = Settings::defaults(root);
         s.source = Some(path.to_path_buf());
+        s.config_dir = config_dir_of(path);
         s
     }
 }
@@ -325,7 +378,7 @@ pub fn from_text(
                 format!("invalid Cargo.toml: {}", e.message()),
                 e.span(),
                 "here",
-                None,
+                Some(CONFIG_KEYS_HELP.into()),
             )
         })?;
         let from_ws = manifest
@@ -346,16 +399,16 @@ pub fn from_text(
                 format!("invalid idemgate config: {}", e.message()),
                 e.span(),
                 "here",
-                Some(
-                    "see `idemgate check --help` and the README for the configuration keys".into(),
-                ),
+                Some(CONFIG_KEYS_HELP.into()),
             )
         })?
     };
 
     let mut s = Settings::defaults(root);
     s.source = Some(path.to_path_buf());
-    let file_name: Arc<str> = Arc::from(crate::source::relative(&s.root, path).as_ref());
+    s.config_dir = config_dir_of(path);
+    let file_name: Arc<str> =
+        Arc::from(crate::source::relative(&s.root, &crate::discover::absolute(path)).as_ref());
     let index = LineIndex::new(text);
     let loc = |span: Range<usize>| index.location(&file_name, text, span.start, span.end);
 
@@ -529,7 +582,7 @@ pub fn from_text(
             origin: ExemptionOrigin::Config,
             location: loc(span),
             scope: ExemptionScope::Glob {
-                pattern,
+                pattern: rebase_glob(&pattern, &s.config_dir, &s.root),
                 key: e.key,
             },
             report_unused: true,
@@ -593,6 +646,42 @@ pub fn from_text(
         });
     }
     Ok(Some(s))
+}
+
+/// The absolute folder of a config file.
+fn config_dir_of(path: &Path) -> PathBuf {
+    crate::discover::absolute(path)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// A path glob written relative to `dir` (a config's folder), rewritten relative to `root`
+/// (what findings' paths are relative to): `src/legacy/**` in `services/a/idemgate.toml` is
+/// `services/a/src/legacy/**`. A config above the root keeps the patterns that reach into it
+/// (`services/a/**` with `--root services/a` is `**`).
+pub fn rebase_glob(pattern: &str, dir: &Path, root: &Path) -> String {
+    if dir == root {
+        return pattern.to_string();
+    }
+    if let Ok(below) = dir.strip_prefix(root) {
+        let prefix: Vec<String> = below
+            .components()
+            .map(|c| globset::escape(&c.as_os_str().to_string_lossy()))
+            .collect();
+        return format!("{}/{pattern}", prefix.join("/"));
+    }
+    if let Ok(above) = root.strip_prefix(dir) {
+        let offset: Vec<String> = above
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let offset = format!("{}/", offset.join("/"));
+        if let Some(rest) = pattern.strip_prefix(&offset) {
+            return rest.to_string();
+        }
+    }
+    pattern.to_string()
 }
 
 type Fail<'a> = dyn Fn(String, Option<Range<usize>>, &str, Option<String>) -> Box<ConfigError> + 'a;

@@ -3,13 +3,14 @@
 
 use std::path::PathBuf;
 
-use idemgate_rules::model::FileError;
+use idemgate_rules::model::{Exemption, FileError};
 use idemgate_rules::suppress::apply_exemptions;
 use idemgate_rules::{registry, Finding, Model};
 use rayon::prelude::*;
 
 use crate::config::Settings;
-use crate::discover::{discover, DiscoverError};
+use crate::discover::{discover_with, DiscoverError};
+use crate::nearest::Layers;
 use crate::source::{FileKind, SourceFile, SourcePath};
 use crate::{openapi, rust};
 
@@ -64,7 +65,11 @@ fn parse_one(path: SourcePath, settings: &Settings) -> Parsed {
 
 /// Runs the whole check over `paths` (files or folders).
 pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, DiscoverError> {
-    let files = discover(paths, settings)?;
+    let layers = Layers::new(settings, settings.nested_configs);
+    let files = discover_with(paths, settings, &|p| layers.excluded(p))?;
+    if let Some(error) = layers.take_error() {
+        return Err(DiscoverError::Config(error));
+    }
     let workspace = rust::Workspace::new();
     // Cargo decides what is production code: test harnesses and files under no target folder
     // (test data, fixtures) are set aside before parsing; files named on the command line are
@@ -190,33 +195,71 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
     rust::link(rust_files, &input, &settings.context, &mut model);
     openapi::link(docs, &settings.context, &mut model);
     crate::contract::link(&settings.contracts, &settings.root, &mut model);
-    model.exemptions.extend(settings.exemptions.iter().cloned());
+    model.exemptions.extend(layers.config_exemptions());
 
-    let mut findings = registry::run_all(&model, &settings.context);
-    findings.retain_mut(|f| match settings.severity_of(f.rule) {
-        Some(sev) => {
-            f.severity = sev;
-            true
+    // Closest config wins: each finding takes the severity, and meets the exemptions, of the
+    // config governing its file; exemptions belong to the config governing where they are
+    // written.
+    let findings: Vec<(usize, Finding)> = registry::run_all(&model, &settings.context)
+        .into_iter()
+        .filter_map(|mut f| {
+            let group = layers.group_of_file(&f.location.file);
+            f.severity = f.configured_severity(layers.severity_of(group, f.rule)?);
+            Some((group, f))
+        })
+        .collect();
+    let exemptions: Vec<(usize, &Exemption)> = model
+        .exemptions
+        .iter()
+        .map(|e| (layers.group_of_file(&e.location.file), e))
+        .collect();
+    let scanned: Vec<(usize, std::sync::Arc<str>)> = scanned
+        .into_iter()
+        .map(|f| (layers.group_of_file(&f), f))
+        .collect();
+    let mut kept = Vec::new();
+    let mut suppressed = 0;
+    for group in 0..layers.groups() {
+        let mine = |g: &usize| *g == group;
+        let group_findings: Vec<Finding> = findings
+            .iter()
+            .filter(|(g, _)| mine(g))
+            .map(|(_, f)| f.clone())
+            .collect();
+        let group_exemptions: Vec<Exemption> = exemptions
+            .iter()
+            .filter(|(g, _)| mine(g))
+            .map(|(_, e)| (*e).clone())
+            .collect();
+        if group_findings.is_empty() && group_exemptions.is_empty() {
+            continue;
         }
-        None => false,
-    });
-    let rule_enabled = |id: &str| settings.severity_of(id).is_some();
-    let mut out = apply_exemptions(findings, &model.exemptions, rule_enabled, &scanned);
-    // IDEM004 findings come from the exemption pass; they too obey the configured severity.
-    out.findings
-        .retain_mut(|f| match settings.severity_of(f.rule) {
-            Some(sev) => {
-                f.severity = sev;
-                true
-            }
-            None => false,
-        });
-    out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    out.findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
+        let group_scanned: Vec<std::sync::Arc<str>> = scanned
+            .iter()
+            .filter(|(g, _)| mine(g))
+            .map(|(_, f)| f.clone())
+            .collect();
+        let rule_enabled = |id: &str| layers.severity_of(group, id).is_some();
+        let out = apply_exemptions(
+            group_findings,
+            &group_exemptions,
+            rule_enabled,
+            &group_scanned,
+        );
+        suppressed += out.suppressed;
+        // IDEM004 findings come from the exemption pass; they too obey the configured severity.
+        kept.extend(out.findings.into_iter().filter_map(|mut f| {
+            let group = layers.group_of_file(&f.location.file);
+            f.severity = f.configured_severity(layers.severity_of(group, f.rule)?);
+            Some(f)
+        }));
+    }
+    kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    kept.dedup_by(|a, b| a.sort_key() == b.sort_key());
     Ok(Outcome {
-        findings: out.findings,
+        findings: kept,
         files_scanned,
-        suppressed: out.suppressed,
+        suppressed,
         root: settings.root.clone(),
         unreachable,
         routes: std::mem::take(&mut model.rust.routes),

@@ -86,6 +86,10 @@ pub fn template(baseline: Option<&str>) -> String {
 # HTTP methods whose routes and operations must declare an idempotency strategy.
 # side-effect-methods = ["POST", "PATCH"]
 
+# Also report, at the rule's severity, POST/PATCH handlers that only read (by default an
+# info-level note: "no side effect found").
+# strict-methods = false
+
 # Route path globs that form the guarded surface (default: every route).
 # guarded-paths = ["/v1/**"]
 

@@ -48,7 +48,8 @@ enum Command {
     },
     /// Explain a rule: why it matters, a bad example and the fix.
     Explain {
-        /// A rule id (e.g. RETRY001) or name (e.g. hand-rolled-retry).
+        /// A rule id (e.g. RETRY001) or name (e.g. hand-rolled-retry), or `config` for every
+        /// configuration key with its meaning and default.
         rule: String,
     },
 }
@@ -138,10 +139,14 @@ fn run(cli: Cli) -> Result<ExitCode, Report> {
             print!("{out}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Explain { rule } if rule.eq_ignore_ascii_case("config") => {
+            print!("{}", idemgate_lint::config_docs::explain());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Explain { rule } => {
             let r = find_rule(&rule).ok_or_else(|| {
                 miette!(
-                    help = "`idemgate rules` lists the rule ids",
+                    help = "`idemgate rules` lists the rule ids; `idemgate explain config` the configuration keys",
                     "unknown rule `{rule}`"
                 )
             })?;
