@@ -75,6 +75,24 @@ impl RustFile {
     pub fn rel(&self) -> &str {
         &self.0.rel
     }
+
+    /// The `#[retry_policy]` functions of the file (their paths) and the arguments the gate
+    /// read from each: what the macros ⇔ gate equivalence test holds against the expansion.
+    pub fn policies(
+        &self,
+    ) -> impl Iterator<Item = (&str, &idemgate_rules::model::rust::PolicyArgs)> {
+        self.0.policies.iter().map(|p| (p.path.as_str(), &p.args))
+    }
+
+    /// The `#[idempotent]` declarations of the file, as the gate read them.
+    pub fn idempotent_fns(&self) -> &[idemgate_rules::model::rust::IdempotentFn] {
+        &self.0.idempotent_fns
+    }
+
+    /// The exemptions written in the file (`#[exempt]`, `// idemgate: allow` comments).
+    pub fn exemptions(&self) -> &[idemgate_rules::model::Exemption] {
+        &self.0.exemptions
+    }
 }
 
 pub use facts::crate_and_module;
