@@ -175,7 +175,7 @@ fn is_spec(file: &str) -> bool {
 /// Keeps the findings a location of which changed. `root` is where spec files are read from
 /// (to find the operation around a location).
 pub fn filter(findings: Vec<Finding>, changes: &Changes, root: &Path) -> Vec<Finding> {
-    let mut texts: HashMap<String, Option<String>> = HashMap::new();
+    let mut texts: HashMap<String, Option<Vec<String>>> = HashMap::new();
     findings
         .into_iter()
         .filter(|f| {
@@ -189,7 +189,7 @@ fn location_changed(
     l: &Location,
     changes: &Changes,
     root: &Path,
-    texts: &mut HashMap<String, Option<String>>,
+    texts: &mut HashMap<String, Option<Vec<String>>>,
 ) -> bool {
     let Some(lines) = changes.files.get(&*l.file) else {
         return false;
@@ -201,13 +201,16 @@ fn location_changed(
     if !is_spec(&l.file) {
         return true;
     }
-    let text = texts
-        .entry(l.file.to_string())
-        .or_insert_with(|| std::fs::read_to_string(root.join(&*l.file)).ok());
-    let Some(text) = text else {
+    // each spec is read and split once, however many findings it holds
+    let lines = texts.entry(l.file.to_string()).or_insert_with(|| {
+        std::fs::read_to_string(root.join(&*l.file))
+            .ok()
+            .map(|t| t.lines().map(str::to_string).collect())
+    });
+    let Some(lines) = lines else {
         return true;
     };
-    let (start, end) = operation_block(text, l.line);
+    let (start, end) = block_of(lines, l.line);
     ranges.iter().any(|(a, b)| *a <= end && *b >= start)
 }
 
@@ -240,30 +243,35 @@ fn is_method_key(line: &str) -> bool {
 /// an operation (a shared component, the document root), the block of `line` itself.
 pub fn operation_block(text: &str, line: u32) -> (u32, u32) {
     let lines: Vec<&str> = text.lines().collect();
+    block_of(&lines, line)
+}
+
+fn block_of<S: AsRef<str>>(lines: &[S], line: u32) -> (u32, u32) {
     let at = (line as usize).saturating_sub(1);
     if at >= lines.len() {
         return (line, line);
     }
     let mut i = at;
-    let mut ind = indent(lines[i]);
+    let mut ind = indent(lines[i].as_ref());
     let head = loop {
-        if is_method_key(lines[i]) {
+        if is_method_key(lines[i].as_ref()) {
             break i;
         }
         let parent = (0..i)
             .rev()
-            .find(|&j| !is_blank(lines[j]) && indent(lines[j]) < ind);
+            .find(|&j| !is_blank(lines[j].as_ref()) && indent(lines[j].as_ref()) < ind);
         match parent {
             Some(j) => {
                 i = j;
-                ind = indent(lines[j]);
+                ind = indent(lines[j].as_ref());
             }
             None => break at,
         }
     };
-    let head_indent = indent(lines[head]);
+    let head_indent = indent(lines[head].as_ref());
     let mut end = head;
     for (j, l) in lines.iter().enumerate().skip(head + 1) {
+        let l = l.as_ref();
         if is_blank(l) {
             continue;
         }
