@@ -80,6 +80,50 @@ pub const ALL: &[&str] = &[
     IDEMPOTENCY_ABANDONED,
 ];
 
+/// The `outcome` values of [`CALLS`].
+pub const OUTCOMES: &[&str] = &[
+    "success",
+    "permanent",
+    "exhausted",
+    "deadline",
+    "budget_exhausted",
+    "circuit_open",
+    "nested",
+];
+
+/// The `reason` values of [`RETRIES`].
+pub const REASONS: &[&str] = &["transient", "throttled"];
+
+/// Registers at zero every series a policy can emit for `operation`, its budget and its
+/// breaker, once per policy: a counter that first appears mid-incident loses its first
+/// scrape's worth to `rate()`/`increase()` (Prometheus sees no earlier zero), which would
+/// understate refused calls and overstate amplification right when an alert needs them.
+pub(crate) fn register_policy(
+    operation: &'static str,
+    budget: Option<&'static str>,
+    breaker: Option<&'static str>,
+) {
+    // Adding zero registers the series without touching a value another policy already set.
+    for &outcome in OUTCOMES {
+        ::metrics::counter!(crate::metrics::CALLS, "operation" => operation, "outcome" => outcome)
+            .increment(0);
+    }
+    ::metrics::counter!(crate::metrics::ATTEMPTS, "operation" => operation).increment(0);
+    for &reason in REASONS {
+        ::metrics::counter!(crate::metrics::RETRIES, "operation" => operation, "reason" => reason)
+            .increment(0);
+    }
+    ::metrics::counter!(crate::metrics::NESTED_SUPPRESSED, "operation" => operation).increment(0);
+    if let Some(budget) = budget {
+        ::metrics::counter!(crate::metrics::BUDGET_EXHAUSTED, "budget" => budget).increment(0);
+    }
+    if let Some(breaker) = breaker {
+        ::metrics::counter!(crate::metrics::BREAKER_OPENS, "breaker" => breaker).increment(0);
+        ::metrics::counter!(crate::metrics::BREAKER_REJECTED, "breaker" => breaker).increment(0);
+        ::metrics::gauge!(crate::metrics::BREAKER_STATE, "breaker" => breaker).increment(0.0);
+    }
+}
+
 /// Registers descriptions of every metric with the installed recorder.
 pub fn describe() {
     use ::metrics::{describe_counter, describe_gauge};
@@ -281,6 +325,63 @@ mod tests {
                 "{name} is documented but never emitted"
             );
         }
+    }
+
+    #[test]
+    fn every_outcome_the_retry_executor_reports_is_registered_up_front() {
+        let retry = include_str!("retry.rs");
+        let mut reported = BTreeSet::new();
+        for prefix in ["break 'retry \"", "count_call(handles.operation, \""] {
+            for (at, _) in retry.match_indices(prefix) {
+                let rest = &retry[at + prefix.len()..];
+                reported.insert(rest[..rest.find('"').unwrap()].to_owned());
+            }
+        }
+        let registered: BTreeSet<String> =
+            super::OUTCOMES.iter().map(|o| (*o).to_owned()).collect();
+        assert_eq!(reported, registered);
+    }
+
+    #[test]
+    fn a_policy_registers_its_series_at_zero() {
+        let recorder = ::metrics_util::debugging::DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        ::metrics::with_local_recorder(&recorder, || {
+            super::register_policy("demo::charge", Some("payments"), Some("psp"));
+        });
+        let series: BTreeSet<String> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, _)| {
+                let key = key.key();
+                let labels: Vec<String> = key
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                format!("{}{{{}}}", key.name(), labels.join(","))
+            })
+            .collect();
+        assert!(
+            series.contains("idemgate_calls_total{operation=demo::charge,outcome=circuit_open}"),
+            "{series:#?}"
+        );
+        assert!(
+            series.contains("idemgate_retries_total{operation=demo::charge,reason=throttled}"),
+            "{series:#?}"
+        );
+        assert!(
+            series.contains("idemgate_budget_exhausted_total{budget=payments}"),
+            "{series:#?}"
+        );
+        assert!(
+            series.contains("idemgate_breaker_state{breaker=psp}"),
+            "{series:#?}"
+        );
+        assert_eq!(
+            series.len(),
+            super::OUTCOMES.len() + 1 + super::REASONS.len() + 1 + 1 + 3
+        );
     }
 
     #[test]

@@ -301,6 +301,7 @@ impl Handles {
             return h;
         }
         reg.write().unwrap_or_else(PoisonError::into_inner).entry(key).or_insert_with(|| {
+            crate::metrics::register_policy(operation, budget, breaker);
             Box::leak(Box::new(Handles {
                 operation,
                 budget: budget.map(budget::get),
