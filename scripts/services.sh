@@ -1,5 +1,7 @@
 # Sourced by scripts/test: makes Redis and PostgreSQL available to the store tests
-# (runtime/tests/redis_*.rs, postgres_*.rs, benches/stores.rs).
+# (runtime/tests/redis_*.rs, postgres_*.rs, benches/stores.rs), and Prometheus (`prometheus`,
+# `promtool`) to the observability tests (tests/observability.rs,
+# examples/shop/tests/prometheus.rs), which start their own server.
 #
 # - A server already answering (127.0.0.1:6379, 127.0.0.1:5432) is used as it is.
 # - Otherwise the binaries are installed from the OS packages when missing (apt-get:
@@ -134,5 +136,16 @@ services_postgres() {
   services_log "PostgreSQL: started a private instance on 127.0.0.1:$port"
 }
 
+services_prometheus() {
+  if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then return; fi
+  services_log "Prometheus: installing prometheus (with promtool)"
+  services_apt_install prometheus || true
+  # the package may start a server of its own; the tests use private ones on free ports
+  if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+    services_missing "Prometheus" "prometheus/promtool could not be installed"
+  fi
+}
+
 services_redis
 services_postgres
+services_prometheus
