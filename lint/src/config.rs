@@ -145,6 +145,8 @@ struct ConfigFile {
     fail_level: Option<Spanned<String>>,
     #[serde(alias = "side_effect_methods")]
     side_effect_methods: Option<Vec<Spanned<String>>>,
+    #[serde(alias = "strict_methods")]
+    strict_methods: Option<bool>,
     #[serde(alias = "guarded_paths")]
     guarded_paths: Option<Vec<Spanned<String>>>,
     #[serde(alias = "idempotency_layers")]
@@ -421,6 +423,9 @@ pub fn from_text(
                 Some("use one of: error, warning, info".into()),
             )
         })?;
+    }
+    if let Some(strict) = file.strict_methods {
+        s.context.strict_methods = strict;
     }
     if let Some(methods) = file.side_effect_methods {
         let mut out = Vec::new();

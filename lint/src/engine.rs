@@ -204,7 +204,7 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
         .into_iter()
         .filter_map(|mut f| {
             let group = layers.group_of_file(&f.location.file);
-            f.severity = layers.severity_of(group, f.rule)?;
+            f.severity = f.configured_severity(layers.severity_of(group, f.rule)?);
             Some((group, f))
         })
         .collect();
@@ -250,7 +250,7 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
         // IDEM004 findings come from the exemption pass; they too obey the configured severity.
         kept.extend(out.findings.into_iter().filter_map(|mut f| {
             let group = layers.group_of_file(&f.location.file);
-            f.severity = layers.severity_of(group, f.rule)?;
+            f.severity = f.configured_severity(layers.severity_of(group, f.rule)?);
             Some(f)
         }));
     }

@@ -488,7 +488,7 @@ fn nothing_to_check_is_an_error_that_says_where_it_looked() {
     write(
         dir.path(),
         "svc/src/lib.rs",
-        "use axum::{routing::post, Router};\nasync fn create() {}\npub fn app() -> Router { Router::new().route(\"/o\", post(create)) }\n",
+        "use axum::{routing::post, Router};\nasync fn create(s: State<S>) { s.orders.fetch_add(1, Relaxed); }\npub fn app() -> Router { Router::new().route(\"/o\", post(create)) }\n",
     );
     let report = dir.path().join("r.json");
     let out = idemgate(

@@ -44,7 +44,36 @@ fn expected(root: &Path) -> BTreeSet<Mark> {
         for (i, line) in text.lines().enumerate() {
             if let Some(p) = line.find("//~") {
                 for rule in line[p + 3..].split_whitespace() {
+                    // `RULE(info)`: the finding must have that severity too
+                    let rule = rule.split('(').next().unwrap_or(rule);
                     out.insert((rule.to_string(), rel.clone(), i as u32 + 1));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The marks that name a severity: `//~ IDEM001(info)`.
+fn severities(root: &Path) -> Vec<(Mark, String)> {
+    let mut files = Vec::new();
+    rust_files(root, &mut files);
+    let mut out = Vec::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let Some(p) = line.find("//~") else { continue };
+            for mark in line[p + 3..].split_whitespace() {
+                if let Some((rule, sev)) = mark.strip_suffix(')').and_then(|m| m.split_once('(')) {
+                    out.push((
+                        (rule.to_string(), rel.clone(), i as u32 + 1),
+                        sev.to_string(),
+                    ));
                 }
             }
         }
@@ -103,6 +132,28 @@ fn fixtures_fire_exactly_where_marked() {
         missing.is_empty() && extra.is_empty(),
         "\nmarked but not reported:\n{missing:#?}\nreported but not marked:\n{}\n",
         extra_text.join("\n")
+    );
+    // marks that name a severity (`//~ IDEM001(info)`) get it
+    let wrong: Vec<String> = severities(&root)
+        .into_iter()
+        .filter_map(|(m, want)| {
+            let f = outcome
+                .findings
+                .iter()
+                .find(|f| f.rule == m.0 && *f.location.file == *m.1 && f.location.line == m.2)?;
+            (f.severity.as_str() != want).then(|| {
+                format!(
+                    "{m:?}: {} instead of {want}: {}",
+                    f.severity.as_str(),
+                    f.message
+                )
+            })
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "\nwrong severity:\n{}\n",
+        wrong.join("\n")
     );
     // every rule of the Rust front-end has fixtures that fire
     for rule in [

@@ -177,7 +177,7 @@ fn glob_crate(dir: &Path, n: usize) {
             dir,
             &format!("src/m{i}.rs"),
             &format!(
-                "use crate::*;\nuse super::*;\npub async fn handler{i}() {{}}\n\
+                "use crate::*;\nuse super::*;\npub async fn handler{i}() {{ std::fs::write(\"out\", \"\"); }}\n\
                  pub fn router{i}() -> axum::Router {{ axum::Router::new().route(\"/r{i}\", axum::routing::post(handler{next})) }}\n"
             ),
         );
@@ -210,7 +210,7 @@ fn a_crate_over_the_analysis_budget_is_reported_and_the_run_completes() {
     write(
         dir.path(),
         "small/src/lib.rs",
-        "use axum::{routing::post, Router};\nasync fn create() {}\npub fn app() -> Router { Router::new().route(\"/c\", post(create)) }\n",
+        "use axum::{routing::post, Router};\nasync fn create() { std::fs::write(\"out\", \"\"); }\npub fn app() -> Router { Router::new().route(\"/c\", post(create)) }\n",
     );
     write(dir.path(), "idemgate.toml", "analysis-budget = 40\n");
     let out = idemgate(dir.path(), &["check", "--format", "json"]);

@@ -36,6 +36,9 @@ pub struct Context {
     /// Idempotency headers accepted as standard besides `Idempotency-Key` (OAS002).
     pub accepted_key_headers: Vec<String>,
     pub limits: PolicyLimits,
+    /// IDEM001 at full severity on every side-effecting route, even when its handler provably
+    /// only reads (by default such a handler gets an info-level note).
+    pub strict_methods: bool,
 }
 
 impl Default for Context {
@@ -46,6 +49,7 @@ impl Default for Context {
             idempotency_layers: vec!["IdempotencyLayer".into()],
             accepted_key_headers: Vec::new(),
             limits: PolicyLimits::default(),
+            strict_methods: false,
         }
     }
 }

@@ -75,6 +75,16 @@ impl Finding {
         }
     }
 
+    /// The severity a finding gets under a configured severity `sev` for its rule: `sev`,
+    /// except that a finding its rule lowered below the rule's default (an IDEM001 note on a
+    /// read-only handler) stays at most that low.
+    pub fn configured_severity(&self, sev: Severity) -> Severity {
+        match crate::registry::find_rule(self.rule) {
+            Some(r) if self.severity < r.meta().default_severity => self.severity.min(sev),
+            _ => sev,
+        }
+    }
+
     /// The short text of the primary label.
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();

@@ -15,11 +15,11 @@ use syn::visit::Visit;
 use syn::{Attribute, Block, Expr, Item, Signature, UseTree};
 
 use super::attrs::{self, AttrKind};
+use super::dataflow::{Locals, Words};
 use super::facts::{
     crate_and_module, item_path, Call, CallTarget, EffectFn, FileFacts, FnDecl, LibUse, MacroCall,
     RawHandler, RawPolicy, RawRoute, RustFile, UseDecl,
 };
-use super::dataflow::{Locals, Words};
 use super::retries::{RetryScan, RETRY_CRATES};
 use super::routes::Routes;
 use super::scan::{flag, ItemKind, Scan};
@@ -94,6 +94,7 @@ pub fn extract(
         rel: rel.clone(),
         crate_key,
         module: module.clone(),
+        text: std::sync::Arc::from(text),
         ..FileFacts::default()
     };
     // `// idemgate: allow(…)` comments and the line of code each one precedes
@@ -141,6 +142,7 @@ pub fn extract(
                     location: sp.bytes(s, e),
                     idempotent: false,
                     endpoint: false,
+                    item: (chunk.start, chunk.end),
                 }),
                 // `#[cfg(test)] mod tests;` declares no production module
                 (ItemKind::ModDecl, Some((n, _, _))) if chunk.flags & flag::TEST == 0 => {
@@ -168,6 +170,7 @@ pub fn extract(
                                 location: sp.bytes(s, e),
                                 idempotent: false,
                                 endpoint: false,
+                                item: (chunk.start, chunk.end),
                             });
                         }
                     }
@@ -215,6 +218,7 @@ pub fn extract(
             module: m,
             targets: &target_lines,
             candidates: &mut candidates,
+            chunk: (chunk.start, chunk.end),
         };
         ex.item(item, Some((start_line, end_line)));
     }
@@ -409,6 +413,8 @@ struct Extractor<'a, 'b> {
     module: Vec<String>,
     targets: &'a HashSet<u32>,
     candidates: &'a mut Vec<(u32, u32)>,
+    /// Byte range of the scanned item being extracted.
+    chunk: (usize, usize),
 }
 
 fn attrs_of(item: &Item) -> &[Attribute] {
@@ -698,6 +704,7 @@ impl Extractor<'_, '_> {
             location: location.clone(),
             idempotent,
             endpoint: attrs.iter().any(|a| attrs::name(a) == "handler"),
+            item: self.chunk,
         });
 
         for a in attrs {

@@ -43,6 +43,9 @@ pub struct FileFacts {
     pub route_tables: Vec<UnresolvedRegistration>,
     /// Files pulled in by `#[path = "…"] mod x;`, relative to the scan root.
     pub path_mods: Vec<String>,
+    /// The file's text: function bodies are parsed again on demand when IDEM001 follows a
+    /// handler's calls (the scan parses only the items that can matter).
+    pub text: Arc<str>,
 }
 
 /// The method of a poem `.at(path, endpoint)` registration: every method, if the endpoint
@@ -59,6 +62,9 @@ pub struct FnDecl {
     pub idempotent: bool,
     /// A poem `#[handler]`: an endpoint that answers every method it is mounted for.
     pub endpoint: bool,
+    /// Byte range of the item holding the function (the fn, its impl or trait block, or the
+    /// inline module), to parse its body on demand.
+    pub item: (usize, usize),
 }
 
 /// One name bound by a `use` (or every name, for a glob).

@@ -8,11 +8,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use idemgate_rules::model::rust::{
-    BudgetExceeded, Handler, HandlerFn, PolicyCall, PolicyFn, Route, SideEffect,
+    BudgetExceeded, Handler, HandlerEffects, HandlerFn, PolicyCall, PolicyFn, Route, SideEffect,
     UnresolvedRegistration,
 };
 use idemgate_rules::{Context, Location, Model};
 
+use super::effects::{pure_method, pure_path, write_path, Callee, Resolution, Summary};
 use super::facts::{item_path, CallTarget, FileFacts, FnDecl, RawHandler, RustFile};
 use super::resolve::{CrateId, Def, FnId, ModId, Resolved, Resolver};
 use super::workspace::{normalize, Workspace};
@@ -301,6 +302,8 @@ pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &
         }
     }
 
+    // handlers whose effects IDEM001 reports: (route index, handler)
+    let mut to_classify: Vec<(usize, FnId)> = Vec::new();
     let routing_macros: std::collections::HashSet<(String, String)> = files
         .iter()
         .flat_map(|f| {
@@ -349,6 +352,7 @@ pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &
                         path: path.clone(),
                         location: location.clone(),
                         idempotent: *idempotent,
+                        effects: HandlerEffects::NotAnalysed,
                     }),
                     t.fn_at(c, Some(path)),
                 ),
@@ -379,6 +383,7 @@ pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &
                                     path: t.path_of(i),
                                     location: d.location.clone(),
                                     idempotent: d.idempotent,
+                                    effects: HandlerEffects::NotAnalysed,
                                 }),
                                 Some(i),
                             )
@@ -452,6 +457,11 @@ pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &
                 }
                 if m.is_none() {
                     continue;
+                }
+            }
+            if let (Handler::Resolved(h), Some(i)) = (&handler, handler_fn) {
+                if !h.idempotent && covered_by_layer.is_none() && ctx.is_side_effecting(&method) {
+                    to_classify.push((model.rust.routes.len(), i));
                 }
             }
             model.rust.routes.push(Route {
@@ -546,6 +556,7 @@ pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &
         }
     }
 
+    classify_handlers(&files, &mut t, &to_classify, model);
     link_policies(&files, &mut t, model);
     model.rust.budget_exceeded.extend(budget);
     for f in files {
@@ -639,6 +650,153 @@ fn link_policies(files: &[FileFacts], t: &mut Tables, model: &mut Model) {
                 nested,
                 side_effects,
             });
+        }
+    }
+}
+
+/// What each side-effecting handler does (IDEM001): its body and the bodies it calls are parsed
+/// here, on demand, whatever the scan decided to parse.
+fn classify_handlers(
+    files: &[FileFacts],
+    t: &mut Tables,
+    handlers: &[(usize, FnId)],
+    model: &mut Model,
+) {
+    if handlers.is_empty() {
+        return;
+    }
+    let mut methods: HashMap<String, Vec<FnId>> = HashMap::new();
+    for (i, (_, d)) in t.fns.iter().enumerate() {
+        if d.owner.is_some() {
+            methods.entry(d.name.clone()).or_default().push(i);
+        }
+    }
+    let mut bodies = Bodies {
+        t,
+        files,
+        file_of: files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.rel.clone(), i))
+            .collect(),
+        indexes: HashMap::new(),
+        items: HashMap::new(),
+        summaries: HashMap::new(),
+        methods,
+    };
+    let mut memo = HashMap::new();
+    for &(route, f) in handlers {
+        let effects = super::effects::classify(&mut bodies, f, &mut memo);
+        if let Some(Route {
+            handler: Handler::Resolved(h),
+            ..
+        }) = model.rust.routes.get_mut(route)
+        {
+            h.effects = effects;
+        }
+    }
+}
+
+/// Function bodies parsed on demand, and calls resolved, for [`super::effects::classify`].
+struct Bodies<'a> {
+    t: &'a mut Tables,
+    files: &'a [FileFacts],
+    file_of: HashMap<std::sync::Arc<str>, usize>,
+    indexes: HashMap<usize, idemgate_rules::LineIndex>,
+    /// Items parsed, by (file, start byte); `None` when the item does not parse alone.
+    items: HashMap<(usize, usize), Option<syn::Item>>,
+    summaries: HashMap<FnId, Option<std::rc::Rc<Summary>>>,
+    /// Methods of the scanned crates, by name.
+    methods: HashMap<String, Vec<FnId>>,
+}
+
+/// A method name defined by more types than this is not followed (unknown).
+const MAX_METHOD_CANDIDATES: usize = 6;
+
+impl super::effects::Lookup for Bodies<'_> {
+    type Id = FnId;
+
+    fn summary(&mut self, f: FnId) -> Option<std::rc::Rc<Summary>> {
+        if let Some(s) = self.summaries.get(&f) {
+            return s.clone();
+        }
+        let d = &self.t.fns[f].1;
+        let s = self.file_of.get(&d.location.file).and_then(|&fi| {
+            let file = &self.files[fi];
+            let (start, end) = d.item;
+            let item = self
+                .items
+                .entry((fi, start))
+                .or_insert_with(|| {
+                    file.text
+                        .get(start..end)
+                        .and_then(|src| syn::parse_str::<syn::Item>(src).ok())
+                })
+                .as_ref()?;
+            let (sig, block) = super::effects::find_fn(item, &d.name, d.owner.as_deref())?;
+            let index = self
+                .indexes
+                .entry(fi)
+                .or_insert_with(|| idemgate_rules::LineIndex::new(&file.text));
+            let sp = super::span::Spanner::new(&file.rel, &file.text, index, start);
+            Some(std::rc::Rc::new(super::effects::summarize(&sp, sig, block)))
+        });
+        self.summaries.insert(f, s.clone());
+        s
+    }
+
+    fn resolve(&mut self, from: FnId, callee: &Callee) -> Resolution<FnId> {
+        let (c, d) = &self.t.fns[from];
+        let (c, module, owner) = (*c, d.module.clone(), d.owner.clone());
+        match callee {
+            Callee::Path(segs) => {
+                let mut segs = segs.clone();
+                if let (Some(first), Some(o)) = (segs.first_mut(), &owner) {
+                    if first == "Self" {
+                        *first = o.clone();
+                    }
+                }
+                match target(self.t, c, &module, &segs) {
+                    Target::Fn(i) => Resolution::Fns(vec![i]),
+                    _ => match write_path(&segs) {
+                        Some(what) => Resolution::Write(what),
+                        None if pure_path(&segs) => Resolution::Pure,
+                        None => Resolution::Unknown(format!(
+                            "calls `{}`, which the gate cannot see",
+                            segs.join("::")
+                        )),
+                    },
+                }
+            }
+            Callee::SelfMethod(m) => {
+                let path = item_path(&module, owner.as_deref(), m);
+                if let Some(i) = self.t.fn_at(c, Some(&path)) {
+                    return Resolution::Fns(vec![i]);
+                }
+                self.method(m)
+            }
+            Callee::Method(m) => self.method(m),
+        }
+    }
+
+    fn name(&self, f: FnId) -> String {
+        self.t.path_of(f)
+    }
+}
+
+impl Bodies<'_> {
+    fn method(&self, m: &str) -> Resolution<FnId> {
+        let pure = pure_method(m);
+        match self.methods.get(m) {
+            // a common name (`get`, `clone`) many types define: the std one is meant, mostly
+            Some(ids) if pure && ids.len() > 2 => Resolution::Pure,
+            Some(ids) if ids.len() <= MAX_METHOD_CANDIDATES => Resolution::Fns(ids.clone()),
+            Some(ids) => Resolution::Unknown(format!(
+                "calls `.{m}(…)`, which {} types of the workspace define",
+                ids.len()
+            )),
+            None if pure => Resolution::Pure,
+            None => Resolution::Unknown(format!("calls `.{m}(…)`, which the gate cannot see")),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! ([`extract`]). Items that cannot matter contribute their function names only.
 
 mod attrs;
+mod effects;
 mod dataflow;
 mod extract;
 mod facts;

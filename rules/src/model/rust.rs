@@ -93,6 +93,32 @@ pub struct HandlerFn {
     pub location: Location,
     /// Carries `#[idempotent(…)]`.
     pub idempotent: bool,
+    /// What the handler does, following its calls into the scanned crates (IDEM001).
+    pub effects: HandlerEffects,
+}
+
+/// What a handler does to the world outside it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum HandlerEffects {
+    /// Not classified (an idempotent handler, a route that is not side-effecting).
+    #[default]
+    NotAnalysed,
+    /// It changes something: the first write found.
+    Writes(Evidence),
+    /// It calls or uses something the gate cannot see, and no write was found.
+    Unknown(Evidence),
+    /// It and everything it calls provably only read, validate, echo or compute.
+    ReadOnly,
+}
+
+/// Why a handler is classified as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// E.g. "inserts into `orders`", "calls `payments::charge`, which the gate cannot see".
+    pub description: String,
+    pub location: Location,
+    /// The functions called on the way from the handler to the evidence, outermost first.
+    pub through: Vec<String>,
 }
 
 /// What one `#[idempotent(…)]` attribute enforces, as the spec pairing needs it.

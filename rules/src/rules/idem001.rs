@@ -1,6 +1,6 @@
 //! IDEM001 missing-idempotency: a side-effecting route has no declared idempotency strategy.
 
-use crate::model::rust::Handler;
+use crate::model::rust::{Evidence, Handler, HandlerEffects};
 use crate::{Context, Finding, Model, Rule, RuleMeta, Severity};
 
 pub static META: RuleMeta = RuleMeta {
@@ -20,6 +20,23 @@ as `get(a).post(b)`, `.nest` and `.merge`), actix-web `#[post]`, `#[route]`, `we
 `web::scope`, `.service` and `.configure`, rocket `#[post]`, poem `.at(p, post(h))`,
 poem-openapi `#[oai]` and utoipa `#[utoipa::path]`. Handlers are resolved across modules and
 files. A closure handler cannot carry an attribute, so it is reported at the registration.
+
+## Evidence
+The gate reads what each handler does, following its calls into the scanned crates (3 calls
+deep, across modules and workspace crates; recursion is followed once) and names what it found:
+- **writes**: SQL that changes rows (`INSERT`/`UPDATE`/`DELETE`/`UPSERT`/`MERGE`/`REPLACE` in a
+  query string or a `sqlx::query!`-style macro), `.execute(…)`, ORM saves (`insert`, `update`,
+  `delete`, `save`, `create`, diesel `insert_into`, sea-orm `Entity::insert`), outbound
+  POST/PUT/PATCH/DELETE, publishing or sending a message, file writes, and shared state changed
+  behind a lock, in a state field or in an atomic: "it inserts into `orders` at src/db.rs:41";
+- **unknown**: a call the gate cannot see (another crate, a trait object, a closure parameter,
+  a macro it does not read): "it calls `payments::charge`, which the gate cannot see";
+- **read-only**: the handler and everything it calls only read, validate, echo or compute.
+
+Writes and unknown are reported at the rule's severity, with the evidence as a related location.
+A read-only handler gets an info-level note ("no side effect found"): a POST that only reads is
+worth a look, but not a failed build. `strict-methods = true` in the config reports it at the
+rule's severity too.
 
 ## Bad
 ```rust
@@ -96,20 +113,65 @@ impl Rule for MissingIdempotency {
                     if h.idempotent || !seen.insert((h.location.clone(), r.method.clone())) {
                         continue;
                     }
-                    out.push(
-                        Finding::new(
-                            &META,
-                            h.location.clone(),
+                    let at = |e: &Evidence| format!("{}:{}", e.location.file, e.location.line);
+                    let through = |e: &Evidence| match e.through.as_slice() {
+                        [] => String::new(),
+                        fns => format!(
+                            ", through {}",
+                            fns.iter()
+                                .map(|f| format!("`{f}`"))
+                                .collect::<Vec<_>>()
+                                .join(" → ")
+                        ),
+                    };
+                    let base = format!(
+                        "handler `{}` of side-effecting route {route} has no idempotency strategy",
+                        h.path
+                    );
+                    let (message, evidence, note) = match &h.effects {
+                        HandlerEffects::Writes(e) => (
+                            format!("{base}: it {} at {}{}", e.description, at(e), through(e)),
+                            Some(e),
+                            false,
+                        ),
+                        HandlerEffects::Unknown(e) => (
+                            format!("{base}: it {} ({}{})", e.description, at(e), through(e)),
+                            Some(e),
+                            false,
+                        ),
+                        HandlerEffects::ReadOnly if !ctx.strict_methods => (
                             format!(
-                                "handler `{}` of side-effecting route {route} has no idempotency strategy",
+                                "no side effect found: handler `{}` of {route} only reads, validates or computes, and has no idempotency strategy",
                                 h.path
                             ),
-                        )
-                        .label("no `#[idempotent]` on this handler")
-                        .related(r.registration.clone(), "route registered here")
-                        .help(format!("add `{SUGGESTED_FIX}` ({SCOPE_CHOICES}; feature `axum` of `idemgate`), cover the router with an idempotency layer, or `#[exempt(IDEM001, reason = \"…\")]`"))
-                        .key(format!("{}:{}", h.path, r.method)),
-                    );
+                            None,
+                            true,
+                        ),
+                        _ => (base, None, false),
+                    };
+                    let mut f = Finding::new(&META, h.location.clone(), message)
+                        .label(if note {
+                            "no side effect found in this handler or what it calls"
+                        } else {
+                            "no `#[idempotent]` on this handler"
+                        })
+                        .related(r.registration.clone(), "route registered here");
+                    if let Some(e) = evidence {
+                        if e.location.line > 0 {
+                            f = f.related(e.location.clone(), e.description.clone());
+                        }
+                    }
+                    f = f
+                        .help(if note {
+                            format!("a route that only reads should not be POST/PATCH; if it will change state, add `{SUGGESTED_FIX}` (`strict-methods = true` reports this as an error)")
+                        } else {
+                            format!("add `{SUGGESTED_FIX}` ({SCOPE_CHOICES}; feature `axum` of `idemgate`), cover the router with an idempotency layer, or `#[exempt(IDEM001, reason = \"…\")]`")
+                        })
+                        .key(format!("{}:{}", h.path, r.method));
+                    if note {
+                        f.severity = Severity::Info;
+                    }
+                    out.push(f);
                 }
                 Handler::Closure => {
                     out.push(
