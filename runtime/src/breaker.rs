@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::named::Named;
-use crate::retry::Classification;
+use crate::classify::Classification;
 use crate::stripe::SlotCounters;
 use crate::Error;
 

@@ -32,6 +32,7 @@ pub use idemgate_macros::{exempt, idempotent, retry_policy};
 
 pub mod breaker;
 pub mod budget;
+pub mod classify;
 #[cfg(feature = "reqwest")]
 pub mod client;
 mod error;
@@ -46,9 +47,10 @@ mod named;
 pub mod retry;
 mod stripe;
 
+pub use classify::{Classification, Retryability, Retryable};
 pub use error::{Error, InvalidKey, StoreError};
 pub use key::{key, Key, KeyDecodeError};
-pub use retry::{Classification, Jitter, RetryPolicy, Retryability, Retryable};
+pub use retry::{Jitter, RetryPolicy};
 
 #[cfg(test)]
 mod test_util;
