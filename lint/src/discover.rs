@@ -10,6 +10,8 @@ use ignore::{WalkBuilder, WalkState};
 use crate::config::Settings;
 use crate::source::{relative, FileKind, SourcePath};
 
+pub use crate::paths::absolute;
+
 /// A path given on the command line that cannot be scanned.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DiscoverError {
@@ -153,25 +155,3 @@ pub fn repo_root(start: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// An absolute, lexically normalised path (no symlink resolution: the user's path is what
-/// reports should show).
-pub fn absolute(p: &Path) -> PathBuf {
-    let joined = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|c| c.join(p))
-            .unwrap_or_else(|_| p.to_path_buf())
-    };
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod init;
 pub mod nearest;
 pub mod openapi;
+pub mod paths;
 pub mod report;
 pub mod rule_docs;
 pub mod rust;

@@ -1,10 +1,12 @@
 //! A source file as the front-ends see it: its path relative to the scan root and its text.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use idemgate_rules::model::FileError;
 use idemgate_rules::{LineIndex, Location};
+
+pub use crate::paths::relative;
 
 /// What kind of input a file is, decided at discovery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,32 +94,3 @@ impl SourceFile {
     }
 }
 
-/// `path` relative to `root`, `/`-separated; the full path when it is outside the root.
-pub fn relative(root: &Path, path: &Path) -> Arc<str> {
-    match path.strip_prefix(root) {
-        Ok(rel) => {
-            let parts: Vec<String> = rel
-                .components()
-                .filter(|c| !matches!(c, std::path::Component::CurDir))
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            Arc::from(parts.join("/"))
-        }
-        Err(_) => Arc::from(path.to_string_lossy().replace('\\', "/")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths() {
-        let root = Path::new("/repo");
-        assert_eq!(&*relative(root, Path::new("/repo/src/a.rs")), "src/a.rs");
-        assert_eq!(
-            &*relative(root, Path::new("/elsewhere/b.rs")),
-            "/elsewhere/b.rs"
-        );
-    }
-}

@@ -6,13 +6,16 @@
 
 use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use idemgate_rules::model::FileError;
 use idemgate_rules::{LineIndex, Location};
 
 use super::tree::{Duplicate, Entry, Node};
+
+/// `$ref` targets stay inside the filesystem root: `None` when `..` climbs above it.
+pub use crate::paths::normalize_within as normalize;
 
 /// One file of a document (the root file is index 0).
 pub struct Src<'a> {
@@ -373,23 +376,6 @@ pub fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
         return s.into();
     }
     percent_encoding::percent_decode_str(s).decode_utf8_lossy()
-}
-
-/// Lexically normalised absolute path; `None` when `..` climbs above the filesystem root.
-pub fn normalize(p: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]

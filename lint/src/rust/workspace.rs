@@ -7,8 +7,10 @@
 //! parsed only loses its package's dependency table (its files are still checked).
 
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+pub use crate::paths::normalize;
 
 /// What a Rust file is to Cargo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,23 +55,6 @@ pub struct Workspace {
     packages: Mutex<HashMap<PathBuf, Option<Arc<Package>>>>,
     /// workspace root folder → its `[workspace.dependencies]`
     workspace_deps: Mutex<HashMap<PathBuf, HashMap<String, toml::Value>>>,
-}
-
-/// `a/./b/../c` → `a/c`, without touching the file system.
-pub fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 fn read_toml(path: &Path) -> Option<toml::Table> {
