@@ -65,6 +65,7 @@ fn parse_one(path: SourcePath, settings: &Settings) -> Parsed {
 
 /// Runs the whole check over `paths` (files or folders).
 pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, DiscoverError> {
+    let paths = &crate::contract::with_specs(paths, &settings.contracts, &settings.root);
     let layers = Layers::new(settings, settings.nested_configs);
     let files = discover_with(paths, settings, &|p| layers.excluded(p))?;
     if let Some(error) = layers.take_error() {
@@ -194,7 +195,7 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
     };
     rust::link(rust_files, &input, &settings.context, &mut model);
     openapi::link(docs, &settings.context, &mut model);
-    crate::contract::link(&settings.contracts, &settings.root, &mut model);
+    crate::contract::link(&layers.contracts(), &settings.root, &mut model);
     model.exemptions.extend(layers.config_exemptions());
 
     // Closest config wins: each finding takes the severity, and meets the exemptions, of the

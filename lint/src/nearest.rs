@@ -161,6 +161,15 @@ impl<'a> Layers<'a> {
         out
     }
 
+    /// The `[[contracts]]` every config of the run declares (paths relative to the root).
+    pub fn contracts(&self) -> Vec<crate::contract::ContractEntry> {
+        let mut out = self.base.contracts.clone();
+        for s in &self.lock().nested {
+            out.extend(s.contracts.iter().cloned());
+        }
+        out
+    }
+
     /// The first nearer config that could not be used.
     pub fn take_error(&self) -> Option<Box<ConfigError>> {
         self.lock().error.take()

@@ -196,3 +196,55 @@ fn contract_entries_are_checked_where_they_are_written() {
     )
     .starts_with("invalid idemgate config: unknown field `base`"));
 }
+
+#[test]
+fn checking_the_code_alone_reads_its_contract_spec_too() {
+    let dir = case("config");
+    let settings = config::load(None, &dir, Some(dir.clone())).unwrap();
+    let out = check(&[dir.join("service")], &settings).unwrap();
+    let found: Vec<(&str, &str, u32)> = spec_findings(&out)
+        .iter()
+        .map(|f| (f.rule, &*f.location.file, f.location.line))
+        .collect();
+    assert_eq!(found, [("SPEC003", "service/src/main.rs", 18)]);
+    // the specs were read: two more files than the crate's one
+    assert_eq!(out.files_scanned, 3);
+}
+
+#[test]
+fn a_nearer_config_declares_its_own_contracts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = idemgate_lint::discover::absolute(tmp.path());
+    let put = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    put("idemgate.toml", "fail-level = \"error\"\n");
+    put(
+        "services/a/idemgate.toml",
+        "[[contracts]]\nspec = \"spec/api.yaml\"\ncode = [\"src\"]\n",
+    );
+    put(
+        "services/a/spec/api.yaml",
+        "openapi: 3.1.0\ninfo: {title: a, version: \"1\"}\npaths:\n  /jobs:\n    post:\n      responses: {\"201\": {description: ok}}\n  /gone:\n    get:\n      responses: {\"200\": {description: ok}}\n",
+    );
+    put(
+        "services/a/src/main.rs",
+        "use axum::{routing::post, Router};\n#[idempotent(key = header(\"Idempotency-Key\"))]\nasync fn create() {}\nfn main() { let _r: Router = Router::new().route(\"/jobs\", post(create)); }\n",
+    );
+    let settings = config::load(None, &root, Some(root.clone())).unwrap();
+    let out = check(std::slice::from_ref(&root), &settings).unwrap();
+    let mut found: Vec<(&str, &str, u32)> = spec_findings(&out)
+        .iter()
+        .map(|f| (f.rule, &*f.location.file, f.location.line))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("SPEC002", "services/a/src/main.rs", 2),
+            ("SPEC003", "services/a/spec/api.yaml", 8),
+        ]
+    );
+}

@@ -100,6 +100,31 @@ fn within(file: &str, code: &str) -> bool {
             && file.as_bytes().get(code.len()) == Some(&b'/'))
 }
 
+/// `paths` and the spec of every `[[contracts]]` entry whose code the scan covers but whose
+/// spec it does not: `idemgate check crates/api` reads `api/openapi.yaml` too, so the pair is
+/// checked whichever half is named.
+pub fn with_specs(paths: &[PathBuf], entries: &[ContractEntry], root: &Path) -> Vec<PathBuf> {
+    let mut out = paths.to_vec();
+    let root = crate::discover::absolute(root);
+    let scanned: Vec<PathBuf> = paths.iter().map(|p| crate::discover::absolute(p)).collect();
+    for e in entries {
+        let spec = root.join(&*e.spec);
+        if scanned.iter().any(|p| spec.starts_with(p)) || out.contains(&spec) {
+            continue;
+        }
+        let covered = e.code.iter().any(|c| {
+            let code = root.join(c);
+            scanned
+                .iter()
+                .any(|p| code.starts_with(p) || p.starts_with(&code))
+        });
+        if covered && spec.is_file() {
+            out.push(spec);
+        }
+    }
+    out
+}
+
 /// Pairs specs with code and matches operations to routes, filling `model.contracts`.
 pub fn link(entries: &[ContractEntry], root: &Path, model: &mut Model) {
     let root = crate::discover::absolute(root);
