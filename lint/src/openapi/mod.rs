@@ -37,7 +37,7 @@ use idemgate_rules::model::{Exemption, ExemptionScope, FileError};
 use idemgate_rules::{Context, LineIndex, Location, Model};
 
 use crate::config::OpenApiSettings;
-use crate::source::SourceFile;
+use crate::source::{FileKind, SourceFile, SourcePath};
 use rayon::prelude::*;
 use resolve::{Diagnostics, Files, Src};
 use tree::{Node, ParseError, Parsed};
@@ -390,10 +390,16 @@ fn read_referenced(
         Ok(_) => {}
         Err(e) => return Err((abs, format!("cannot read the file: {e}"))),
     }
-    let text = match std::fs::read(&abs).map(String::from_utf8) {
-        Ok(Ok(t)) => t,
-        Ok(Err(_)) => return Err((abs, "the file is not valid UTF-8".into())),
-        Err(e) => return Err((abs, format!("cannot read the file: {e}"))),
+    // read as every other input is: the same size bound, and bad UTF-8 located
+    let path = SourcePath {
+        rel: rel.clone(),
+        abs: abs.clone(),
+        kind: FileKind::OpenApiCandidate,
+        explicit: false,
+    };
+    let text = match SourceFile::read(path, settings.max_file_size) {
+        Ok(file) => file.text,
+        Err(e) => return Err((abs, e.message)),
     };
     let parsed = match parse_tree(&abs, &text, settings) {
         Ok(p) => p,
@@ -675,6 +681,41 @@ mod tests {
         assert_eq!(doc.errors.len(), 1, "{:#?}", doc.errors);
         let e = &doc.errors[0];
         assert!(e.message.contains("through a symlink"), "{}", e.message);
+        assert_eq!(e.location.as_ref().map(|l| l.line), Some(6));
+    }
+
+    /// A referenced file is read as every other input: invalid UTF-8 is reported with the
+    /// line and column of the bad byte, at the `$ref`.
+    #[test]
+    fn referenced_files_are_read_by_the_source_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = crate::discover::absolute(dir.path());
+        std::fs::write(
+            root.join("create.yml"),
+            b"operationId: create\nsummary: caf\xe9\n".as_slice(),
+        )
+        .unwrap();
+        let text = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    post:\n      $ref: create.yml\n";
+        let mut s = settings();
+        s.root = root.clone();
+        let source = SourceFile {
+            path: SourcePath {
+                rel: Arc::from("api.yaml"),
+                abs: root.join("api.yaml"),
+                kind: FileKind::OpenApiCandidate,
+                explicit: true,
+            },
+            text: text.to_string(),
+        };
+        let doc = parse_document(&source, &s).unwrap().unwrap();
+        assert_eq!(doc.errors.len(), 1, "{:#?}", doc.errors);
+        let e = &doc.errors[0];
+        assert!(
+            e.message
+                .contains("not valid UTF-8 (invalid byte 0xe9 at line 2, column 13)"),
+            "{}",
+            e.message
+        );
         assert_eq!(e.location.as_ref().map(|l| l.line), Some(6));
     }
 
