@@ -13,55 +13,12 @@ use miette::{
 
 use super::counts;
 use crate::engine::Outcome;
-use idemgate_rules::{Finding, Label, LineIndex, Severity};
+use idemgate_rules::{Finding, LineIndex, Severity};
 
 struct Rendered<'a> {
     finding: &'a Finding,
     source: Option<IndexedSource>,
     help: Option<String>,
-    /// Related places of the same file too far from the primary label to share its snippet
-    /// (a handler and its registration 20 lines below): each gets a snippet of its own.
-    far: Vec<Place>,
-}
-
-/// Related places further than this many lines from the primary label get their own snippet.
-const NEAR_LINES: u32 = 3;
-
-/// A related place shown in a snippet of its own, under the finding.
-struct Place {
-    message: String,
-    span: SourceSpan,
-    source: IndexedSource,
-}
-
-impl fmt::Debug for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl fmt::Display for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Place {}
-
-impl Diagnostic for Place {
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(miette::Severity::Advice)
-    }
-
-    fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(
-            LabeledSpan::new_primary_with_span(Some(self.message.clone()), self.span),
-        )))
-    }
 }
 
 /// A file's text and its line index, loaded once per file.
@@ -70,7 +27,6 @@ type Loaded = (Arc<str>, Arc<LineIndex>);
 /// A file's text with its line index. miette's own `SourceCode` for strings scans from the start
 /// of the file for every span; on a 4 MB spec with hundreds of findings that is quadratic.
 /// This looks the lines up instead.
-#[derive(Clone)]
 struct IndexedSource {
     name: Arc<str>,
     text: Arc<str>,
@@ -107,7 +63,13 @@ impl SourceCode for IndexedSource {
                 .unwrap_or(bytes.len())
         };
         let data_end = data_end.max(data_start);
-        let line_count = self.index.line_of(data_end);
+        // the number of lines shown (miette merges two labels into one snippet when the first
+        // one's lines reach the second's: an absolute line number here made a handler and its
+        // registration 10 lines below one long snippet)
+        let last_shown = self
+            .index
+            .line_of(data_end.saturating_sub(1).max(data_start));
+        let line_count = last_shown.saturating_sub(line) + 1;
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.to_string(),
             &bytes[data_start..data_end],
@@ -172,7 +134,7 @@ impl Diagnostic for Rendered<'_> {
         let same_file = f
             .related
             .iter()
-            .filter(|r| r.location.file == f.location.file && is_near(f, r))
+            .filter(|r| r.location.file == f.location.file)
             .map(|r| {
                 LabeledSpan::new_with_span(
                     Some(r.message.clone()),
@@ -181,21 +143,6 @@ impl Diagnostic for Rendered<'_> {
             });
         Some(Box::new(std::iter::once(primary).chain(same_file)))
     }
-
-    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn Diagnostic> + 'b>> {
-        if self.far.is_empty() {
-            return None;
-        }
-        Some(Box::new(self.far.iter().map(|p| p as &dyn Diagnostic)))
-    }
-}
-
-/// Whether a related place is close enough to the primary label to share its snippet.
-fn is_near(f: &Finding, r: &Label) -> bool {
-    let (a, b) = (f.location.line, r.location.line);
-    a.abs_diff(b) <= NEAR_LINES
-        || (b >= f.location.line && b <= f.location.end_line)
-        || (a >= r.location.line && a <= r.location.end_line)
 }
 
 /// Renders every finding, then a summary line.
@@ -254,25 +201,10 @@ pub fn render(outcome: &Outcome, color: bool) -> String {
                 None => notes,
             });
         }
-        let far = match &source {
-            Some(src) => f
-                .related
-                .iter()
-                .filter(|r| r.location.file == f.location.file && !is_near(f, r))
-                .filter(|r| r.location.offset + r.location.len <= src.text.len())
-                .map(|r| Place {
-                    message: r.message.clone(),
-                    span: (r.location.offset, r.location.len).into(),
-                    source: src.clone(),
-                })
-                .collect(),
-            None => Vec::new(),
-        };
         let diag = Rendered {
             finding: f,
             source,
             help,
-            far,
         };
         if handler.render_report(&mut out, &diag).is_err() {
             out.push_str(&format!(
