@@ -86,10 +86,6 @@ pub fn template(baseline: Option<&str>) -> String {
 # HTTP methods whose routes and operations must declare an idempotency strategy.
 # side-effect-methods = ["POST", "PATCH"]
 
-# IDEM001 on a handler in which no side effect is found is a note; true makes it the rule's
-# severity too.
-# strict-methods = false
-
 # Also report, at the rule's severity, POST/PATCH handlers that only read (by default an
 # info-level note: "no side effect found").
 # strict-methods = false
