@@ -248,3 +248,48 @@ fn a_nearer_config_declares_its_own_contracts() {
         ]
     );
 }
+
+#[test]
+fn a_crate_without_routes_does_not_serve_the_spec_it_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = idemgate_lint::discover::absolute(tmp.path());
+    let put = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    // a client crate generated from the API it calls
+    put(
+        "client/Cargo.toml",
+        "[package]\nname = \"client\"\nversion = \"0.1.0\"\n",
+    );
+    put(
+        "client/src/lib.rs",
+        "pub fn base() -> &'static str { \"/v1\" }\n",
+    );
+    put(
+        "client/api.yaml",
+        "openapi: 3.1.0\ninfo: {title: a, version: \"1\"}\npaths:\n  /jobs:\n    get:\n      responses: {\"200\": {description: ok}}\n",
+    );
+    let out = check(
+        std::slice::from_ref(&root),
+        &config::Settings::defaults(root.clone()),
+    )
+    .unwrap();
+    assert!(spec_findings(&out).is_empty(), "{:#?}", spec_findings(&out));
+    // the same crate once it serves a route: the operation it does not serve is reported
+    put(
+        "client/src/lib.rs",
+        "use axum::{routing::get, Router};\nasync fn other() {}\npub fn app() -> Router { Router::new().route(\"/other\", get(other)) }\n",
+    );
+    let out = check(
+        std::slice::from_ref(&root),
+        &config::Settings::defaults(root.clone()),
+    )
+    .unwrap();
+    let found: Vec<(&str, &str, u32)> = spec_findings(&out)
+        .iter()
+        .map(|f| (f.rule, &*f.location.file, f.location.line))
+        .collect();
+    assert_eq!(found, [("SPEC003", "client/api.yaml", 5)]);
+}

@@ -191,6 +191,14 @@ pub fn link(entries: &[ContractEntry], root: &Path, model: &mut Model) {
             }
         }
     }
+    // a crate that registers no route at all and holds a spec (a client generated from it, a
+    // spec kept for reference) does not serve it: implicit pairing reports nothing there
+    let mut serves = vec![false; contracts.len()];
+    for cs in &route_contracts {
+        for &c in cs {
+            serves[c] = true;
+        }
+    }
     let mut op_matched = vec![false; ops.len()];
     let mut route_matched = vec![false; routes.len()];
     for (c, (contract, range)) in contracts.iter().enumerate() {
@@ -233,6 +241,9 @@ pub fn link(entries: &[ContractEntry], root: &Path, model: &mut Model) {
                     operation: o,
                 });
             }
+        }
+        if contract.origin == PairingOrigin::Implicit && !serves[c] {
+            continue;
         }
         for o in range.clone() {
             if ops.get(o).is_some_and(|op| !op.is_webhook) && !op_matched[o] {

@@ -109,6 +109,31 @@ mod tests {
         assert_eq!(normalize("/caf\u{e9}/{x"), "/caf\u{e9}/{x");
     }
 
+    proptest::proptest! {
+        /// Any text: no panic, a normalized form is its own normal form, and the parameter
+        /// names and spellings do not matter.
+        #[test]
+        fn normal_forms(segs in proptest::collection::vec("[a-z{}<>:*._-]{0,6}", 0..6),
+                        names in proptest::collection::vec("[a-z_]{1,5}", 6)) {
+            let path = format!("/{}", segs.join("/"));
+            let n = normalize(&path);
+            proptest::prop_assert_eq!(normalize(&n), n.clone());
+            proptest::prop_assert!(n.starts_with('/'));
+            let spelled = |i: usize, style: usize| match style {
+                0 => format!("{{{}}}", names[i]),
+                1 => format!(":{}", names[i]),
+                2 => format!("<{}>", names[i]),
+                _ => format!("{{*{}}}", names[i]),
+            };
+            let a: Vec<String> = (0..names.len()).map(|i| spelled(i, i % 4)).collect();
+            let b: Vec<String> = (0..names.len()).map(|i| spelled(i, (i + 1) % 4)).collect();
+            proptest::prop_assert_eq!(
+                normalize(&format!("/x/{}/", a.join("/y/"))),
+                normalize(&format!("x/{}", b.join("//y/")))
+            );
+        }
+    }
+
     #[test]
     fn joins_prefixes() {
         assert_eq!(join("/v1/", "/orders/"), "/v1/orders");

@@ -23,7 +23,8 @@ trailing slashes are ignored. The spec's paths are prefixed with the `base-path`
 `[[contracts]]` entry, else with the path of its first `servers` URL (2.0: `basePath`); the
 routes carry their routers' mount prefixes (`nest`, `scope`, `.at`). If the spec is served
 behind a proxy that strips its prefix, set `base-path = "/"`. Routes whose path is not a literal
-are not matched.
+are not matched. A crate that registers no route at all does not serve the spec it holds (a
+client generated from it): paired without configuration, it reports nothing.
 
 ## Bad
 ```yaml
