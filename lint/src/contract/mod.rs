@@ -227,12 +227,20 @@ pub fn link(entries: &[ContractEntry], root: &Path, model: &mut Model) {
                 continue;
             };
             let path = template::normalize(path);
-            let hits = if route.method == "ANY" {
-                by_path.get(&path)
+            let hits: Vec<usize> = if route.method == "ANY" {
+                by_path.get(&path).cloned().unwrap_or_default()
             } else {
-                by_key.get(&(route.method.as_str(), path))
+                let mut hits = by_key
+                    .get(&(route.method.as_str(), path.clone()))
+                    .cloned()
+                    .unwrap_or_default();
+                // a GET route answers HEAD too (axum, actix-web and poem all do)
+                if route.method == "GET" {
+                    hits.extend(by_key.get(&("HEAD", path)).into_iter().flatten());
+                }
+                hits
             };
-            for &o in hits.into_iter().flatten() {
+            for o in hits {
                 route_matched[r] = true;
                 op_matched[o] = true;
                 out.matches.push(Match {
