@@ -165,6 +165,77 @@ pub fn parse_verdicts(text: &str) -> Result<Verdicts, String> {
     Ok(out)
 }
 
+/// IDEM001 verdicts whose handler only reads, validates, echoes or computes (`read-only` starts
+/// the reason): such a finding is not a failed build's worth, so at error level it counts as
+/// false. Keyed by (service, file, line).
+pub type ReadOnly = std::collections::HashSet<(String, String, u32)>;
+
+pub fn parse_read_only(text: &str) -> ReadOnly {
+    data_lines(text)
+        .filter(|(_, c)| {
+            c.get(3).is_some_and(|r| r.trim() == "IDEM001")
+                && c.get(5).is_some_and(|r| r.trim().starts_with("read-only"))
+        })
+        .filter_map(|(_, c)| {
+            let line = c.get(2)?.trim().parse().ok()?;
+            Some((c[0].trim().to_owned(), c[1].trim().to_owned(), line))
+        })
+        .collect()
+}
+
+/// Where the gate reported IDEM001 at error level: (file, line), from the check JSON.
+pub fn idem001_errors(json: &str, base: &Path) -> std::collections::HashSet<(String, u32)> {
+    #[derive(Deserialize)]
+    struct Leveled {
+        rule: String,
+        file: String,
+        line: u32,
+        #[serde(default)]
+        severity: String,
+    }
+    #[derive(Deserialize)]
+    struct Leveleds {
+        findings: Vec<Leveled>,
+    }
+    serde_json::from_str::<Leveleds>(json)
+        .map(|r| {
+            r.findings
+                .into_iter()
+                .filter(|f| f.rule == "IDEM001" && f.severity == "error")
+                .map(|f| (normalize(&f.file, base), f.line))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// IDEM001 precision at error level with read-only handlers counted false: an error-level
+/// finding is right only when its verdict is `tp` and its handler is not read-only.
+pub fn idem001_error_precision(
+    name: &str,
+    findings: &[Finding],
+    errors: &std::collections::HashSet<(String, u32)>,
+    verdicts: &Verdicts,
+    read_only: &ReadOnly,
+) -> Precision {
+    let mut p = Precision::default();
+    for f in findings
+        .iter()
+        .filter(|f| f.rule == "IDEM001" && errors.contains(&(f.file.clone(), f.line)))
+    {
+        let key = (name.to_owned(), f.file.clone(), f.line, f.rule.clone());
+        match verdicts.get(&key) {
+            Some(Verdict::Tp)
+                if !read_only.contains(&(name.to_owned(), f.file.clone(), f.line)) =>
+            {
+                p.tp += 1
+            }
+            Some(_) => p.fp += 1,
+            None => p.unjudged += 1,
+        }
+    }
+    p
+}
+
 pub fn parse_judged(text: &str) -> Result<Judged, String> {
     let mut out = Judged::new();
     for (n, c) in data_lines(text) {
@@ -610,6 +681,8 @@ fn rs_size(dir: &Path) -> (usize, u64) {
 }
 
 struct Row {
+    /// IDEM001 at error level, read-only handlers counted false.
+    idem_error: Precision,
     name: String,
     files: usize,
     mb: f64,
@@ -680,7 +753,9 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
 
     let services = parse_corpus(&read(&tests_real.join("corpus.tsv"))?)?;
     let truth = parse_routes(&read(&tests_real.join("routes.tsv"))?)?;
-    let verdicts = parse_verdicts(&read(&tests_real.join("verdicts.tsv"))?)?;
+    let verdicts_text = read(&tests_real.join("verdicts.tsv"))?;
+    let verdicts = parse_verdicts(&verdicts_text)?;
+    let read_only = parse_read_only(&verdicts_text);
     let judged = match std::fs::read_to_string(tests_real.join("judged_files.tsv")) {
         Ok(t) => parse_judged(&t)?,
         Err(_) => Judged::new(),
@@ -726,6 +801,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 }
             }
         }
+        let mut errors = std::collections::HashSet::new();
         let (findings, secs) = match end {
             RunEnd::Hung => {
                 hangs.push(svc.name.clone());
@@ -733,7 +809,10 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 (Vec::new(), None)
             }
             RunEnd::Exited(Some(0 | 1), text) => match parse_findings(&text, &base) {
-                Ok(f) => (f, Some(secs)),
+                Ok(f) => {
+                    errors = idem001_errors(&text, &base);
+                    (f, Some(secs))
+                }
                 Err(e) => {
                     notes.push(e);
                     (Vec::new(), Some(secs))
@@ -770,7 +849,10 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             }
         };
         let score = score(&svc.name, &findings, &inventory, &truth, &verdicts, &judged);
+        let idem_error =
+            idem001_error_precision(&svc.name, &findings, &errors, &verdicts, &read_only);
         rows.push(Row {
+            idem_error,
             name: svc.name.clone(),
             files,
             mb: bytes as f64 / 1_048_576.0,
@@ -867,6 +949,7 @@ fn print_report(
         "paths"
     );
     let mut tot_prec: BTreeMap<String, Precision> = BTreeMap::new();
+    let mut tot_idem_error = Precision::default();
     let mut tot_rec = Recall::default();
     let (mut tot_s, mut tot_mb) = (0.0, 0.0);
     let zero = Precision::default();
@@ -874,6 +957,7 @@ fn print_report(
         for (k, p) in &r.score.precision {
             tot_prec.entry(k.clone()).or_default().add(p);
         }
+        tot_idem_error.add(&r.idem_error);
         tot_rec.add(&r.score.recall);
         if let Some(s) = r.secs {
             tot_s += s;
@@ -933,6 +1017,13 @@ fn print_report(
             p.unjudged
         );
     }
+    println!(
+        "  IDEM001 at error level precision, read-only counted false: {} / {} judged = {} ({} unjudged)",
+        tot_idem_error.tp,
+        tot_idem_error.judged(),
+        pct(tot_idem_error.ratio()),
+        tot_idem_error.unjudged
+    );
     println!(
         "  route recall: {}/{} = {} ({} through the inventory only)",
         tot_rec.matched,
@@ -1170,6 +1261,25 @@ mod tests {
             end_line: Some(2),
         };
         assert!(l.covers("a", 5) && !l.covers("a", 4));
+    }
+
+    #[test]
+    fn idem001_at_error_level_counts_read_only_handlers_false() {
+        let text = "h\nsvc\ta.rs\t1\tIDEM001\ttp\twrites\nsvc\ta.rs\t2\tIDEM001\ttp\tread-only: echoes\nsvc\ta.rs\t3\tIDEM001\ttp\tread-only: validates\n";
+        let v = parse_verdicts(text).unwrap();
+        let ro = parse_read_only(text);
+        assert_eq!(ro.len(), 2);
+        let findings = vec![
+            finding("IDEM001", "a.rs", 1, &[]),
+            finding("IDEM001", "a.rs", 2, &[]),
+            finding("IDEM001", "a.rs", 3, &[]),
+            finding("IDEM001", "a.rs", 4, &[]),
+        ];
+        // line 3 is an info note: not counted at error level; line 4 is unjudged
+        let json = r#"{"findings":[{"rule":"IDEM001","file":"a.rs","line":1,"severity":"error"},{"rule":"IDEM001","file":"a.rs","line":2,"severity":"error"},{"rule":"IDEM001","file":"a.rs","line":3,"severity":"info"},{"rule":"IDEM001","file":"a.rs","line":4,"severity":"error"}]}"#;
+        let errors = idem001_errors(json, Path::new("/nowhere"));
+        let p = idem001_error_precision("svc", &findings, &errors, &v, &ro);
+        assert_eq!((p.tp, p.fp, p.unjudged), (1, 1, 1));
     }
 
     #[test]
