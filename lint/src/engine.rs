@@ -203,11 +203,9 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
     // written.
     let findings: Vec<(usize, Finding)> = registry::run_all(&model, &settings.context)
         .into_iter()
-        .filter_map(|mut f| {
-            let group = layers.group_of_file(&f.location.file);
-            f.severity = f.configured_severity(layers.severity_of(group, f.rule)?);
-            Some((group, f))
-        })
+        .map(|f| (layers.group_of_file(&f.location.file), f))
+        // a rule switched off there reports nothing, and uses no exemption
+        .filter(|(group, f)| layers.severity_of(*group, f.rule).is_some())
         .collect();
     let exemptions: Vec<(usize, &Exemption)> = model
         .exemptions
@@ -248,13 +246,17 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
             &group_scanned,
         );
         suppressed += out.suppressed;
-        // IDEM004 findings come from the exemption pass; they too obey the configured severity.
-        kept.extend(out.findings.into_iter().filter_map(|mut f| {
+        kept.extend(out.findings);
+    }
+    // Severities, in one place: the rules' findings and the exemption pass's IDEM004 alike.
+    let mut kept: Vec<Finding> = kept
+        .into_iter()
+        .filter_map(|mut f| {
             let group = layers.group_of_file(&f.location.file);
             f.severity = f.configured_severity(layers.severity_of(group, f.rule)?);
             Some(f)
-        }));
-    }
+        })
+        .collect();
     kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     kept.dedup_by(|a, b| a.sort_key() == b.sort_key());
     Ok(Outcome {

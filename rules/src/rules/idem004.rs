@@ -1,6 +1,9 @@
 //! IDEM004 unused-exemption: an exemption matches no finding.
+//!
+//! Metadata only: the check needs the findings of every other rule, so the exemption pass
+//! (`suppress::apply_exemptions`) computes it; the registry lists it with the others.
 
-use crate::{Context, Finding, Model, Rule, RuleMeta, Severity};
+use crate::{RuleMeta, Severity};
 
 pub static META: RuleMeta = RuleMeta {
     id: "IDEM004",
@@ -27,15 +30,3 @@ async fn list_orders() -> Json<Vec<Order>> { /* … */ }
 ```
 "#,
 };
-
-pub struct UnusedExemption;
-
-impl Rule for UnusedExemption {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn check(&self, _model: &Model, _ctx: &Context, _out: &mut Vec<Finding>) {
-        // Needs the findings of every other rule: computed by `suppress::apply_exemptions`.
-    }
-}
