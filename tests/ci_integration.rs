@@ -404,7 +404,6 @@ fn pre_commit_hooks_report_what_is_staged() {
     write(d, "specs/openapi.yaml", SPEC);
     git(d, &["init", "-q", "-b", "main"]);
     git(d, &["add", "."]);
-    git(d, &["commit", "-q", "-m", "legacy"]);
     // run a hook as pre-commit does: its entry, plus the staged files when it takes them
     let run = |hook: &(String, String, bool), files: &[&str]| {
         let mut words = hook.1.split_whitespace();
@@ -416,6 +415,11 @@ fn pre_commit_hooks_report_what_is_staged() {
         }
         idemgate(d, &args)
     };
+    // the first commit: everything staged is new
+    let out = run(&hooks[0], &["src/main.rs"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(findings(&out).iter().any(|f| f.0 == "IDEM001"));
+    git(d, &["commit", "-q", "-m", "legacy"]);
     // a staged edit of an unrelated file: the legacy findings stay quiet
     write(d, "src/jobs.rs", "pub fn nothing() {}\npub fn more() {}\n");
     git(d, &["add", "src/jobs.rs"]);

@@ -78,6 +78,26 @@ pub fn since(rev: &str, root: &Path) -> Result<Changes, ChangedError> {
             &commit,
         ],
     )?;
+    if rev == "HEAD" && !verify.status.success() {
+        // no commit yet (a pre-commit hook on the first commit): every file is new
+        let all = git(
+            root,
+            &[
+                "ls-files",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+                "-z",
+            ],
+        )?;
+        let mut changes = Changes::default();
+        for f in all.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()) {
+            changes
+                .files
+                .insert(String::from_utf8_lossy(f).into_owned(), Lines::All);
+        }
+        return Ok(changes);
+    }
     if rev.starts_with('-') || !verify.status.success() {
         return Err(ChangedError::UnknownRevision {
             rev: rev.to_string(),
