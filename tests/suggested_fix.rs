@@ -63,6 +63,16 @@ async fn the_suggested_fix_serves_then_replays_over_http() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+    let problem: serde_json::Value =
+        serde_json::from_str(&anonymous.text().await.unwrap()).unwrap();
+    assert_eq!(problem["type"], "urn:idemgate:problem:caller-unidentified");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("send the `x-tenant` header"),
+        "{problem}"
+    );
     assert_eq!(ORDERS.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 

@@ -97,7 +97,7 @@ impl Idempotency {
             Err(why) => return problem(Problem::invalid_key(&self.header_label, why)),
         };
         let Some(scope) = self.scope_of(&request) else {
-            return problem(Problem::unidentified_caller());
+            return problem(self.unidentified());
         };
         let bytes = match actix_web::body::to_bytes_limited(BodyStream::new(payload), self.max_body)
             .await

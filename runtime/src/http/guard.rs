@@ -90,7 +90,7 @@ impl Idempotency {
             Err(why) => return Problem::invalid_key(&self.header_label, why).into_response(),
         };
         let Some(scope) = self.scope_of(&parts) else {
-            return Problem::unidentified_caller().into_response();
+            return self.unidentified().into_response();
         };
         let bytes = match to_bytes(body, self.max_body).await {
             Ok(bytes) => bytes,

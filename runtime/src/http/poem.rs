@@ -77,7 +77,7 @@ impl Idempotency {
             Err(why) => return problem(Problem::invalid_key(&self.header_label, why)),
         };
         let Some(scope) = self.scope_of(&request) else {
-            return problem(Problem::unidentified_caller());
+            return problem(self.unidentified());
         };
         let bytes = match request.take_body().into_bytes_limit(self.max_body).await {
             Ok(bytes) => bytes,

@@ -73,6 +73,17 @@ impl Problem {
         )
     }
 
+    /// 401 with what the request lacks: the header named by the scope, or the `Principal` an
+    /// authentication layer inserts.
+    pub fn unidentified_caller_because(why: impl std::fmt::Display) -> Self {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "caller-unidentified",
+            "Caller not identified",
+            format!("idempotency keys are scoped by caller, and this request does not identify one: {why}"),
+        )
+    }
+
     /// 409: the first request with this key is still being executed.
     pub fn in_flight() -> Self {
         Problem::new(

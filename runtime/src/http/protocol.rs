@@ -269,6 +269,19 @@ macro_rules! idempotency_builder {
                 self
             }
 
+            /// The 401 for a request whose caller the scope cannot find, saying what it lacks.
+            fn unidentified(&self) -> Problem {
+                match &self.scope {
+                    ScopeSource::Header(name) => Problem::unidentified_caller_because(
+                        format_args!("send the `{name}` header"),
+                    ),
+                    ScopeSource::Principal => Problem::unidentified_caller_because(
+                        "no `idemgate::http::Principal` in the request extensions; an authentication layer inserts it (or scope the keys with `scope = header(..)` or `scope = none`)",
+                    ),
+                    ScopeSource::With(_) | ScopeSource::Shared => Problem::unidentified_caller(),
+                }
+            }
+
             /// Uses this store instead of the process-wide default.
             pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
                 self.store = Some(store);
