@@ -5,6 +5,10 @@
 //! Arguments are validated at compile time (durations, `max_attempts`, fresh-value keys,
 //! reasons); every error is spanned at the offending token and the original item is still
 //! emitted, so the rest of the crate keeps type-checking in the IDE.
+//!
+//! Every argument (its name, kind, default, whether it is required), the duration syntax, the
+//! fresh values a key may not use and the rule ids `#[exempt]` takes are defined once, in
+//! `idemgate_grammar`, which the gate (`idemgate check`) reads with too.
 #![forbid(unsafe_code)]
 
 mod args;
