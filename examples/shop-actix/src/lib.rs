@@ -8,6 +8,11 @@
 //!   missing or invalid key 400, an unreachable store 503 (the handler does not run).
 //! - `GET /orders` lists the caller tenant's orders.
 //!
+//! Stores as in `shop`: `IDEMGATE_REDIS_URL` (a Redis the fleet shares; orders in memory per
+//! process), `IDEMGATE_DATABASE_URL` (PostgreSQL: each order is written in its idempotency
+//! record's transaction, so every process lists the same orders and a crash leaves neither),
+//! neither: in memory.
+//!
 //! The HTTP contract is `shop`'s, byte for byte in the problem bodies.
 #![forbid(unsafe_code)]
 
@@ -31,11 +36,23 @@ pub const TENANT_HEADER: &str = "X-Tenant";
 const UNIT_PRICE_CENTS: u64 = 1_999;
 
 /// Shared state.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Shop {
     orders: Arc<Mutex<HashMap<String, Vec<Order>>>>,
     next_order: Arc<AtomicU64>,
     provider: Arc<PaymentProvider>,
+    /// PostgreSQL mode: orders live in `shop_orders` (shop's `ORDERS_SCHEMA`), written in the
+    /// idempotency record's transaction; this connection reads them.
+    db: Option<Arc<tokio_postgres::Client>>,
+}
+
+impl std::fmt::Debug for Shop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shop")
+            .field("provider", &self.provider)
+            .field("postgres", &self.db.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shop {
@@ -45,7 +62,23 @@ impl Shop {
             orders: Arc::default(),
             next_order: Arc::new(AtomicU64::new(1)),
             provider: Arc::new(provider),
+            db: None,
         }
+    }
+
+    /// A shop whose orders live in PostgreSQL: serve [`routes`] inside
+    /// `idemgate::idempotency::postgres::transaction_scope` (see the binary) with a
+    /// `PostgresStore` as the idempotency store, so each order commits with its record.
+    pub fn with_database(provider: PaymentProvider, db: tokio_postgres::Client) -> Self {
+        Shop {
+            db: Some(Arc::new(db)),
+            ..Shop::new(provider)
+        }
+    }
+
+    /// Whether orders live in PostgreSQL ([`Shop::with_database`]).
+    pub fn uses_database(&self) -> bool {
+        self.db.is_some()
     }
 
     /// The payment provider (for tests and metrics).
@@ -132,9 +165,8 @@ async fn create_order(
     let charge = payments::charge(&shop.provider, payment_key.as_str(), amount_cents)
         .await
         .map_err(payment_problem)?;
-    let id = format!("ord_{:06}", shop.next_order.fetch_add(1, Ordering::Relaxed));
-    let order = Order {
-        id: id.clone(),
+    let mut order = Order {
+        id: String::new(),
         tenant: tenant.clone(),
         sku: new.sku,
         qty: new.qty,
@@ -142,7 +174,28 @@ async fn create_order(
         payment_id: charge.id,
         status: "paid".to_owned(),
     };
-    shop.orders().entry(tenant).or_default().push(order.clone());
+    if shop.db.is_some() {
+        // In the idempotency record's transaction: both commit, or neither.
+        let Some(tx) = idemgate::idempotency::postgres::current_tx() else {
+            return Err(database_problem("no idempotency transaction is open"));
+        };
+        let amount = i64::try_from(amount_cents).unwrap_or(i64::MAX);
+        let qty = i32::try_from(order.qty).unwrap_or(i32::MAX);
+        let row = tx
+            .query_one(
+                "INSERT INTO shop_orders (tenant, sku, qty, amount_cents, payment_id) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[&order.tenant, &order.sku, &qty, &amount, &order.payment_id],
+            )
+            .await
+            .map_err(|e| database_problem(&e.to_string()))?;
+        let id: i64 = row.get(0);
+        order.id = format!("ord_{id:06}");
+    } else {
+        order.id = format!("ord_{:06}", shop.next_order.fetch_add(1, Ordering::Relaxed));
+        shop.orders().entry(tenant).or_default().push(order.clone());
+    }
+    let id = order.id.clone();
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/orders/{id}")))
         .json(order))
@@ -166,7 +219,43 @@ fn payment_problem(error: PaymentError) -> Problem {
     }
 }
 
+fn database_problem(detail: &str) -> Problem {
+    Problem::new(
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "database-unavailable",
+        "Database unavailable",
+        detail,
+    )
+    .retry_after(1)
+}
+
 /// `GET /orders`: the caller tenant's orders, oldest first.
-async fn list_orders(shop: web::Data<Shop>, Tenant(tenant): Tenant) -> HttpResponse {
-    HttpResponse::Ok().json(shop.orders().get(&tenant).cloned().unwrap_or_default())
+async fn list_orders(
+    shop: web::Data<Shop>,
+    Tenant(tenant): Tenant,
+) -> Result<HttpResponse, Problem> {
+    let Some(db) = &shop.db else {
+        return Ok(HttpResponse::Ok().json(shop.orders().get(&tenant).cloned().unwrap_or_default()));
+    };
+    let rows = db
+        .query(
+            "SELECT id, sku, qty, amount_cents, payment_id FROM shop_orders \
+             WHERE tenant = $1 ORDER BY id",
+            &[&tenant],
+        )
+        .await
+        .map_err(|e| database_problem(&e.to_string()))?;
+    let orders: Vec<Order> = rows
+        .iter()
+        .map(|row| Order {
+            id: format!("ord_{:06}", row.get::<_, i64>(0)),
+            tenant: tenant.clone(),
+            sku: row.get(1),
+            qty: u32::try_from(row.get::<_, i32>(2)).unwrap_or(0),
+            amount_cents: u64::try_from(row.get::<_, i64>(3)).unwrap_or(0),
+            payment_id: row.get(4),
+            status: "paid".to_owned(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(orders))
 }

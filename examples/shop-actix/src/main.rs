@@ -3,9 +3,11 @@
 
 use std::process::ExitCode;
 
+use actix_web::middleware::{Condition, Next};
 use actix_web::{web, App, HttpServer};
+use idemgate::idempotency;
 use shop::payments::PaymentProvider;
-use shop::Settings;
+use shop::{install_store, Settings, StoreMode};
 use shop_actix::{routes, Shop};
 
 #[actix_web::main]
@@ -17,15 +19,37 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The idempotency store is the process-wide default (in memory). A fleet would install a
-    // shared one here, before serving: idemgate::idempotency::set_default_store(...).
-    let shop = web::Data::new(Shop::new(PaymentProvider::new(
-        settings.payment_failure_rate,
-        settings.payment_latency,
-    )));
-    let server = HttpServer::new(move || App::new().app_data(shop.clone()).configure(routes))
-        .workers(2)
-        .bind(&settings.addr);
+    // The idempotency store is the process-wide default, chosen as shop does: a Redis every
+    // process shares (IDEMGATE_REDIS_URL), PostgreSQL for records and orders
+    // (IDEMGATE_DATABASE_URL), else in memory.
+    let mode = match install_store("shop-actix").await {
+        Ok(mode) => mode,
+        Err(error) => {
+            eprintln!("shop-actix: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let provider = PaymentProvider::new(settings.payment_failure_rate, settings.payment_latency);
+    let shop = web::Data::new(match mode {
+        StoreMode::Memory | StoreMode::Redis => Shop::new(provider),
+        StoreMode::Postgres(client) => Shop::with_database(provider, client),
+    });
+    let transactional = shop.uses_database();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(shop.clone())
+            // PostgreSQL: each request runs in a transaction scope, so the order the handler
+            // writes through current_tx() commits with its idempotency record.
+            .wrap(Condition::new(
+                transactional,
+                actix_web::middleware::from_fn(|req, next: Next<_>| {
+                    idempotency::postgres::transaction_scope(next.call(req))
+                }),
+            ))
+            .configure(routes)
+    })
+    .workers(2)
+    .bind(&settings.addr);
     let server = match server {
         Ok(server) => server,
         Err(error) => {

@@ -29,6 +29,7 @@ use axum::http::{header, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use idemgate::http::{IdempotencyKey, Problem};
+use idemgate::idempotency::{PostgresStore, PostgresStoreConfig, RedisStore, RedisStoreConfig};
 use idemgate::idempotent;
 use serde::{Deserialize, Serialize};
 
@@ -376,6 +377,59 @@ async fn list_orders(
         })
         .collect();
     Ok(Json(orders))
+}
+
+/// Where idempotency records (and, with PostgreSQL, orders) live.
+pub enum StoreMode {
+    /// In this process's memory.
+    Memory,
+    /// A Redis every process shares (orders stay in memory per process).
+    Redis,
+    /// PostgreSQL: records and orders; the client reads and writes orders.
+    Postgres(tokio_postgres::Client),
+}
+
+/// Installs the store the environment names: IDEMGATE_DATABASE_URL (PostgreSQL: records and
+/// orders in one transaction), IDEMGATE_REDIS_URL (Redis), neither (in memory). `service` names
+/// the process in what it prints. Call it once, before serving.
+pub async fn install_store(service: &str) -> Result<StoreMode, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let Some(url) = var("IDEMGATE_DATABASE_URL") {
+        let url = url.trim();
+        let store = PostgresStore::connect(url, PostgresStoreConfig::default())
+            .await
+            .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
+        let name = service.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                eprintln!("{name}: database connection ended: {e}");
+            }
+        });
+        client
+            .batch_execute(&format!(
+                "SELECT pg_advisory_lock(4242); {ORDERS_SCHEMA}; SELECT pg_advisory_unlock(4242)"
+            ))
+            .await
+            .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
+        // Expired idempotency rows go in the background.
+        store.spawn_sweeper(std::time::Duration::from_secs(60));
+        idemgate::idempotency::set_default_store(std::sync::Arc::new(store))
+            .map_err(|_| "the idempotency store was already set".to_owned())?;
+        println!("{service}: idempotency store and orders: PostgreSQL");
+        return Ok(StoreMode::Postgres(client));
+    }
+    let Some(url) = var("IDEMGATE_REDIS_URL") else {
+        return Ok(StoreMode::Memory);
+    };
+    let store = RedisStore::open(url.trim(), RedisStoreConfig::default())
+        .map_err(|e| format!("IDEMGATE_REDIS_URL: {e}"))?;
+    idemgate::idempotency::set_default_store(std::sync::Arc::new(store))
+        .map_err(|_| "the idempotency store was already set".to_owned())?;
+    println!("{service}: idempotency store: Redis");
+    Ok(StoreMode::Redis)
 }
 
 /// Settings read from the environment.

@@ -4,58 +4,11 @@
 use std::process::ExitCode;
 
 use axum::middleware::Next;
-use idemgate::idempotency::{
-    self, PostgresStore, PostgresStoreConfig, RedisStore, RedisStoreConfig,
+use idemgate::idempotency;
+use shop::{
+    admin_app, app, install_store, metrics_app, payments::PaymentProvider, Settings, Shop,
+    StoreMode,
 };
-use shop::{admin_app, app, metrics_app, payments::PaymentProvider, Settings, Shop, ORDERS_SCHEMA};
-
-/// Where idempotency records (and, with PostgreSQL, orders) live.
-enum Mode {
-    Memory,
-    Redis,
-    Postgres(tokio_postgres::Client),
-}
-
-/// Installs the store the environment names: IDEMGATE_DATABASE_URL (PostgreSQL: records and
-/// orders in one transaction), IDEMGATE_REDIS_URL (Redis), neither (in memory).
-async fn install_store() -> Result<Mode, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    if let Some(url) = var("IDEMGATE_DATABASE_URL") {
-        let url = url.trim();
-        let store = PostgresStore::connect(url, PostgresStoreConfig::default())
-            .await
-            .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                eprintln!("shop: database connection ended: {e}");
-            }
-        });
-        client
-            .batch_execute(&format!(
-                "SELECT pg_advisory_lock(4242); {ORDERS_SCHEMA}; SELECT pg_advisory_unlock(4242)"
-            ))
-            .await
-            .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
-        // Expired idempotency rows go in the background.
-        store.spawn_sweeper(std::time::Duration::from_secs(60));
-        idempotency::set_default_store(std::sync::Arc::new(store))
-            .map_err(|_| "the idempotency store was already set".to_owned())?;
-        println!("shop: idempotency store and orders: PostgreSQL");
-        return Ok(Mode::Postgres(client));
-    }
-    let Some(url) = var("IDEMGATE_REDIS_URL") else {
-        return Ok(Mode::Memory);
-    };
-    let store = RedisStore::open(url.trim(), RedisStoreConfig::default())
-        .map_err(|e| format!("IDEMGATE_REDIS_URL: {e}"))?;
-    idempotency::set_default_store(std::sync::Arc::new(store))
-        .map_err(|_| "the idempotency store was already set".to_owned())?;
-    println!("shop: idempotency store: Redis");
-    Ok(Mode::Redis)
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -83,7 +36,7 @@ async fn main() -> ExitCode {
     // The idempotency store is the process-wide default: in memory, a Redis shared by every
     // shop process (orders stay in memory per process), or PostgreSQL (orders too, each in
     // its idempotency record's transaction).
-    let mode = match install_store().await {
+    let mode = match install_store("shop").await {
         Ok(mode) => mode,
         Err(error) => {
             eprintln!("shop: {error}");
@@ -92,8 +45,8 @@ async fn main() -> ExitCode {
     };
     let provider = PaymentProvider::new(settings.payment_failure_rate, settings.payment_latency);
     let shop = match mode {
-        Mode::Memory | Mode::Redis => Shop::new(provider),
-        Mode::Postgres(client) => Shop::with_database(provider, client),
+        StoreMode::Memory | StoreMode::Redis => Shop::new(provider),
+        StoreMode::Postgres(client) => Shop::with_database(provider, client),
     };
     let mut router = app(shop.clone());
     if shop.uses_database() {

@@ -1,11 +1,11 @@
-//! Two `shop` processes sharing one PostgreSQL (IDEMGATE_DATABASE_URL): orders are stored in
-//! the idempotency record's transaction, so 100 concurrent duplicates spread across both
-//! create exactly one order row, both processes list the same orders, either replays the 201
-//! and answers 422 to another body; another tenant's same key is another order.
+//! Two service processes (`shop` or `shop-actix`: the including test sets `BIN`) sharing one
+//! PostgreSQL (IDEMGATE_DATABASE_URL): orders are stored in the idempotency record's transaction,
+//! so 100 concurrent duplicates spread across both create exactly one order row, both processes
+//! list the same orders, either replays the 201 and answers 422 to another body; another tenant's
+//! same key is another order.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../../runtime/tests/stores_support/mod.rs"]
-mod stores_support;
+use crate::stores_support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ fn start_shop(database_url: &str) -> Shop {
 }
 
 fn start_shop_on(database_url: &str, port: u16, latency_ms: u64) -> Shop {
-    let child = Command::new(env!("CARGO_BIN_EXE_shop"))
+    let mut child = Command::new(crate::BIN)
         .env("SHOP_ADDR", format!("127.0.0.1:{port}"))
         .env("SHOP_PAYMENT_FAILURE_RATE", "0")
         .env("SHOP_PAYMENT_LATENCY_MS", latency_ms.to_string())
@@ -36,10 +36,17 @@ fn start_shop_on(database_url: &str, port: u16, latency_ms: u64) -> Shop {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("shop starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
+        .unwrap_or_else(|e| panic!("{} starts: {e}", crate::BIN));
+    let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "shop did not listen");
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{} exited before listening on {port}: {status}", crate::BIN);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not listen on {port}",
+            crate::BIN
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Shop {

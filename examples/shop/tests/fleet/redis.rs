@@ -1,10 +1,10 @@
-//! Two `shop` processes sharing one Redis (IDEMGATE_REDIS_URL): 100 concurrent duplicates
-//! spread across both create exactly one order; the other process replays it; the same key
-//! with another body gets 422 there; another tenant's same key is another order.
+//! Two service processes (`shop` or `shop-actix`: the including test sets `BIN`) sharing one Redis
+//! (IDEMGATE_REDIS_URL): 100 concurrent duplicates spread across both create exactly one order; the
+//! other process replays it; the same key with another body gets 422 there; another tenant's same
+//! key is another order.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../../runtime/tests/stores_support/mod.rs"]
-mod stores_support;
+use crate::stores_support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ impl Drop for Shop {
 
 fn start_shop(redis_url: &str) -> Shop {
     let port = stores_support::free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_shop"))
+    let mut child = Command::new(crate::BIN)
         .env("SHOP_ADDR", format!("127.0.0.1:{port}"))
         .env("SHOP_PAYMENT_FAILURE_RATE", "0")
         .env("SHOP_PAYMENT_LATENCY_MS", "300")
@@ -32,10 +32,17 @@ fn start_shop(redis_url: &str) -> Shop {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("shop starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
+        .unwrap_or_else(|e| panic!("{} starts: {e}", crate::BIN));
+    let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "shop did not listen");
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{} exited before listening on {port}: {status}", crate::BIN);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not listen on {port}",
+            crate::BIN
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Shop {
