@@ -218,3 +218,32 @@ fn exclude_globs_are_relative_to_their_own_config() {
         vec![("IDEM001".into(), "services/b/src/legacy.rs".into(), 4)]
     );
 }
+
+#[test]
+fn a_config_above_the_root_keeps_its_exemptions() {
+    let repo = monorepo();
+    write(
+        repo.path(),
+        "idemgate.toml",
+        r#"fail-level = "warning"
+
+[[exemptions]]
+rule = "IDEM001"
+path = "services/b/src/legacy.rs"
+reason = "b's orders move to the v2 API"
+"#,
+    );
+    // from the root: the root config's exemption hides b's IDEM001
+    assert_eq!(
+        findings(repo.path(), &["check", "-f", "json"]),
+        vec![("RETRY004".into(), "services/b/src/retrying.rs".into(), 3)]
+    );
+    // with --root services/b, paths are relative to b and the exemption still applies
+    assert_eq!(
+        findings(
+            repo.path(),
+            &["check", "-f", "json", "--root", "services/b", "services/b"]
+        ),
+        vec![("RETRY004".into(), "src/retrying.rs".into(), 3)]
+    );
+}
