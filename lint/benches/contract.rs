@@ -67,7 +67,7 @@ fn operations(spec: &str) -> Vec<(String, String)> {
 
 /// Writes the crate: modules of 100 routes each, mounted by `.nest`, every POST handler
 /// `#[idempotent]`; the first routes serve the spec's operations.
-fn write_crate(dir: &Path, ops: &[(String, String)]) -> std::io::Result<()> {
+fn write_crate(dir: &Path, ops: &[(String, String)], size: usize) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("src"))?;
     std::fs::write(
         dir.join("Cargo.toml"),
@@ -75,7 +75,7 @@ fn write_crate(dir: &Path, ops: &[(String, String)]) -> std::io::Result<()> {
     )?;
     let mut routes: Vec<(String, String)> = ops.to_vec();
     let mut i = 0;
-    while routes.len() < ROUTES {
+    while routes.len() < size {
         let method = if i % 3 == 0 { "get" } else { "post" };
         routes.push((method.into(), format!("/internal/r{i}/items/{{item_id}}")));
         i += 1;
@@ -190,13 +190,37 @@ fn main() {
     let ops = operations(&spec);
     let dir = std::env::temp_dir().join(format!("idemgate-bench-contract-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    if let Err(e) =
-        write_crate(&dir, &ops).and_then(|_| std::fs::write(dir.join("openapi.json"), &spec))
+    if let Err(e) = write_crate(&dir, &ops, ROUTES)
+        .and_then(|_| std::fs::write(dir.join("openapi.json"), &spec))
     {
         eprintln!("writing {}: {e}", dir.display());
         std::process::exit(2);
     }
     let dir = idemgate_lint::discover::absolute(&dir);
+    // linear: the pairing time per route stays flat as the crate grows
+    for size in [ROUTES / 4, ROUTES / 2] {
+        let small = dir.with_extension(format!("{size}"));
+        let _ = std::fs::remove_dir_all(&small);
+        if write_crate(&small, &ops, size)
+            .and_then(|_| std::fs::write(small.join("openapi.json"), &spec))
+            .is_err()
+        {
+            continue;
+        }
+        let settings = Settings::defaults(small.clone());
+        let mut model = linked_model(&small, &settings);
+        let (t, ()) = time(7, || {
+            model.contracts = Default::default();
+            contract::link(&[], &small, &mut model);
+        });
+        println!(
+            "pairing + matching, {:>6} routes {:>9.2?}   ({:.0} ns per route)",
+            model.rust.routes.len(),
+            t,
+            t.as_nanos() as f64 / model.rust.routes.len().max(1) as f64
+        );
+        let _ = std::fs::remove_dir_all(&small);
+    }
     let settings = Settings::defaults(dir.clone());
 
     let (t_model, mut model) = time(1, || linked_model(&dir, &settings));
@@ -232,8 +256,10 @@ fn main() {
         operations
     );
     println!(
-        "pairing + matching        {:>9.2?}   ({} contract, {} matches, {} unmatched routes, {} unmatched operations)",
+        "pairing + matching, {:>6} routes {:>9.2?}   ({:.0} ns per route; {} contract, {} matches, {} unmatched routes, {} unmatched operations)",
+        routes,
         t_pair,
+        t_pair.as_nanos() as f64 / routes.max(1) as f64,
         c.contracts.len(),
         c.matches.len(),
         c.unmatched_routes.len(),
