@@ -36,10 +36,9 @@
 //! would end past it, and a `Retry-After` longer than what is left ends the retrying.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -53,6 +52,7 @@ pub use crate::classify::{parse_retry_after, Classification, Retryability, Retry
 
 use crate::breaker::{self, Breaker, Probe};
 use crate::budget::{self, RetryBudget};
+use crate::named::Named;
 use crate::Error;
 
 /// How a backoff delay is randomized.
@@ -144,13 +144,8 @@ impl Handles {
         operation: &'static str,
     ) -> &'static Handles {
         type Key = (Option<&'static str>, Option<&'static str>, &'static str);
-        static REGISTRY: OnceLock<RwLock<HashMap<Key, &'static Handles>>> = OnceLock::new();
-        let reg = REGISTRY.get_or_init(Default::default);
-        let key = (budget, breaker, operation);
-        if let Some(h) = reg.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
-            return h;
-        }
-        reg.write().unwrap_or_else(PoisonError::into_inner).entry(key).or_insert_with(|| {
+        static REGISTRY: Named<&'static Handles, Key> = Named::new("policy handles");
+        *REGISTRY.get_or_create((budget, breaker, operation), || {
             crate::metrics::register_policy(operation, budget, breaker);
             Box::leak(Box::new(Handles {
                 operation,
