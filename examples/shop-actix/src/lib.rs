@@ -7,6 +7,7 @@
 //!   (`Idempotent-Replayed: true`), the same key with another `sku` or `qty` gets 422, a
 //!   missing or invalid key 400, an unreachable store 503 (the handler does not run).
 //! - `GET /orders` lists the caller tenant's orders.
+//! - `GET /metrics` ([`metrics`]): every idemgate metric in Prometheus text, as in `shop`.
 //!
 //! Stores as in `shop`: `IDEMGATE_REDIS_URL` (a Redis the fleet shares; orders in memory per
 //! process), `IDEMGATE_DATABASE_URL` (PostgreSQL: each order is written in its idempotency
@@ -123,6 +124,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(list_orders))
             .route(web::post().to(create_order)),
     );
+}
+
+/// `GET /metrics`: the text a Prometheus server scrapes, rendered by the exporter the process
+/// installed as its `metrics` recorder (the app provides `web::Data<PrometheusHandle>`).
+pub async fn metrics(
+    handle: web::Data<metrics_exporter_prometheus::PrometheusHandle>,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(handle.render())
 }
 
 fn invalid_body(detail: impl Into<String>) -> Problem {

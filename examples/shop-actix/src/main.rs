@@ -19,6 +19,19 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The Prometheus exporter is the `metrics` recorder, installed before any policy runs.
+    let metrics = match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => web::Data::new(handle),
+        Err(error) => {
+            eprintln!("shop-actix: cannot install the metrics recorder: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    idemgate::metrics::describe();
+    if let Err(error) = idemgate::breaker::configure("psp", settings.breaker) {
+        eprintln!("shop-actix: {error}");
+        return ExitCode::from(2);
+    }
     // The idempotency store is the process-wide default, chosen as shop does: a Redis every
     // process shares (IDEMGATE_REDIS_URL), PostgreSQL for records and orders
     // (IDEMGATE_DATABASE_URL), else in memory.
@@ -38,6 +51,8 @@ async fn main() -> ExitCode {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(shop.clone())
+            .app_data(metrics.clone())
+            .route("/metrics", web::get().to(shop_actix::metrics))
             // PostgreSQL: each request runs in a transaction scope, so the order the handler
             // writes through current_tx() commits with its idempotency record.
             .wrap(Condition::new(
