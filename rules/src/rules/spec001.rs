@@ -105,7 +105,7 @@ impl Rule for SpecPromisesIdempotency {
                 Handler::Closure => (
                     route.registration.clone(),
                     "closure handler registered here",
-                    format!("{} {}:closure", route.method, op.key()),
+                    format!("{}:closure", op.key()),
                     "a closure".to_string(),
                 ),
                 // GATE002 reports handlers the gate cannot see
