@@ -789,7 +789,7 @@ impl Bodies<'_> {
         let pure = pure_method(m);
         match self.methods.get(m) {
             // a common name (`get`, `clone`) many types define: the std one is meant, mostly
-            Some(ids) if pure && ids.len() > 2 => Resolution::Pure,
+            Some(ids) if pure && ids.len() > MAX_METHOD_CANDIDATES => Resolution::Pure,
             Some(ids) if ids.len() <= MAX_METHOD_CANDIDATES => Resolution::Fns(ids.clone()),
             Some(ids) => Resolution::Unknown(format!(
                 "calls `.{m}(…)`, which {} types of the workspace define",
