@@ -120,3 +120,49 @@ fn a_shop_whose_spec_drifted_gets_the_spec_findings() {
         )]
     );
 }
+
+#[test]
+fn routes_name_the_spec_operation_they_serve() {
+    let out = idemgate(
+        &repo_root(),
+        &["routes", "examples/shop", "--format", "json", "--isolated"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let routes = v["routes"].as_array().unwrap();
+    let served: Vec<(String, String, String)> = routes
+        .iter()
+        .flat_map(|r| {
+            let route = format!(
+                "{} {}",
+                r["method"].as_str().unwrap(),
+                r["path"].as_str().unwrap()
+            );
+            r["operations"].as_array().unwrap().iter().map(move |o| {
+                (
+                    route.clone(),
+                    o["operation_id"].as_str().unwrap_or("").to_string(),
+                    o["file"].as_str().unwrap().to_string(),
+                )
+            })
+        })
+        .collect();
+    let spec = "examples/shop/openapi.yaml".to_string();
+    // every route of the shop serves exactly its operation
+    assert_eq!(routes.len(), served.len());
+    assert!(served.contains(&("POST /orders".into(), "createOrder".into(), spec.clone())));
+    assert!(served.contains(&("GET /orders".into(), "listOrders".into(), spec.clone())));
+    assert!(served.contains(&("GET /metrics".into(), "metrics".into(), spec)));
+    let text = stdout(&idemgate(
+        &repo_root(),
+        &["routes", "examples/shop", "--isolated"],
+    ));
+    let post = text.lines().find(|l| l.starts_with("POST")).unwrap();
+    let line = line_of(&repo_root(), "examples/shop/openapi.yaml", "    post:");
+    assert!(
+        post.ends_with(&format!(
+            "spec: POST /orders (examples/shop/openapi.yaml:{line})"
+        )),
+        "{post}"
+    );
+}

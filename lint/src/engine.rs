@@ -31,6 +31,8 @@ pub struct Outcome {
     pub unreachable: Vec<std::sync::Arc<str>>,
     /// Every route the gate saw, with how it is covered (for `idemgate routes`).
     pub routes: Vec<idemgate_rules::model::rust::Route>,
+    /// For each route (same order), the paired spec operations it serves.
+    pub route_operations: Vec<Vec<crate::contract::ServedOperation>>,
 }
 
 enum Parsed {
@@ -265,6 +267,7 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
         suppressed,
         root: settings.root.clone(),
         unreachable,
+        route_operations: crate::contract::served_operations(&model),
         routes: std::mem::take(&mut model.rust.routes),
     })
 }

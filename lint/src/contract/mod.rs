@@ -100,6 +100,37 @@ fn within(file: &str, code: &str) -> bool {
             && file.as_bytes().get(code.len()) == Some(&b'/'))
 }
 
+/// A spec operation a route serves (for `idemgate routes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedOperation {
+    pub method: String,
+    /// The path as the spec writes it.
+    pub path: String,
+    pub operation_id: Option<String>,
+    /// Where the operation is written.
+    pub location: Location,
+}
+
+/// For each route of `model.rust.routes` (same order), the operations it serves.
+pub fn served_operations(model: &Model) -> Vec<Vec<ServedOperation>> {
+    let mut out = vec![Vec::new(); model.rust.routes.len()];
+    for m in &model.contracts.matches {
+        let (Some(slot), Some(op)) = (
+            out.get_mut(m.route),
+            model.openapi.operations.get(m.operation),
+        ) else {
+            continue;
+        };
+        slot.push(ServedOperation {
+            method: op.method.clone(),
+            path: op.path.clone(),
+            operation_id: op.operation_id.clone(),
+            location: op.location.clone(),
+        });
+    }
+    out
+}
+
 /// `paths` and the spec of every `[[contracts]]` entry whose code the scan covers but whose
 /// spec it does not: `idemgate check crates/api` reads `api/openapi.yaml` too, so the pair is
 /// checked whichever half is named.

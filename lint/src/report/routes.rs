@@ -10,7 +10,9 @@
 //!     "declared_by": "#[idempotent]" | "IdempotencyLayer" | null,
 //!     "handler": "crate::orders::create" | null,
 //!     "handler_file": "src/orders.rs" | null, "handler_line": 30 | null,
-//!     "reason": "…" | null                                  // why it is unresolved
+//!     "reason": "…" | null,                                 // why it is unresolved
+//!     "operations": [{"method": "POST", "path": "/orders",   // the paired spec operations
+//!       "operation_id": "createOrder" | null, "file": "openapi.yaml", "line": 34}]
 //!   }]
 //! }
 //! ```
@@ -20,6 +22,7 @@ use idemgate_rules::model::rust::{Handler, Route};
 use serde_json::{json, Value};
 
 use super::Format;
+use crate::contract::ServedOperation;
 use crate::engine::Outcome;
 
 fn status(r: &Route) -> (&'static str, Option<String>) {
@@ -34,9 +37,20 @@ fn status(r: &Route) -> (&'static str, Option<String>) {
     }
 }
 
-fn sorted(outcome: &Outcome) -> Vec<&Route> {
-    let mut v: Vec<&Route> = outcome.routes.iter().collect();
-    v.sort_by(|a, b| {
+fn sorted(outcome: &Outcome) -> Vec<(&Route, &[ServedOperation])> {
+    let mut v: Vec<(&Route, &[ServedOperation])> = outcome
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let ops = outcome
+                .route_operations
+                .get(i)
+                .map_or(&[][..], Vec::as_slice);
+            (r, ops)
+        })
+        .collect();
+    v.sort_by(|(a, _), (b, _)| {
         (&a.registration.file, a.registration.line, &a.method).cmp(&(
             &b.registration.file,
             b.registration.line,
@@ -52,8 +66,20 @@ pub fn render(outcome: &Outcome, format: Format) -> String {
         Format::Json => {
             let list: Vec<Value> = routes
                 .iter()
-                .map(|r| {
+                .map(|(r, ops)| {
                     let (st, by) = status(r);
+                    let operations: Vec<Value> = ops
+                        .iter()
+                        .map(|o| {
+                            json!({
+                                "method": o.method,
+                                "path": o.path,
+                                "operation_id": o.operation_id,
+                                "file": &*o.location.file,
+                                "line": o.location.line,
+                            })
+                        })
+                        .collect();
                     let (handler, hfile, hline, reason) = match &r.handler {
                         Handler::Resolved(h) => (
                             Some(h.path.clone()),
@@ -79,6 +105,7 @@ pub fn render(outcome: &Outcome, format: Format) -> String {
                         "handler_file": hfile,
                         "handler_line": hline,
                         "reason": reason,
+                        "operations": operations,
                     })
                 })
                 .collect();
@@ -89,7 +116,7 @@ pub fn render(outcome: &Outcome, format: Format) -> String {
         }
         _ => {
             let mut out = String::new();
-            for r in &routes {
+            for (r, ops) in &routes {
                 let (st, by) = status(r);
                 let what = match (&r.handler, by) {
                     (_, Some(by)) => format!("{st} by {by}"),
@@ -97,8 +124,18 @@ pub fn render(outcome: &Outcome, format: Format) -> String {
                     (Handler::Unresolved { reason, .. }, None) => format!("{st}: {reason}"),
                     (Handler::Closure, None) => st.to_string(),
                 };
+                // the paired spec operations it serves
+                let served: String = ops
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "  spec: {} {} ({}:{})",
+                            o.method, o.path, o.location.file, o.location.line
+                        )
+                    })
+                    .collect();
                 out.push_str(&format!(
-                    "{:<7} {:<40} {}:{}  {}\n",
+                    "{:<7} {:<40} {}:{}  {}{served}\n",
                     r.method,
                     r.path.as_deref().unwrap_or("?"),
                     r.registration.file,
