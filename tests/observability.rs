@@ -242,3 +242,50 @@ fn the_readme_tells_the_on_call_what_each_alert_means() {
     }
     assert!(section.contains("observability/dashboard.json"));
 }
+
+/// The metric names `runtime/src/metrics.rs` defines (`pub const X: &str = "idemgate_…";`).
+fn documented_metrics() -> Vec<String> {
+    read("runtime/src/metrics.rs")
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub const "))
+        .filter_map(|l| l.split_once("= \"").map(|(_, name)| name))
+        .filter_map(|name| name.split('"').next())
+        .filter(|name| name.starts_with("idemgate_"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every `idemgate_…` metric name a text mentions (recording rules are `idemgate:…`).
+fn metric_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("idemgate_") {
+        let name: String = rest[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[at + name.len()..];
+        names.push(name);
+    }
+    names
+}
+
+#[test]
+fn alerts_and_dashboard_query_only_documented_metrics() {
+    let documented = documented_metrics();
+    assert!(documented.len() >= 14, "{documented:?}");
+    for file in ["observability/alerts.yml", "observability/dashboard.json"] {
+        let used = metric_names(&read(file));
+        assert!(used.len() >= 10, "{file}: {used:?}");
+        for name in used {
+            assert!(
+                documented.contains(&name),
+                "{file} uses {name}, which the runtime does not emit"
+            );
+        }
+    }
+    assert_eq!(
+        metric_names("rate(idemgate_calls_total[5m]) / idemgate:calls:rate5m"),
+        ["idemgate_calls_total"]
+    );
+}
