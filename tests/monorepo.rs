@@ -247,3 +247,20 @@ reason = "b's orders move to the v2 API"
         vec![("RETRY004".into(), "src/retrying.rs".into(), 3)]
     );
 }
+
+#[test]
+fn a_folder_excluded_above_stays_excluded_with_a_config_of_its_own() {
+    let repo = monorepo();
+    write(
+        repo.path(),
+        "idemgate.toml",
+        "fail-level = \"warning\"\nexclude = [\"services/b/**\"]\n",
+    );
+    // b's own config switches a rule off but cannot bring b back into the run
+    write(
+        repo.path(),
+        "services/b/idemgate.toml",
+        "[rules]\nRETRY002 = \"off\"\n",
+    );
+    assert_eq!(findings(repo.path(), &["check", "-f", "json"]), vec![]);
+}

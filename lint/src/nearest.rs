@@ -121,19 +121,31 @@ impl<'a> Layers<'a> {
         }
     }
 
-    /// Whether the config governing `path` (a file, or a folder named on the command line)
-    /// excludes it.
+    /// Whether `path` (a file, or a folder named on the command line) is excluded: by the
+    /// config governing it, or by any config above that one — as in ruff, a folder a parent
+    /// config excludes stays excluded even when a config inside it says nothing about it.
     pub fn excluded(&self, path: &Path) -> bool {
         let dir = if path.is_dir() {
             Some(path)
         } else {
             path.parent()
         };
-        let group = dir.map_or(0, |d| self.group_of_dir(d));
-        self.with(group, |s| {
-            let rel = relative(&s.config_dir, path);
-            s.exclude.as_ref().is_some_and(|g| g.is_match(&*rel))
-        })
+        let mut group = dir.map_or(0, |d| self.group_of_dir(d));
+        loop {
+            let (hit, config_dir) = self.with(group, |s| {
+                let rel = relative(&s.config_dir, path);
+                let hit = s.exclude.as_ref().is_some_and(|g| g.is_match(&*rel));
+                (hit, s.config_dir.clone())
+            });
+            if hit {
+                return true;
+            }
+            if group == 0 {
+                return false;
+            }
+            // the config governing the folder that holds this one
+            group = config_dir.parent().map_or(0, |d| self.group_of_dir(d));
+        }
     }
 
     /// The severity of rule `id` in `group`, `None` when that config switches it off.
