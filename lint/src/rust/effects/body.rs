@@ -23,6 +23,7 @@ pub fn summarize(sp: &Spanner<'_>, sig: &Signature, block: &Block) -> Summary {
         sp,
         out: Summary::default(),
         shared: HashSet::new(),
+        params: HashSet::new(),
         depth: 0,
     };
     for a in &sig.inputs {
@@ -61,11 +62,12 @@ pub fn summarize(sp: &Spanner<'_>, sig: &Signature, block: &Block) -> Summary {
                                 | "Client"
                         )
                     }));
+            let mut names = Vec::new();
+            pat_idents(&t.pat, &mut names);
             if shared {
-                let mut names = Vec::new();
-                pat_idents(&t.pat, &mut names);
-                v.shared.extend(names);
+                v.shared.extend(names.iter().cloned());
             }
+            v.params.extend(names);
         }
     }
     v.visit_block(block);
@@ -104,6 +106,8 @@ struct Effects<'a, 'b> {
     out: Summary,
     /// Names whose mutation changes shared state: `self`, state parameters, lock guards.
     shared: HashSet<String>,
+    /// The function's parameters.
+    params: HashSet<String>,
     depth: u32,
 }
 
@@ -336,11 +340,9 @@ impl<'ast> Visit<'ast> for Effects<'_, '_> {
                     ),
                     loc,
                 );
-            } else if segs.len() == 1 && self.shared.contains(&last) {
-                // a closure or function parameter: whatever it is, the gate cannot see it
-                self.out
-                    .unknown
-                    .push((format!("calls the parameter `{last}`"), loc));
+            } else if segs.len() == 1 && self.params.contains(&last) {
+                // a closure parameter (`run(f)` calls `f(conn)`): the closure is written, and
+                // read, where this function is called
             } else {
                 self.out.calls.push((Callee::Path(segs), loc));
             }

@@ -135,14 +135,29 @@ fn classify_at<L: Lookup>(
                 continue;
             }
             if depth + 1 > MAX_DEPTH {
-                unknown.get_or_insert_with(|| Evidence {
-                    description: format!(
-                        "calls `{}`, more than {MAX_DEPTH} calls deep, which the gate does not follow",
-                        l.name(id)
-                    ),
-                    location: at.clone(),
-                    through: Vec::new(),
-                });
+                // one more level is read but not followed: a leaf (only pure calls) is
+                // pure, a write there is a write, anything else is unknown
+                match leaf(l, id) {
+                    Leaf::Pure => {}
+                    Leaf::Writes(what, loc) => {
+                        result = Some(HandlerEffects::Writes(Evidence {
+                            description: what,
+                            location: loc,
+                            through: vec![l.name(id)],
+                        }));
+                        break 'calls;
+                    }
+                    Leaf::Deeper => {
+                        unknown.get_or_insert_with(|| Evidence {
+                            description: format!(
+                                "calls `{}`, more than {MAX_DEPTH} calls deep, which the gate does not follow",
+                                l.name(id)
+                            ),
+                            location: at.clone(),
+                            through: Vec::new(),
+                        });
+                    }
+                }
                 continue;
             }
             let via = |mut e: Evidence, l: &L| {
@@ -166,6 +181,31 @@ fn classify_at<L: Lookup>(
     });
     memo.insert((f, depth), r.clone());
     r
+}
+
+/// A function past the depth limit, read on its own.
+enum Leaf {
+    Pure,
+    Writes(String, Location),
+    Deeper,
+}
+
+fn leaf<L: Lookup>(l: &mut L, f: L::Id) -> Leaf {
+    let Some(s) = l.summary(f) else {
+        return Leaf::Deeper;
+    };
+    if let Some((what, at)) = s.writes.first() {
+        return Leaf::Writes(what.clone(), at.clone());
+    }
+    let pure = s.unknown.is_empty()
+        && s.calls
+            .iter()
+            .all(|(c, _)| matches!(l.resolve(f, c), Resolution::Pure));
+    if pure {
+        Leaf::Pure
+    } else {
+        Leaf::Deeper
+    }
 }
 
 /// The signature and body of function `name` (a method of `owner`) inside `item`.
@@ -271,8 +311,16 @@ mod tests {
     }
 
     #[test]
-    fn deeper_than_three_is_unknown() {
+    fn deeper_than_three_is_unknown_unless_a_leaf() {
+        // the fourth call is read on its own: a leaf write is a write, a leaf is pure
         let r = run(vec![vec![1], vec![2], vec![3], vec![4], vec![]], Some(4));
+        assert!(matches!(r, HandlerEffects::Writes(_)), "{r:?}");
+        let r = run(vec![vec![1], vec![2], vec![3], vec![4], vec![]], None);
+        assert_eq!(r, HandlerEffects::ReadOnly);
+        let r = run(
+            vec![vec![1], vec![2], vec![3], vec![4], vec![5], vec![]],
+            Some(5),
+        );
         let HandlerEffects::Unknown(e) = r else {
             panic!("{r:?}");
         };

@@ -18,7 +18,7 @@ pub(super) const PURE_METHODS: &[&str] = &[
     "then_some", "inspect", "into_inner", "inner", "as_deref_mut", "json", "text", "body",
     "status", "headers", "header", "content_type", "insert_header", "append_header", "finish",
     "build", "into_response", "with_status", "extensions", "path", "query", "uri", "method",
-    "peer_addr", "connection_info", "match_info", "cookie", "validate", "into_parts", "into_tuple", "code", "customize", "identity", "lock", "lock_owned", "read_owned", "write_owned", "read", "try_read",
+    "peer_addr", "connection_info", "match_info", "cookie", "validate", "message", "inspect_err", "sign_with_key", "verify_with_key", "into_parts", "into_tuple", "code", "customize", "identity", "lock", "lock_owned", "read_owned", "write_owned", "read", "try_read",
     "try_lock", "load", "fetch", "fetch_one", "fetch_all", "fetch_optional", "bind", "select",
     "filter_by", "order_by", "limit", "offset", "inner_join", "left_join", "one", "find_by_id",
     "first_async", "get_result", "get_results", "optional", "query_as", "query_one", "query_opt",
@@ -100,7 +100,7 @@ pub(super) const WRITE_FNS: &[(&str, &str)] = &[
 /// first segment for whole crates of pure functions.
 #[rustfmt::skip]
 pub(super) const PURE_FNS: &[&str] = &[
-    "now_utc", "block_in_place", "spawn_blocking", "seconds", "minutes", "hours", "days", "see_other", "temporary", "query", "query_as", "query_scalar", "query_with", "sql_query",    "new", "default", "from", "try_from", "from_str", "with_capacity", "now", "parse", "to_string",
+    "deserialize", "serialize", "open", "open_async", "read_to_string",    "now_utc", "block_in_place", "spawn_blocking", "seconds", "minutes", "hours", "days", "see_other", "temporary", "query", "query_as", "query_scalar", "query_with", "sql_query",    "new", "default", "from", "try_from", "from_str", "with_capacity", "now", "parse", "to_string",
     "to_vec", "min", "max", "from_secs", "from_millis", "format", "into", "new_v4", "new_v7",
     "now_v7", "from_utc", "today", "utc", "get", "as_ref", "clone", "sleep", "timeout", "ready",
     "pending", "spawn", "block_on", "drop", "size_of", "take", "from_slice", "from_value",
