@@ -782,6 +782,10 @@ impl super::effects::Lookup for Bodies<'_> {
     fn name(&self, f: FnId) -> String {
         self.t.path_of(f)
     }
+
+    fn location(&self, f: FnId) -> idemgate_rules::Location {
+        self.t.fns[f].1.location.clone()
+    }
 }
 
 impl Bodies<'_> {

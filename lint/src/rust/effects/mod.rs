@@ -62,6 +62,8 @@ pub trait Lookup {
     fn resolve(&mut self, from: Self::Id, callee: &Callee) -> Resolution<Self::Id>;
     /// The crate-relative path of a function.
     fn name(&self, f: Self::Id) -> String;
+    /// Where a function is declared (its name).
+    fn location(&self, f: Self::Id) -> Location;
 }
 
 /// Classifies what `f` does, following its calls [`MAX_DEPTH`] deep. Recursion contributes
@@ -88,8 +90,8 @@ fn classify_at<L: Lookup>(
     }
     let Some(summary) = l.summary(f) else {
         return HandlerEffects::Unknown(Evidence {
-            description: format!("the body of `{}` could not be parsed", l.name(f)),
-            location: Location::file_start("".into()),
+            description: format!("calls `{}`, whose body the gate could not parse", l.name(f)),
+            location: l.location(f),
             through: Vec::new(),
         });
     };
@@ -288,6 +290,9 @@ mod tests {
         }
         fn name(&self, f: usize) -> String {
             format!("f{f}")
+        }
+        fn location(&self, f: usize) -> Location {
+            at(f as u32)
         }
     }
 
