@@ -20,6 +20,9 @@
 //! `conditional` declares that the operation is idempotent by compare-and-set (`If-Match`, a
 //! version column): the body is unchanged, the gate reads the declaration.
 
+// actix-web's route attributes (kept on the outer fn) and the types only an actix-web handler
+// names: the shared vocabulary
+use idemgate_grammar::vocab::{ACTIX_MARKERS, ACTIX_ROUTE_ATTRIBUTES as ACTIX_ROUTES};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 use syn::{Expr, FnArg, GenericArgument, ItemFn, LitStr, PathArguments, Type};
@@ -581,30 +584,12 @@ fn state_type(func: &ItemFn) -> Option<Type> {
     })
 }
 
-/// actix-web's route attributes (`#[post("/orders")]`, `#[route(..)]`): kept on the outer fn.
-const ACTIX_ROUTES: &[&str] = &[
-    "get", "post", "put", "patch", "delete", "head", "options", "trace", "connect", "route",
-    "routes",
-];
-
 fn is_actix_route(attr: &syn::Attribute) -> bool {
     attr.path()
         .segments
         .last()
         .is_some_and(|s| ACTIX_ROUTES.iter().any(|r| s.ident == r))
 }
-
-/// Types and paths only an actix-web handler names (`web::Json`, `HttpRequest`,
-/// `HttpResponse`, `impl Responder`, `Data<T>`, `actix_web::…`).
-const ACTIX_MARKERS: &[&str] = &[
-    "web",
-    "actix_web",
-    "HttpRequest",
-    "HttpResponse",
-    "Responder",
-    "Data",
-    "ReqData",
-];
 
 fn mentions_actix(tokens: TokenStream) -> bool {
     tokens.into_iter().any(|tree| match tree {
