@@ -95,6 +95,13 @@ pub struct Settings {
 
 const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 
+/// The cores this process may use, read once: the answer comes from cgroup files, and every
+/// nested config of a monorepo starts from the defaults.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
 /// Where a config error sends the reader: the list of every key.
 pub const CONFIG_KEYS_HELP: &str =
     "`idemgate explain config` lists every key with its meaning and default";
@@ -108,7 +115,7 @@ impl Settings {
             exemptions: Vec::new(),
             exclude: None,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
-            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            threads: cores(),
             full_syntax: false,
             include_tests: false,
             analysis_budget: crate::rust::DEFAULT_ANALYSIS_BUDGET,
