@@ -45,7 +45,7 @@ fn monorepo() -> tempfile::TempDir {
         write(
             root,
             &format!("{base}/src/lib.rs"),
-            &format!("pub mod legacy;\npub mod retrying;\n"),
+            "pub mod legacy;\npub mod retrying;\n",
         );
         write(root, &format!("{base}/src/legacy.rs"), LEGACY);
         write(root, &format!("{base}/src/retrying.rs"), RETRYING);
