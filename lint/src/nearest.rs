@@ -187,3 +187,30 @@ impl<'a> Layers<'a> {
         self.lock().error.take()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::rebase_glob;
+
+    #[test]
+    fn globs_are_rebased_from_their_config_onto_the_root() {
+        let root = Path::new("/repo");
+        // a config at the root: unchanged
+        assert_eq!(rebase_glob("src/**", root, root), "src/**");
+        // below the root: prefixed with its folder, escaped
+        assert_eq!(
+            rebase_glob("src/legacy/**", Path::new("/repo/services/a"), root),
+            "services/a/src/legacy/**"
+        );
+        assert_eq!(
+            rebase_glob("**", Path::new("/repo/svc[1]"), root),
+            "svc[[]1[]]/**"
+        );
+        // above the root (`--root services/a`): the part inside the root is kept
+        let inner = Path::new("/repo/services/a");
+        assert_eq!(rebase_glob("services/a/src/**", root, inner), "src/**");
+        assert_eq!(rebase_glob("**/gen/**", root, inner), "**/gen/**");
+    }
+}
