@@ -773,9 +773,9 @@ impl super::effects::Lookup for Bodies<'_> {
                 if let Some(i) = self.t.fn_at(c, Some(&path)) {
                     return Resolution::Fns(vec![i]);
                 }
-                self.method(m)
+                self.method(m, None)
             }
-            Callee::Method(m) => self.method(m),
+            Callee::Method(m, n) => self.method(m, Some(*n)),
         }
     }
 
@@ -789,12 +789,20 @@ impl super::effects::Lookup for Bodies<'_> {
 }
 
 impl Bodies<'_> {
-    fn method(&self, m: &str) -> Resolution<FnId> {
+    fn method(&mut self, m: &str, args: Option<usize>) -> Resolution<FnId> {
+        use super::effects::Lookup;
         let pure = pure_method(m);
-        match self.methods.get(m) {
+        let mut ids = self.methods.get(m).cloned();
+        // only the methods that take as many arguments as the call passes
+        if let (Some(all), Some(n)) = (&mut ids, args) {
+            if all.len() <= 4 * MAX_METHOD_CANDIDATES {
+                all.retain(|&i| self.summary(i).is_none_or(|s| s.arity == n));
+            }
+        }
+        match ids.filter(|ids| !ids.is_empty()) {
             // a common name (`get`, `clone`) many types define: the std one is meant, mostly
             Some(ids) if pure && ids.len() > MAX_METHOD_CANDIDATES => Resolution::Pure,
-            Some(ids) if ids.len() <= MAX_METHOD_CANDIDATES => Resolution::Fns(ids.clone()),
+            Some(ids) if ids.len() <= MAX_METHOD_CANDIDATES => Resolution::Fns(ids),
             Some(ids) => Resolution::Unknown(format!(
                 "calls `.{m}(…)`, which {} types of the workspace define",
                 ids.len()

@@ -70,6 +70,11 @@ pub fn summarize(sp: &Spanner<'_>, sig: &Signature, block: &Block) -> Summary {
             v.params.extend(names);
         }
     }
+    v.out.arity = sig
+        .inputs
+        .iter()
+        .filter(|a| matches!(a, syn::FnArg::Typed(_)))
+        .count();
     v.visit_block(block);
     v.out
 }
@@ -312,7 +317,7 @@ impl<'ast> Visit<'ast> for Effects<'_, '_> {
             self.out.calls.push((Callee::SelfMethod(m), loc));
         } else {
             // pure names too: the workspace may define a method of that name that writes
-            self.out.calls.push((Callee::Method(m), loc));
+            self.out.calls.push((Callee::Method(m, n), loc));
         }
         syn::visit::visit_expr_method_call(self, mc);
     }
@@ -542,7 +547,7 @@ mod tests {
         let s = summary("fn f(s: State<S>) { let x = db::find(1); s.repo.charge(x); my_macro!{ a b }; println!(\"{}\", helper(x)); }");
         let calls: Vec<Callee> = s.calls.into_iter().map(|(c, _)| c).collect();
         assert!(calls.contains(&Callee::Path(vec!["db".into(), "find".into()])));
-        assert!(calls.contains(&Callee::Method("charge".into())));
+        assert!(calls.contains(&Callee::Method("charge".into(), 1)));
         assert!(calls.contains(&Callee::Path(vec!["helper".into()])));
         assert_eq!(s.unknown.len(), 1);
         assert!(s.unknown[0].0.contains("my_macro!"));

@@ -24,8 +24,9 @@ pub enum Callee {
     Path(Vec<String>),
     /// `self.m(…)`: a method of the function's own type.
     SelfMethod(String),
-    /// `x.m(…)` on anything else: resolved by name among the workspace's methods.
-    Method(String),
+    /// `x.m(…)` on anything else, with its number of arguments: resolved by name and arity
+    /// among the workspace's methods.
+    Method(String, usize),
 }
 
 /// The effects of one function body, before its calls are followed.
@@ -37,6 +38,8 @@ pub struct Summary {
     pub unknown: Vec<(String, Location)>,
     /// Calls to follow.
     pub calls: Vec<(Callee, Location)>,
+    /// The number of parameters besides `self`.
+    pub arity: usize,
 }
 
 /// How deep calls are followed from a handler.
