@@ -206,7 +206,14 @@ fn leaf<L: Lookup>(l: &mut L, f: L::Id) -> Leaf {
         && s.calls
             .iter()
             .all(|(c, _)| matches!(l.resolve(f, c), Resolution::Pure));
-    if pure {
+    // past the limit, a function named like a pure std method (`as_str`, `to_string`,
+    // `into_iter`) is taken at its name, as it would be outside the scan
+    let named_pure = l
+        .name(f)
+        .rsplit("::")
+        .next()
+        .is_some_and(words::pure_method);
+    if pure || named_pure {
         Leaf::Pure
     } else {
         Leaf::Deeper
