@@ -18,7 +18,7 @@ pub(super) const PURE_METHODS: &[&str] = &[
     "then_some", "inspect", "into_inner", "inner", "as_deref_mut", "json", "text", "body",
     "status", "headers", "header", "content_type", "insert_header", "append_header", "finish",
     "build", "into_response", "with_status", "extensions", "path", "query", "uri", "method",
-    "peer_addr", "connection_info", "match_info", "cookie", "validate", "for_each", "fold", "floor", "ceil", "round", "sqrt", "cast_unsigned", "cast_signed", "message", "inspect_err", "sign_with_key", "verify_with_key", "into_parts", "into_tuple", "code", "customize", "identity", "lock", "lock_owned", "read_owned", "write_owned", "read", "try_read",
+    "peer_addr", "connection_info", "match_info", "cookie", "validate", "read_to_end", "read_exact", "unix_timestamp", "timestamp_millis", "render", "render_once", "for_each", "fold", "floor", "ceil", "round", "sqrt", "cast_unsigned", "cast_signed", "message", "inspect_err", "sign_with_key", "verify_with_key", "into_parts", "into_tuple", "code", "customize", "identity", "lock", "lock_owned", "read_owned", "write_owned", "read", "try_read",
     "try_lock", "load", "fetch", "fetch_one", "fetch_all", "fetch_optional", "bind", "select",
     "filter_by", "order_by", "limit", "offset", "inner_join", "left_join", "one", "find_by_id",
     "first_async", "get_result", "get_results", "optional", "query_as", "query_one", "query_opt",
