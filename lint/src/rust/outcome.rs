@@ -174,6 +174,9 @@ pub(crate) fn receive(call: &Expr) -> bool {
         "recv",
         "recv_async",
         "recv_many",
+        "recv_timeout",
+        "recv_deadline",
+        "next_timeout",
         "try_next",
         "next_message",
         "accept",
@@ -192,6 +195,34 @@ pub(crate) fn receive(call: &Expr) -> bool {
     }
 }
 
+/// The non-blocking polls of std, tokio and the common sync crates: they fail with "not now"
+/// (empty, full, locked, still running), so going round on them waits on local state. A call
+/// that merely starts with `try_` (`try_connect`, `try_json_proxy`) is an ordinary fallible call.
+const NON_BLOCKING_POLLS: &[&str] = &[
+    "try_recv",
+    "try_send",
+    "try_lock",
+    "try_read",
+    "try_write",
+    "try_wait",
+    "try_io",
+    "try_borrow",
+    "try_borrow_mut",
+    "try_acquire",
+    "try_acquire_owned",
+    "try_acquire_many",
+    "try_reserve",
+    "try_push",
+    "try_pop",
+    "try_get",
+    "try_insert",
+    "try_lock_owned",
+    "try_read_owned",
+    "try_write_owned",
+    "try_from",
+    "try_into",
+];
+
 /// Calls on in-process primitives: a compare-and-swap loop or a `try_recv`/`try_lock` poll
 /// goes round on contention, not on a failed remote call.
 pub(crate) fn local_primitive(call: &Expr) -> bool {
@@ -203,9 +234,9 @@ pub(crate) fn local_primitive(call: &Expr) -> bool {
         },
         _ => return false,
     };
-    // compare-and-swap, `try_*` polls, conversions and parsers: they go round on contention
-    // or to consume input, not on a failed remote call
-    name.starts_with("try_")
+    // compare-and-swap, non-blocking polls, conversions and parsers: they go round on
+    // contention or to consume input, not on a failed remote call
+    NON_BLOCKING_POLLS.contains(&name.as_str())
         || name.starts_with("poll_")
         || name.contains("compare_exchange")
         || matches!(
@@ -219,4 +250,44 @@ pub(crate) fn local_primitive(call: &Expr) -> bool {
                 | "binary_search_by"
                 | "catch_unwind"
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expr(s: &str) -> Expr {
+        match syn::parse_str(s) {
+            Ok(e) => e,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    #[test]
+    fn only_the_non_blocking_polls_are_local() {
+        assert!(local_primitive(&expr("rx.try_recv()")));
+        assert!(local_primitive(&expr("m.try_lock()")));
+        assert!(local_primitive(&expr("child.try_wait()")));
+        assert!(local_primitive(&expr("sem.try_acquire_owned()")));
+        assert!(!local_primitive(&expr("self.try_connect().await")));
+        assert!(!local_primitive(&expr("client.try_json_proxy(req).await")));
+    }
+
+    #[test]
+    fn exits_and_outcomes() {
+        assert!(always_exits(&expr("return Ok(v)")));
+        assert!(always_exits(&expr("{ log(); break v }")));
+        assert!(!always_exits(&expr("if n > 3 { return Err(e) }")));
+        assert!(always_exits(&expr(
+            "match x { A => return 1, _ => panic!() }"
+        )));
+        let arm: syn::Arm = match syn::parse_str::<syn::ExprMatch>(
+            "match r { Err(e) if e.kind() == WouldBlock => continue, _ => {} }",
+        ) {
+            Ok(m) => m.arms[0].clone(),
+            Err(e) => panic!("{e}"),
+        };
+        assert!(readiness_arm(&arm));
+        assert!(continues(&expr("{ warn!(); continue }")));
+    }
 }

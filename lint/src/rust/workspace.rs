@@ -45,6 +45,9 @@ pub struct Package {
     pub deps: Vec<Dep>,
     /// Extra target source files named in the manifest (`[lib] path`, `[[bin]] path`).
     pub target_paths: Vec<PathBuf>,
+    /// `[[test]]`/`[[bench]]` targets kept inside `src/` (`path = "src/tests/mod.rs"`): their
+    /// root files and the folders of their modules are test code.
+    pub test_roots: Vec<(PathBuf, PathBuf)>,
 }
 
 /// Manifests found above the scanned files, cached per folder.
@@ -132,6 +135,28 @@ impl Workspace {
                 }
             }
         }
+        let mut test_roots = Vec::new();
+        for kind in ["test", "bench"] {
+            for t in table
+                .get(kind)
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(p) = t.get("path").and_then(|v| v.as_str()) {
+                    let file = normalize(&dir.join(p));
+                    let mods = match file.file_name().and_then(|n| n.to_str()) {
+                        Some("mod.rs" | "main.rs" | "lib.rs") => {
+                            file.parent().map(Path::to_path_buf)
+                        }
+                        _ => Some(file.with_extension("")),
+                    };
+                    if let Some(mods) = mods {
+                        test_roots.push((file, mods));
+                    }
+                }
+            }
+        }
         let mut deps = Vec::new();
         let mut sections: Vec<&toml::Table> = Vec::new();
         if let Some(d) = table.get("dependencies").and_then(|v| v.as_table()) {
@@ -155,6 +180,7 @@ impl Workspace {
             lib_name,
             deps,
             target_paths,
+            test_roots,
         })
     }
 
@@ -240,10 +266,15 @@ impl Workspace {
         let Ok(inside) = abs.strip_prefix(&pkg_dir) else {
             return Role::Loose;
         };
-        if self
-            .package(&pkg_dir)
-            .is_some_and(|p| p.target_paths.iter().any(|t| t == abs))
-        {
+        let package = self.package(&pkg_dir);
+        if package.as_ref().is_some_and(|p| {
+            p.test_roots
+                .iter()
+                .any(|(file, mods)| abs == file || abs.starts_with(mods))
+        }) {
+            return Role::Test;
+        }
+        if package.is_some_and(|p| p.target_paths.iter().any(|t| t == abs)) {
             return Role::Source;
         }
         let first = inside
@@ -269,6 +300,26 @@ mod tests {
             std::fs::create_dir_all(parent).ok();
         }
         std::fs::write(p, text).ok();
+    }
+
+    #[test]
+    fn test_targets_inside_src_are_test_code() {
+        let tmp = std::env::temp_dir().join(format!("idemgate-ws-tt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        write(
+            &tmp,
+            "Cargo.toml",
+            "[package]\nname = \"app\"\n[[test]]\nname = \"integration\"\npath = \"src/tests/mod.rs\"\n",
+        );
+        write(&tmp, "src/lib.rs", "pub fn a() {}");
+        write(&tmp, "src/tests/mod.rs", "mod db;");
+        write(&tmp, "src/tests/db.rs", "fn t() {}");
+        let root = normalize(&tmp);
+        let ws = Workspace::default();
+        assert_eq!(ws.role(&root.join("src/lib.rs")), Role::Source);
+        assert_eq!(ws.role(&root.join("src/tests/mod.rs")), Role::Test);
+        assert_eq!(ws.role(&root.join("src/tests/db.rs")), Role::Test);
+        let _ = std::fs::remove_dir_all(&tmp);
     }
 
     #[test]

@@ -227,8 +227,13 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         }
         // the waits of the loop
         let depends = sleep_args(body).iter().any(|arg| {
-            self.delay(arg) != Delay::Constant
-                || Words::of(arg).idents.iter().any(|(i, _)| set.contains(i))
+            let w = Words::of(arg);
+            let mut reached: Vec<String> = w.idents.iter().map(|(i, _)| i.clone()).collect();
+            self.locals.flow(&w, 3, false, |_, x| {
+                reached.extend(x.idents.into_iter().map(|(i, _)| i));
+                std::ops::ControlFlow::Continue(())
+            });
+            self.delay(arg) != Delay::Constant || reached.iter().any(|i| set.contains(i))
         });
         depends.then_some(call)
     }
@@ -263,20 +268,32 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         let Some(call) = found.or(selected.as_ref()) else {
             return;
         };
-        if local_primitive(call) || receive(call) {
+        if local_primitive(call) {
+            return;
+        }
+        // a receive goes round to keep draining — unless its success leaves the loop and the
+        // loop waits before trying again (`listener.accept()` with a doubling backoff)
+        if receive(call)
+            && (sleep_args(body).is_empty() || !shape::success_leaves(body, call, self.locals))
+        {
             return;
         }
         // The call's receiver counts as new input only when rebound or assigned (a client
         // that is reset between attempts is still retried); its arguments also when a method
         // is called on them (`buf.reserve(n)` before calling again with `buf`).
-        let (mut strong, mut weak) = changed_in(body, call);
-        // the wait's own variables (`delay = (delay * 2).min(max)`) are not new input, even
-        // when handed to the call
+        // the wait's own variables (`delay = (delay * 2).min(max)`, the `attempt` a schedule is
+        // indexed by) are not new input, even when handed to the call
         let waits = sleep_args(body);
-        let wait_vars: Vec<String> = waits
-            .iter()
-            .flat_map(|a| Words::of(a).idents.into_iter().map(|(i, _)| i))
-            .collect();
+        let mut wait_vars: Vec<String> = Vec::new();
+        for a in &waits {
+            let w = Words::of(a);
+            wait_vars.extend(w.idents.iter().map(|(i, _)| i.clone()));
+            self.locals.flow(&w, 3, true, |_, x| {
+                wait_vars.extend(x.idents.into_iter().map(|(i, _)| i));
+                std::ops::ControlFlow::Continue(())
+            });
+        }
+        let (mut strong, mut weak) = changed_in(body, call, self.locals, &wait_vars);
         strong.retain(|v| !wait_vars.contains(v));
         weak.retain(|v| !wait_vars.contains(v));
         if let Some(Expr::Let(l)) = cond.map(peel_await) {
@@ -284,7 +301,23 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
             pat_names(&l.pat, &mut strong);
         }
         let mut receiver = receiver_root(call);
-        let fresh_input = call_inputs(call).iter().any(|i| {
+        // a request or future built in the loop and not yet awaited (`let fut =
+        // execute(req.clone());` … `timeout(d, fut)`) stands for what it is built from
+        let mut inputs = Vec::new();
+        for i in call_inputs(call) {
+            match self.locals.bound.get(&i).map(Vec::as_slice) {
+                Some([init]) if is_call(init) && !awaits(init) => {
+                    let from = call_inputs(init);
+                    // `let cid = ObjectId::from(cid.clone())` shadows: the name stays an input
+                    if !from.contains(&i) {
+                        strong.retain(|v| *v != i);
+                    }
+                    inputs.extend(from);
+                }
+                _ => inputs.push(i),
+            }
+        }
+        let fresh_input = inputs.iter().any(|i| {
             if receiver.as_ref() == Some(i) {
                 receiver = None;
                 strong.contains(i)
@@ -292,10 +325,13 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
                 strong.contains(i) || weak.contains(i)
             }
         });
-        if fresh_input {
+        if fresh_input || dispatched_on_new_input(body, call, &strong) {
             return;
         }
         let mut caps = Caps::default();
+        // a retry state machine driven by the loop keeps its bounds to itself: the gate does
+        // not claim it is unbounded
+        caps.attempt = shape::retry_driver(call);
         if let Some((pat, iter)) = for_loop {
             // a retry re-invokes the same call; a call fed by the loop variable is a new one
             let mut names = Vec::new();
@@ -461,6 +497,72 @@ impl<'ast> Visit<'ast> for RetryScan<'ast, '_, '_> {
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
+/// Whether the call runs only in a branch chosen by something new each round: `match action {
+/// Commit => client.commit().await, … }` after reading a command. The loop dispatches input;
+/// a failed command waits for the next one rather than being sent again.
+fn dispatched_on_new_input(body: &Block, call: &Expr, strong: &[String]) -> bool {
+    struct D<'c> {
+        call: &'c Expr,
+        strong: &'c [String],
+        scrutinees: Vec<bool>,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for D<'_> {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            if self.found {
+                return;
+            }
+            if std::ptr::eq(e, self.call) || std::ptr::eq(peel_await(e), self.call) {
+                self.found = self.scrutinees.iter().any(|s| *s);
+                return;
+            }
+            let changed = |x: &Expr| {
+                Words::of(x)
+                    .idents
+                    .iter()
+                    .any(|(i, _)| self.strong.contains(i))
+            };
+            match e {
+                Expr::Match(m) if !is_call(&m.expr) => {
+                    let c = changed(&m.expr);
+                    self.visit_expr(&m.expr);
+                    self.scrutinees.push(c);
+                    for a in &m.arms {
+                        self.visit_expr(&a.body);
+                    }
+                    self.scrutinees.pop();
+                }
+                _ => syn::visit::visit_expr(self, e),
+            }
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut d = D {
+        call,
+        strong,
+        scrutinees: Vec::new(),
+        found: false,
+    };
+    d.visit_block(body);
+    d.found
+}
+
+/// Whether an expression awaits anything (closures and async blocks excluded).
+fn awaits(e: &Expr) -> bool {
+    struct A(bool);
+    impl<'ast> Visit<'ast> for A {
+        fn visit_expr_await(&mut self, _: &'ast syn::ExprAwait) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+    }
+    let mut a = A(false);
+    a.visit_expr(e);
+    a.0
+}
+
 impl<'ast> RetryScan<'ast, '_, '_> {
     fn is_self_call_parts(&self, func: &Expr) -> bool {
         match peel_await(func) {
@@ -478,10 +580,25 @@ impl<'ast> RetryScan<'ast, '_, '_> {
     /// reference or clone), a literal, or a count computed from them (`attempts - 1`).
     fn same_input(&self, a: &Expr) -> bool {
         match peel_await(a) {
-            Expr::Path(p) => p
-                .path
-                .get_ident()
-                .is_some_and(|i| self.params.iter().any(|n| i == n) || i == "self"),
+            Expr::Path(p) => p.path.get_ident().is_some_and(|i| {
+                self.params.iter().any(|n| i == n)
+                    || i == "self"
+                    // `let org_req = req.clone();` … `self.execute(org_req)`: a copy kept
+                    // to send the same request again
+                    || self.locals.bound.get(&i.to_string()).is_some_and(|b| {
+                        b.len() == 1
+                            && b.iter().all(|e| match peel_await(e) {
+                                Expr::MethodCall(mc) => {
+                                    matches!(
+                                        mc.method.to_string().as_str(),
+                                        "clone" | "try_clone" | "to_owned"
+                                    ) && matches!(peel_await(&mc.receiver), Expr::Path(r)
+                                        if r.path.get_ident().is_some_and(|ri| self.params.iter().any(|n| ri == n)))
+                                }
+                                _ => false,
+                            })
+                    })
+            }),
             Expr::Lit(_) => true,
             Expr::Binary(b) => self.same_input(&b.left) && self.same_input(&b.right),
             Expr::MethodCall(mc) => {

@@ -9,7 +9,7 @@ use crate::rust::outcome::{
 };
 use crate::rust::syntax::{last_ident, peel_await};
 
-use super::waits::{block_sleeps, sleeps_in};
+use super::waits::{block_sleeps, sleep_args, sleeps_in};
 
 /// Finds, in a loop body, a fallible call whose failure goes round again and whose success
 /// leaves the loop.
@@ -170,7 +170,26 @@ impl<'ast> RetryShape<'ast, '_> {
                         (variant(&a.pat, "Err") || catch_all(&a.pat)) && continues(&a.body)
                     });
                     let has_ok = m.arms.iter().any(|a| variant(&a.pat, "Ok"));
+                    if same_wait_either_way(m) {
+                        // `Ok(None) => sleep(poll)`, `Err(e) => sleep(poll)`: a poll that runs
+                        // at one cadence whatever happened — a schedule, not a retry
+                        return;
+                    }
                     if has_ok && err_goes_round && (ok_exit || (err_continue && self.top_exit)) {
+                        self.found = Some(call);
+                        return;
+                    }
+                    // `Err(_) if retryable => continue, res => break res`: a failure goes
+                    // round, everything else leaves
+                    let err_arm_continues = m
+                        .arms
+                        .iter()
+                        .any(|a| variant(&a.pat, "Err") && !readiness_arm(a) && continues(&a.body));
+                    let rest_leaves = m
+                        .arms
+                        .iter()
+                        .any(|a| catch_all(&a.pat) && a.guard.is_none() && always_exits(&a.body));
+                    if err_arm_continues && rest_leaves {
                         self.found = Some(call);
                         return;
                     }
@@ -198,6 +217,18 @@ impl<'ast> RetryShape<'ast, '_> {
                 let els = i.else_branch.as_ref().map(|(_, e)| &**e);
                 let else_exits = els.is_some_and(always_exits);
                 match peel_await(&i.cond) {
+                    // `if let Some(r) = retry.run(|| op()).await { return r; }`: a retry state
+                    // machine (it sleeps and answers `None` while attempts remain) driven by
+                    // the loop
+                    Expr::Let(l)
+                        if variant(&l.pat, "Some")
+                            && block_exits(&i.then_branch)
+                            && els.is_none()
+                            && call_of(&l.expr, self.locals).is_some_and(retry_driver) =>
+                    {
+                        self.found = call_of(&l.expr, self.locals);
+                        return;
+                    }
                     Expr::Let(l) => {
                         let on_ok = if variant(&l.pat, "Ok") {
                             Some(true)
@@ -230,6 +261,12 @@ impl<'ast> RetryShape<'ast, '_> {
                                 self.found = Some(call);
                                 return;
                             }
+                            // `if r.is_err() { sleep(d); continue; }`: the failure waits and
+                            // goes round of its own accord
+                            if !on_ok && failure_waits_and_goes_round(&i.then_branch) {
+                                self.found = Some(call);
+                                return;
+                            }
                         }
                     }
                     _ => {}
@@ -250,4 +287,124 @@ impl<'ast> RetryShape<'ast, '_> {
             _ => {}
         }
     }
+}
+
+/// A failure branch that waits and then goes round (`{ warn!(…); sleep(d).await; continue; }`):
+/// the loop runs the failed call again after a delay of its own, whatever else it does.
+fn failure_waits_and_goes_round(then: &Block) -> bool {
+    block_sleeps(then)
+        && !block_exits(then)
+        && then
+            .stmts
+            .iter()
+            .any(|s| matches!(s, Stmt::Expr(e, _) if continues(e)))
+}
+
+/// Whether the loop body leaves on the call's success: a `match` on it (or on the variable it
+/// is bound to) with an `Ok` arm that always exits, or `if let Ok(v) = call { …exit… }`.
+pub(crate) fn success_leaves<'ast>(body: &'ast Block, call: &Expr, locals: &Locals<'ast>) -> bool {
+    use syn::visit::Visit;
+    struct S<'l, 'ast> {
+        call: &'l Expr,
+        locals: &'l Locals<'ast>,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for S<'_, 'ast> {
+        fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+            if call_of(&m.expr, self.locals).is_some_and(|c| std::ptr::eq(c, self.call))
+                && m.arms
+                    .iter()
+                    .any(|a| variant(&a.pat, "Ok") && always_exits(&a.body))
+            {
+                self.found = true;
+            }
+            syn::visit::visit_expr_match(self, m);
+        }
+        fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+            if let Expr::Let(l) = peel_await(&i.cond) {
+                if variant(&l.pat, "Ok")
+                    && block_exits(&i.then_branch)
+                    && call_of(&l.expr, self.locals).is_some_and(|c| std::ptr::eq(c, self.call))
+                {
+                    self.found = true;
+                }
+            }
+            syn::visit::visit_expr_if(self, i);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut s = S {
+        call,
+        locals,
+        found: false,
+    };
+    s.visit_block(body);
+    s.found
+}
+
+/// A call on a retry state machine: `retry.run(f)`, `self.retrier.attempt(f)`,
+/// `Retry::run(&mut r, f)` — its receiver or path is named for retrying.
+pub(crate) fn retry_driver(call: &Expr) -> bool {
+    let named = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        s.contains("retry") || s.contains("retrier")
+    };
+    match peel_await(call) {
+        Expr::MethodCall(mc) => {
+            let mut r = peel_await(&mc.receiver);
+            loop {
+                match r {
+                    Expr::Field(f) => match &f.member {
+                        syn::Member::Named(n) if named(&n.to_string()) => return true,
+                        _ => r = peel_await(&f.base),
+                    },
+                    Expr::Path(p) => {
+                        return p.path.segments.iter().any(|s| named(&s.ident.to_string()))
+                    }
+                    Expr::Reference(x) => r = peel_await(&x.expr),
+                    _ => return false,
+                }
+            }
+        }
+        Expr::Call(c) => matches!(peel_await(&c.func), Expr::Path(p)
+            if p.path.segments.iter().rev().skip(1).any(|s| named(&s.ident.to_string()))),
+        _ => false,
+    }
+}
+
+/// Whether a success arm that goes round waits the very delay a failure arm waits.
+fn same_wait_either_way(m: &syn::ExprMatch) -> bool {
+    use quote::ToTokens;
+    let text = |e: &Expr| e.to_token_stream().to_string();
+    let err_waits: Vec<String> = m
+        .arms
+        .iter()
+        .filter(|a| (variant(&a.pat, "Err") || catch_all(&a.pat)) && !always_exits(&a.body))
+        .flat_map(|a| {
+            let b: &Expr = &a.body;
+            match b {
+                Expr::Block(bl) => sleep_args(&bl.block)
+                    .into_iter()
+                    .map(text)
+                    .collect::<Vec<_>>(),
+                other => match peel_await(other) {
+                    Expr::Call(c) => c.args.first().map(text).into_iter().collect(),
+                    _ => Vec::new(),
+                },
+            }
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    !err_waits.is_empty()
+        && m.arms.iter().any(|a| {
+            variant(&a.pat, "Ok")
+                && !variant(&a.pat, "Err")
+                && !always_exits(&a.body)
+                && sleeps_in(&a.body)
+                && {
+                    let ok = text(&a.body);
+                    err_waits.iter().any(|w| ok.contains(w.as_str()))
+                }
+        })
 }

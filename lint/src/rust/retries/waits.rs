@@ -219,6 +219,14 @@ impl<'ast> Visit<'ast> for CondScan<'ast> {
                     .is_some_and(|(_, e)| contains_exit(e));
             if exits {
                 self.caps.note_cond(&i.cond);
+                // `if next_delay.is_none() { return e; }`: the schedule ran out
+                if let Expr::MethodCall(mc) = peel_await(&i.cond) {
+                    if mc.method == "is_none"
+                        && matches!(peel_await(&mc.receiver), Expr::Path(p) if p.path.get_ident().is_some())
+                    {
+                        self.caps.attempt = true;
+                    }
+                }
             }
         }
         syn::visit::visit_expr_if(self, i);
