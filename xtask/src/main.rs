@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod corpus;
+mod differential;
 mod loops;
 mod real;
 
@@ -29,7 +30,7 @@ use rayon::prelude::*;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage:\n  xtask gen-corpus DIR [--mb N] [--seed N]\n  xtask bench-parse DIR [--threads N] [--gate PATH_TO_IDEMGATE] [--runs N]\n  xtask real-check CORPUS_DIR [--gate PATH] [--tests-real DIR] [--timeout SECS] [--runs N] [--only NAME,...] [--verbose] [--todo FILE]\n  xtask real-loops CORPUS_DIR [--gate PATH] [--tests-real DIR] [--timeout SECS] [--only NAME,...] [--verbose]"
+        "usage:\n  xtask gen-corpus DIR [--mb N] [--seed N]\n  xtask bench-parse DIR [--threads N] [--gate PATH_TO_IDEMGATE] [--runs N]\n  xtask real-check CORPUS_DIR [--gate PATH] [--tests-real DIR] [--timeout SECS] [--runs N] [--only NAME,...] [--verbose] [--todo FILE]\n  xtask real-loops CORPUS_DIR [--gate PATH] [--tests-real DIR] [--timeout SECS] [--only NAME,...] [--verbose]\n  xtask real-diff CORPUS_DIR [--gate PATH]"
     );
     ExitCode::from(2)
 }
@@ -48,6 +49,9 @@ fn main() -> ExitCode {
     }
     if args.first().is_some_and(|c| c == "real-loops") {
         return loops::main(&args[1..]);
+    }
+    if args.first().is_some_and(|c| c == "real-diff") {
+        return differential::main(&args[1..]);
     }
     let (Some(cmd), Some(dir)) = (args.first(), args.get(1)) else {
         return usage();
