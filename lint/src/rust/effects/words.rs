@@ -100,7 +100,7 @@ pub(super) const WRITE_FNS: &[(&str, &str)] = &[
 /// first segment for whole crates of pure functions.
 #[rustfmt::skip]
 pub(super) const PURE_FNS: &[&str] = &[
-    "deserialize", "serialize", "open", "open_async", "read_to_string",    "now_utc", "block_in_place", "spawn_blocking", "seconds", "minutes", "hours", "days", "see_other", "temporary", "query", "query_as", "query_scalar", "query_with", "sql_query",    "new", "default", "from", "try_from", "from_str", "with_capacity", "now", "parse", "to_string",
+    "to",    "deserialize", "serialize", "open", "open_async", "read_to_string",    "now_utc", "block_in_place", "spawn_blocking", "seconds", "minutes", "hours", "days", "see_other", "temporary", "query", "query_as", "query_scalar", "query_with", "sql_query",    "new", "default", "from", "try_from", "from_str", "with_capacity", "now", "parse", "to_string",
     "to_vec", "min", "max", "from_secs", "from_millis", "format", "into", "new_v4", "new_v7",
     "now_v7", "from_utc", "today", "utc", "get", "as_ref", "clone", "sleep", "timeout", "ready",
     "pending", "spawn", "block_on", "drop", "size_of", "take", "from_slice", "from_value",
