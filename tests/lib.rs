@@ -35,9 +35,14 @@ pub fn idemgate_bin() -> PathBuf {
         if !bin.exists() {
             let release = profile_dir.file_name().is_some_and(|n| n == "release");
             let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-            build
-                .current_dir(repo_root())
-                .args(["build", "--quiet", "-p", "idemgate-lint", "--bin", "idemgate"]);
+            build.current_dir(repo_root()).args([
+                "build",
+                "--quiet",
+                "-p",
+                "idemgate-lint",
+                "--bin",
+                "idemgate",
+            ]);
             if release {
                 build.arg("--release");
             }

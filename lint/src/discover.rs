@@ -154,4 +154,3 @@ pub fn repo_root(start: &Path) -> Option<PathBuf> {
         .find(|d| d.join(".git").exists())
         .map(Path::to_path_buf)
 }
-

@@ -93,4 +93,3 @@ impl SourceFile {
         &self.path.rel
     }
 }
-

@@ -23,8 +23,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::named::Named;
 use crate::classify::Classification;
+use crate::named::Named;
 use crate::stripe::SlotCounters;
 use crate::Error;
 

@@ -42,9 +42,7 @@ impl JudgedLoop {
     pub fn expects(&self, rule: &str) -> bool {
         match rule {
             "RETRY001" => self.retry,
-            "RETRY002" => {
-                self.retry && matches!(self.delay.as_str(), "constant" | "deterministic")
-            }
+            "RETRY002" => self.retry && matches!(self.delay.as_str(), "constant" | "deterministic"),
             "RETRY003" => self.retry && !self.attempt_cap && !self.time_cap,
             _ => false,
         }
@@ -61,7 +59,11 @@ pub fn parse_loops(text: &str) -> Result<Vec<JudgedLoop>, String> {
         }
         let c: Vec<&str> = line.split('\t').collect();
         if c.len() < 9 {
-            return Err(format!("loops.tsv:{}: expected 9 columns, got {}", i + 1, c.len()));
+            return Err(format!(
+                "loops.tsv:{}: expected 9 columns, got {}",
+                i + 1,
+                c.len()
+            ));
         }
         let verdict = c[4];
         if verdict != "retry" && verdict != "not-retry" {
@@ -186,8 +188,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         flag_value(args, "--only").map(|v| v.split(',').map(str::to_owned).collect());
     let verbose = args.iter().any(|a| a == "--verbose");
     let path = tests_real.join("loops.tsv");
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let loops = parse_loops(&text)?;
     let mut by_project: BTreeMap<&str, Vec<&JudgedLoop>> = BTreeMap::new();
     for l in &loops {

@@ -6,8 +6,8 @@
 //! ([`extract`]). Items that cannot matter contribute their function names only.
 
 mod attrs;
-mod effects;
 mod dataflow;
+mod effects;
 mod extract;
 mod facts;
 mod keys;
