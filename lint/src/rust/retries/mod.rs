@@ -328,10 +328,12 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         if fresh_input || dispatched_on_new_input(body, call, &strong) {
             return;
         }
-        let mut caps = Caps::default();
         // a retry state machine driven by the loop keeps its bounds to itself: the gate does
         // not claim it is unbounded
-        caps.attempt = shape::retry_driver(call);
+        let mut caps = Caps {
+            attempt: shape::retry_driver(call),
+            ..Caps::default()
+        };
         if let Some((pat, iter)) = for_loop {
             // a retry re-invokes the same call; a call fed by the loop variable is a new one
             let mut names = Vec::new();
