@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::real::{parse_findings, run_gate, Finding, RunEnd};
+use crate::real::{flag_value, gate_and_truth, parse_findings, run_gate, Finding, RunEnd};
 
 /// One judged loop of `loops.tsv`.
 #[derive(Debug, Clone)]
@@ -145,13 +145,6 @@ pub fn score_loops(
     }
 }
 
-fn flag_value(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
-
 fn pct(n: usize, d: usize) -> String {
     if d == 0 {
         "-".to_owned()
@@ -172,12 +165,7 @@ pub fn main(args: &[String]) -> ExitCode {
 
 fn run(args: &[String]) -> Result<ExitCode, String> {
     let corpus = PathBuf::from(args.first().ok_or("usage: xtask real-loops CORPUS_DIR")?);
-    let gate = PathBuf::from(
-        flag_value(args, "--gate").unwrap_or_else(|| "target/release/idemgate".to_owned()),
-    );
-    let gate = std::fs::canonicalize(&gate).map_err(|e| format!("{}: {e}", gate.display()))?;
-    let tests_real =
-        PathBuf::from(flag_value(args, "--tests-real").unwrap_or_else(|| "tests/real".to_owned()));
+    let (gate, tests_real) = gate_and_truth(args)?;
     let timeout = Duration::from_secs(
         flag_value(args, "--timeout")
             .map(|v| v.parse().map_err(|_| format!("bad --timeout {v:?}")))

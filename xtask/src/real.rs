@@ -704,7 +704,7 @@ fn prec_cell(p: &Precision) -> String {
     s
 }
 
-fn flag_value(args: &[String], name: &str) -> Option<String> {
+pub(crate) fn flag_value(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
@@ -713,6 +713,18 @@ fn flag_value(args: &[String], name: &str) -> Option<String> {
 
 fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The gate binary (`--gate`, default `target/release/idemgate`) and the ground-truth folder
+/// (`--tests-real`, default `tests/real`) every corpus command takes.
+pub(crate) fn gate_and_truth(args: &[String]) -> Result<(PathBuf, PathBuf), String> {
+    let gate = PathBuf::from(
+        flag_value(args, "--gate").unwrap_or_else(|| "target/release/idemgate".to_owned()),
+    );
+    let gate = std::fs::canonicalize(&gate).map_err(|e| format!("{}: {e}", gate.display()))?;
+    let tests_real =
+        PathBuf::from(flag_value(args, "--tests-real").unwrap_or_else(|| "tests/real".to_owned()));
+    Ok((gate, tests_real))
 }
 
 /// Entry point: `args` are everything after `real-check`.
@@ -728,12 +740,7 @@ pub fn main(args: &[String]) -> ExitCode {
 
 fn run(args: &[String]) -> Result<ExitCode, String> {
     let corpus_dir = PathBuf::from(args.first().ok_or("usage: xtask real-check CORPUS_DIR")?);
-    let gate = PathBuf::from(
-        flag_value(args, "--gate").unwrap_or_else(|| "target/release/idemgate".to_owned()),
-    );
-    let gate = std::fs::canonicalize(&gate).map_err(|e| format!("{}: {e}", gate.display()))?;
-    let tests_real =
-        PathBuf::from(flag_value(args, "--tests-real").unwrap_or_else(|| "tests/real".to_owned()));
+    let (gate, tests_real) = gate_and_truth(args)?;
     let timeout_secs: u64 = match flag_value(args, "--timeout") {
         Some(v) => v.parse().map_err(|_| format!("bad --timeout {v:?}"))?,
         None => 300,
