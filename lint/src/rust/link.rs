@@ -710,6 +710,75 @@ struct Bodies<'a> {
     methods: HashMap<String, Vec<FnId>>,
 }
 
+/// Counts the parameters other than `self` in `<…>(a: A, b: impl Fn(X) -> Y)`, the text that
+/// follows a function's name; `None` when it does not read as a parameter list.
+fn signature_arity(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut angle = 0i32;
+    // generics before the parameters
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' => angle += 1,
+            b'>' if i > 0 && bytes[i - 1] == b'-' => {}
+            b'>' => angle -= 1,
+            b'(' if angle == 0 => break,
+            b'{' | b';' => return None,
+            _ => {}
+        }
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'(') {
+        return None;
+    }
+    let start = i + 1;
+    let mut depth = 0i32;
+    let mut params: Vec<&str> = Vec::new();
+    let mut seg = start;
+    i = start;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'(' | b'[' | b'{' | b'<' => depth += 1,
+            b'>' if i > 0 && matches!(bytes[i - 1], b'-' | b'=') => {}
+            b')' | b']' | b'}' | b'>' if depth > 0 => depth -= 1,
+            b')' => {
+                params.push(text.get(seg..i)?);
+                break;
+            }
+            b',' if depth == 0 => {
+                params.push(text.get(seg..i)?);
+                seg = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if i >= bytes.len() {
+        return None;
+    }
+    Some(
+        params
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .filter(|p| {
+                let p = p.trim_start_matches('&').trim_start();
+                let p = match p.strip_prefix('\'') {
+                    Some(rest) => rest
+                        .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_')
+                        .trim_start(),
+                    None => p,
+                };
+                let p = p.strip_prefix("mut ").map_or(p, str::trim_start);
+                !(p == "self"
+                    || p.starts_with("self:")
+                    || p.starts_with("self ")
+                    || p.starts_with("self,"))
+            })
+            .count(),
+    )
+}
+
 /// A method name defined by more types than this is not followed (unknown).
 const MAX_METHOD_CANDIDATES: usize = 6;
 
@@ -789,6 +858,14 @@ impl super::effects::Lookup for Bodies<'_> {
 }
 
 impl Bodies<'_> {
+    /// The number of non-`self` parameters of a function, read from the text after its name.
+    fn arity_of(&self, f: FnId) -> Option<usize> {
+        let d = &self.t.fns[f].1;
+        let file = &self.files[*self.file_of.get(&d.location.file)?];
+        let after = file.text.get(d.location.offset + d.location.len..)?;
+        signature_arity(after)
+    }
+
     fn method(&mut self, m: &str, args: Option<usize>) -> Resolution<FnId> {
         use super::effects::Lookup;
         let pure = pure_method(m);
@@ -796,7 +873,12 @@ impl Bodies<'_> {
         // only the methods that take as many arguments as the call passes
         if let (Some(all), Some(n)) = (&mut ids, args) {
             if all.len() <= 4 * MAX_METHOD_CANDIDATES {
-                all.retain(|&i| self.summary(i).is_none_or(|s| s.arity == n));
+                // the arity from the signature's text: parsing each candidate's whole `impl`
+                // just to count its parameters cost more than the rest of the classification
+                all.retain(|&i| match self.arity_of(i) {
+                    Some(a) => a == n,
+                    None => self.summary(i).is_none_or(|s| s.arity == n),
+                });
             }
         }
         match ids.filter(|ids| !ids.is_empty()) {
@@ -810,5 +892,29 @@ impl Bodies<'_> {
             None if pure => Resolution::Pure,
             None => Resolution::Unknown(format!("calls `.{m}(…)`, which the gate cannot see")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signature_arity;
+
+    #[test]
+    fn counts_parameters_other_than_self() {
+        assert_eq!(signature_arity("(&self) -> u8 {"), Some(0));
+        assert_eq!(
+            signature_arity("(&'a mut self, x: u8, y: Vec<(u8, u8)>) {"),
+            Some(2)
+        );
+        assert_eq!(
+            signature_arity("<F: Fn(u8) -> u8>(self, f: F) -> Self {"),
+            Some(1)
+        );
+        assert_eq!(
+            signature_arity("(f: impl Fn(A, B) -> C, m: HashMap<K, V>,) {"),
+            Some(2)
+        );
+        assert_eq!(signature_arity("() {"), Some(0));
+        assert_eq!(signature_arity(" {"), None);
     }
 }
