@@ -6,28 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use idemgate_tests::sample::{MAIN, MANIFEST};
 use idemgate_tests::{idemgate, stderr, stdout, write};
-
-const MANIFEST: &str = "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
-
-/// Two side-effecting routes (they charge through a crate the gate does not see), neither
-/// idempotent: two IDEM001.
-const MAIN: &str = r#"use axum::{routing::post, Router};
-
-async fn create_order() -> &'static str {
-    psp::charge().await
-}
-
-async fn create_user() -> &'static str {
-    psp::charge().await
-}
-
-fn main() {
-    let _app: Router = Router::new()
-        .route("/orders", post(create_order))
-        .route("/users", post(create_user));
-}
-"#;
 
 /// The same code, the functions in the other order and lines inserted above them.
 const MAIN_MOVED: &str = r#"use axum::{routing::post, Router};

@@ -5,28 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use idemgate_tests::sample::{MAIN, MANIFEST};
 use idemgate_tests::{idemgate, idemgate_bin, repo_root, stderr, stdout, write};
-
-const MANIFEST: &str = "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
-
-/// Two side-effecting routes (they charge through a crate the gate does not see), neither
-/// idempotent: IDEM001 at lines 3 and 7.
-const MAIN: &str = r#"use axum::{routing::post, Router};
-
-async fn create_order() -> &'static str {
-    psp::charge().await
-}
-
-async fn create_user() -> &'static str {
-    psp::charge().await
-}
-
-fn main() {
-    let _app: Router = Router::new()
-        .route("/orders", post(create_order))
-        .route("/users", post(create_user));
-}
-"#;
 
 const SPEC: &str = "openapi: 3.0.3
 info: {title: t, version: '1'}

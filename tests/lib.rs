@@ -92,3 +92,29 @@ pub fn write(dir: &Path, rel: &str, text: &str) {
         panic!("write {}: {e}", p.display());
     }
 }
+
+/// A small service both the adoption and the CI-integration tests check.
+pub mod sample {
+    /// Its package manifest.
+    pub const MANIFEST: &str =
+        "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
+
+    /// Two side-effecting routes (they charge through a crate the gate does not see), neither
+    /// idempotent: IDEM001 at lines 3 and 7.
+    pub const MAIN: &str = r#"use axum::{routing::post, Router};
+
+async fn create_order() -> &'static str {
+    psp::charge().await
+}
+
+async fn create_user() -> &'static str {
+    psp::charge().await
+}
+
+fn main() {
+    let _app: Router = Router::new()
+        .route("/orders", post(create_order))
+        .route("/users", post(create_user));
+}
+"#;
+}
