@@ -33,6 +33,18 @@ impl<'ast> Locals<'ast> {
         l
     }
 
+    /// The names `e` is made of, and every name that flows into them through local bindings
+    /// (and, with `assignments`, reassignments) up to `hops` steps back.
+    pub fn reach(&self, e: &Expr, hops: usize, assignments: bool) -> Vec<String> {
+        let w = Words::of(e);
+        let mut out: Vec<String> = w.idents.iter().map(|(i, _)| i.clone()).collect();
+        self.flow(&w, hops, assignments, |_, x| {
+            out.extend(x.idents.into_iter().map(|(i, _)| i));
+            std::ops::ControlFlow::Continue(())
+        });
+        out
+    }
+
     /// The expressions that flow into `start` through local bindings (`let x = e`) and, with
     /// `assignments`, reassignments (`x *= e`), following names up to `hops` steps back,
     /// nearest first. `visit` sees each one — `None` for a binding, `Some(op)` for an

@@ -227,13 +227,12 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         }
         // the waits of the loop
         let depends = sleep_args(body).iter().any(|arg| {
-            let w = Words::of(arg);
-            let mut reached: Vec<String> = w.idents.iter().map(|(i, _)| i.clone()).collect();
-            self.locals.flow(&w, 3, false, |_, x| {
-                reached.extend(x.idents.into_iter().map(|(i, _)| i));
-                std::ops::ControlFlow::Continue(())
-            });
-            self.delay(arg) != Delay::Constant || reached.iter().any(|i| set.contains(i))
+            self.delay(arg) != Delay::Constant
+                || self
+                    .locals
+                    .reach(arg, 3, false)
+                    .iter()
+                    .any(|i| set.contains(i))
         });
         depends.then_some(call)
     }
@@ -283,16 +282,10 @@ impl<'ast, 'a, 'b> RetryScan<'ast, 'a, 'b> {
         // is called on them (`buf.reserve(n)` before calling again with `buf`).
         // the wait's own variables (`delay = (delay * 2).min(max)`, the `attempt` a schedule is
         // indexed by) are not new input, even when handed to the call
-        let waits = sleep_args(body);
-        let mut wait_vars: Vec<String> = Vec::new();
-        for a in &waits {
-            let w = Words::of(a);
-            wait_vars.extend(w.idents.iter().map(|(i, _)| i.clone()));
-            self.locals.flow(&w, 3, true, |_, x| {
-                wait_vars.extend(x.idents.into_iter().map(|(i, _)| i));
-                std::ops::ControlFlow::Continue(())
-            });
-        }
+        let wait_vars: Vec<String> = sleep_args(body)
+            .iter()
+            .flat_map(|a| self.locals.reach(a, 3, true))
+            .collect();
         let (mut strong, mut weak) = changed_in(body, call, self.locals, &wait_vars);
         strong.retain(|v| !wait_vars.contains(v));
         weak.retain(|v| !wait_vars.contains(v));
