@@ -343,7 +343,7 @@ impl RetryPolicy {
         E: From<Error> + 'a,
         T: 'a,
     {
-        self.start(operation, classify, Some(<E as From<Error>>::from), op)
+        self.start(operation, classify, Gated(<E as From<Error>>::from), op)
     }
 
     /// Like [`run`](RetryPolicy::run), for any error type: no `From<idemgate::Error>` is
@@ -365,7 +365,7 @@ impl RetryPolicy {
         E: Retryable + 'a,
         T: 'a,
     {
-        self.start(operation, classify_err::<T, E>, None::<fn(Error) -> E>, op)
+        self.start(operation, classify_err::<T, E>, Ungated, op)
     }
 
     /// [`run_always`](RetryPolicy::run_always) with a `retry_on` predicate (see
@@ -387,7 +387,7 @@ impl RetryPolicy {
         self.start(
             operation,
             move |r: &Result<T, E>| r.as_ref().err().map(|e| classify(e).into_retryability()),
-            None::<fn(Error) -> E>,
+            Ungated,
             op,
         )
     }
@@ -409,43 +409,41 @@ impl RetryPolicy {
         E: 'a,
         T: 'a,
     {
-        self.start(operation, classify, Some(refused), op)
+        self.start(operation, classify, Gated(refused), op)
     }
 
     /// The future of every `run*`: `refuse` maps a breaker's refusal of the first attempt;
-    /// without it the breaker is not asked before the first attempt.
+    /// [`Ungated`]: the breaker is not asked before the first attempt.
     fn start<'a, T, E, F, Fut, C, R>(
         &'a self,
         operation: &'static str,
         classify: C,
-        refuse: Option<R>,
+        refuse: R,
         op: F,
     ) -> impl Future<Output = Result<T, E>> + 'a
     where
         F: FnMut() -> Fut + 'a,
         Fut: Future<Output = Result<T, E>> + 'a,
         C: FnMut(&Result<T, E>) -> Option<Retryability> + 'a,
-        R: FnOnce(Error) -> E + 'a,
+        R: Refusal<E> + 'a,
         E: 'a,
         T: 'a,
     {
         Run {
             policy: self,
             handles: self.handles(operation),
-            probe: None,
-            refuse,
-            classify: Some(classify),
-            op: Some(op),
-            slow: Some(
+            refuse: Some(refuse),
+            parts: Some((
+                op,
+                classify,
                 |policy: &'a RetryPolicy,
                  handles: &'static Handles,
-                 last: Result<T, E>,
-                 verdict: Retryability,
+                 begin: Begin<T, E>,
                  classify: C,
                  op: F| {
-                    policy.retry_slow(handles, handles.operation, last, verdict, classify, op)
+                    policy.retry_slow(handles, handles.operation, begin, classify, op)
                 },
-            ),
+            )),
             state: RunState::Start,
         }
     }
@@ -468,8 +466,7 @@ impl RetryPolicy {
         &self,
         handles: &Handles,
         operation: &'static str,
-        mut last: Result<T, E>,
-        mut verdict: Retryability,
+        begin: Begin<T, E>,
         mut classify: C,
         mut op: F,
     ) -> Result<T, E>
@@ -478,6 +475,23 @@ impl RetryPolicy {
         Fut: Future<Output = Result<T, E>>,
         C: FnMut(&Result<T, E>) -> Option<Retryability>,
     {
+        let (mut last, mut verdict) = match begin {
+            Begin::Failed(last, verdict) => (last, verdict),
+            Begin::Probe(probe) => {
+                // A half-open breaker's probe: the first attempt runs here, off the hot path.
+                let result = InAttempt { inner: op() }.await;
+                let v = classify(&result);
+                probe.record(v.is_some_and(|v| v.is_retryable()));
+                match v {
+                    None => {
+                        handles.success.increment(1);
+                        handles.attempts.increment(1);
+                        return result;
+                    }
+                    Some(v) => (result, v),
+                }
+            }
+        };
         let mut attempt: u32 = 1;
         let outcome = 'retry: {
             if in_attempt() {
@@ -579,21 +593,74 @@ impl RetryPolicy {
     }
 }
 
+/// How the retry loop begins: after a failed first attempt, or with a half-open breaker's
+/// probe for the first attempt.
+enum Begin<T, E> {
+    Failed(Result<T, E>, Retryability),
+    Probe(Probe<'static>),
+}
+
+/// What a breaker's refusal of the first attempt becomes — known from the type, so a policy
+/// called through `run_always` does not even look at its breaker on the first attempt.
+trait Refusal<E> {
+    /// Whether the breaker is asked before the first attempt.
+    const GATED: bool;
+    fn refused(self, error: Error) -> E;
+}
+
+/// The first attempt is gated; `R` maps the refusal.
+struct Gated<R>(R);
+
+impl<E, R: FnOnce(Error) -> E> Refusal<E> for Gated<R> {
+    const GATED: bool = true;
+    fn refused(self, error: Error) -> E {
+        (self.0)(error)
+    }
+}
+
+/// The first attempt always runs (`run_always`).
+struct Ungated;
+
+impl<E> Refusal<E> for Ungated {
+    const GATED: bool = false;
+    fn refused(self, _: Error) -> E {
+        unreachable!("an ungated first attempt is never refused")
+    }
+}
+
 pin_project_lite::pin_project! {
-    /// The future of [`RetryPolicy::run_outcome`] (and so of `run` and `run_classified`).
-    /// Hand-written so the success path is one small state machine; the retry loop is
-    /// boxed and only built after a failure.
+    /// The future of every `run*`. Hand-written so the success path is one small state
+    /// machine: the retry loop — and a half-open breaker's probe — is boxed and only built
+    /// when needed.
     struct Run<'a, T, E, F, Fut, C, G, S, R> {
         policy: &'a RetryPolicy,
         handles: &'static Handles,
-        probe: Option<Probe<'static>>,
         refuse: Option<R>,
-        classify: Option<C>,
-        op: Option<F>,
-        slow: Option<G>,
+        // The operation, its classifier and the retry loop's constructor: taken together
+        // when the retry loop starts.
+        parts: Option<(F, C, G)>,
         #[pin]
-        state: RunState<Fut, Pin<Box<S>>, Result<T, E>>,
+        state: RunState<Fut, SlowBox<S>, Result<T, E>>,
     }
+}
+
+/// The boxed retry loop, dropped out of line: its drop glue stays out of the success path's
+/// state changes.
+struct SlowBox<S>(Option<Pin<Box<S>>>);
+
+impl<S> Drop for SlowBox<S> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            drop_slow(self.0.take());
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn drop_slow<S>(slow: Option<Pin<Box<S>>>) {
+    drop(slow);
 }
 
 pin_project_lite::pin_project! {
@@ -606,100 +673,163 @@ pin_project_lite::pin_project! {
     }
 }
 
+impl<'a, T, E, F, Fut, C, G, S, R> Run<'a, T, E, F, Fut, C, G, S, R>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    C: FnMut(&Result<T, E>) -> Option<Retryability>,
+    G: FnOnce(&'a RetryPolicy, &'static Handles, Begin<T, E>, C, F) -> S,
+    S: Future<Output = Result<T, E>>,
+    R: Refusal<E>,
+{
+    /// Builds the retry loop (boxed: the success path never pays for its size) and moves
+    /// to it. Out of line, so the success path's own state changes keep their drop glue
+    /// inlined.
+    #[cold]
+    #[inline(never)]
+    fn retrying(
+        mut state: Pin<&mut RunState<Fut, SlowBox<S>, Result<T, E>>>,
+        policy: &'a RetryPolicy,
+        handles: &'static Handles,
+        parts: &mut Option<(F, C, G)>,
+        begin: Begin<T, E>,
+    ) {
+        let Some((op, classify, slow)) = parts.take() else {
+            unreachable!("the retry loop is built once")
+        };
+        let slow = SlowBox(Some(Box::pin(slow(policy, handles, begin, classify, op))));
+        state.set(RunState::Retrying { slow });
+    }
+
+    /// Ends the future off the success path (a refused call).
+    #[cold]
+    #[inline(never)]
+    fn done(mut state: Pin<&mut RunState<Fut, SlowBox<S>, Result<T, E>>>) {
+        state.set(RunState::Done {
+            _output: std::marker::PhantomData,
+        });
+    }
+}
+
 impl<'a, T, E, F, Fut, C, G, S, R> Future for Run<'a, T, E, F, Fut, C, G, S, R>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
     C: FnMut(&Result<T, E>) -> Option<Retryability>,
-    G: FnOnce(&'a RetryPolicy, &'static Handles, Result<T, E>, Retryability, C, F) -> S,
+    G: FnOnce(&'a RetryPolicy, &'static Handles, Begin<T, E>, C, F) -> S,
     S: Future<Output = Result<T, E>>,
-    R: FnOnce(Error) -> E,
+    R: Refusal<E>,
 {
     type Output = Result<T, E>;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
         let mut this = self.project();
-        loop {
-            match this.state.as_mut().project() {
-                RunStateProj::Start => {
-                    let handles: &'static Handles = this.handles;
-                    if let Some(b) = &handles.budget {
-                        // One deposit per logical call: a nested call is part of the outer one.
-                        if !in_attempt() {
-                            b.deposit();
-                        }
-                    }
-                    // Without a refusal mapping (`run_always`) the first attempt is not gated.
-                    let gate = handles.breaker.as_ref().filter(|_| this.refuse.is_some());
-                    if let Some(b) = gate {
-                        match b.admit() {
-                            // Closed: nothing to store (and no old probe to drop).
-                            Ok(None) => {}
-                            Ok(Some(p)) => *this.probe = Some(p),
-                            Err(e) => {
-                                count_call(handles.operation, "circuit_open");
-                                this.state.set(RunState::Done {
-                                    _output: std::marker::PhantomData,
-                                });
-                                let Some(refuse) = this.refuse.take() else {
-                                    unreachable!("the gate is only asked with a refusal mapping")
-                                };
-                                return Poll::Ready(Err(refuse(e)));
-                            }
-                        }
-                    }
-                    let Some(op) = this.op.as_mut() else {
-                        unreachable!("op is taken only when retrying")
-                    };
-                    let attempt = InAttempt { inner: op() };
-                    this.state.set(RunState::First { attempt });
+        // Straight-line on the success path: start, then poll the first attempt (no loop, so
+        // each state change knows the state it replaces and needs no drop check).
+        if let RunStateProj::Start = this.state.as_mut().project() {
+            let handles: &'static Handles = this.handles;
+            if let Some(b) = &handles.budget {
+                // One deposit per logical call: a nested call is part of the outer one.
+                if !in_attempt() {
+                    b.deposit();
                 }
-                RunStateProj::First { attempt } => {
-                    let result = std::task::ready!(attempt.poll(cx));
-                    let Some(classify) = this.classify.as_mut() else {
-                        unreachable!("classify is taken only when retrying")
-                    };
-                    let verdict = classify(&result);
-                    let handles: &'static Handles = this.handles;
-                    if let Some(b) = handles.breaker.as_ref().filter(|_| this.refuse.is_some()) {
-                        let failed = verdict.is_some_and(|v| v.is_retryable());
-                        match this.probe.take() {
-                            Some(probe) => probe.record(failed),
-                            None => b.record_closed(failed),
+            }
+            let mut admitted = true;
+            if R::GATED {
+                if let Some(b) = &handles.breaker {
+                    match b.admit() {
+                        // Closed: nothing to carry across the call.
+                        Ok(None) => {}
+                        Ok(Some(probe)) => {
+                            Self::retrying(
+                                this.state.as_mut(),
+                                this.policy,
+                                handles,
+                                this.parts,
+                                Begin::Probe(probe),
+                            );
+                            admitted = false;
                         }
-                    }
-                    match verdict {
-                        None => {
-                            handles.success.increment(1);
-                            handles.attempts.increment(1);
-                            this.state.set(RunState::Done {
-                                _output: std::marker::PhantomData,
-                            });
-                            return Poll::Ready(result);
+                        Err(e) => {
+                            count_call(handles.operation, "circuit_open");
+                            Self::done(this.state.as_mut());
+                            let Some(refuse) = this.refuse.take() else {
+                                unreachable!("a call is refused once")
+                            };
+                            return Poll::Ready(Err(refuse.refused(e)));
                         }
-                        Some(v) => match (this.slow.take(), this.classify.take(), this.op.take()) {
-                            (Some(slow), Some(classify), Some(op)) => {
-                                let slow =
-                                    Box::pin(slow(this.policy, handles, result, v, classify, op));
-                                this.state.set(RunState::Retrying { slow });
-                            }
-                            _ => unreachable!("the retry loop is built once"),
-                        },
                     }
                 }
-                RunStateProj::Retrying { slow } => {
-                    let result = std::task::ready!(slow.as_mut().poll(cx));
+            }
+            if admitted {
+                let Some((op, _, _)) = this.parts.as_mut() else {
+                    unreachable!("the parts are taken only when retrying")
+                };
+                let attempt = InAttempt { inner: op() };
+                this.state.set(RunState::First { attempt });
+            }
+        }
+        if let RunStateProj::First { attempt } = this.state.as_mut().project() {
+            let result = std::task::ready!(attempt.poll(cx));
+            let Some((_, classify, _)) = this.parts.as_mut() else {
+                unreachable!("the parts are taken only when retrying")
+            };
+            let verdict = classify(&result);
+            let handles: &'static Handles = this.handles;
+            if R::GATED {
+                if let Some(b) = &handles.breaker {
+                    b.record_closed(verdict.is_some_and(|v| v.is_retryable()));
+                }
+            }
+            match verdict {
+                None => {
+                    handles.success.increment(1);
+                    handles.attempts.increment(1);
                     this.state.set(RunState::Done {
                         _output: std::marker::PhantomData,
                     });
                     return Poll::Ready(result);
                 }
-                RunStateProj::Done { .. } => {
-                    panic!("a retry policy's future was polled after it completed")
-                }
+                Some(v) => Self::retrying(
+                    this.state.as_mut(),
+                    this.policy,
+                    handles,
+                    this.parts,
+                    Begin::Failed(result, v),
+                ),
             }
         }
+        Self::poll_retrying(this.state, cx)
+    }
+}
+
+impl<'a, T, E, F, Fut, C, G, S, R> Run<'a, T, E, F, Fut, C, G, S, R>
+where
+    S: Future<Output = Result<T, E>>,
+{
+    /// Polls the retry loop (the state is `Retrying`, or `Done` when polled too often).
+    #[inline(never)]
+    fn poll_retrying(
+        mut state: Pin<&mut RunState<Fut, SlowBox<S>, Result<T, E>>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, E>> {
+        let result = match state.as_mut().project() {
+            RunStateProj::Retrying { slow } => {
+                let Some(slow) = slow.0.as_mut() else {
+                    unreachable!("the retry loop is dropped only with its state")
+                };
+                std::task::ready!(slow.as_mut().poll(cx))
+            }
+            RunStateProj::Done { .. } => {
+                panic!("a retry policy's future was polled after it completed")
+            }
+            _ => unreachable!("the first attempt is polled by `Run::poll`"),
+        };
+        state.set(RunState::Done {
+            _output: std::marker::PhantomData,
+        });
+        Poll::Ready(result)
     }
 }
 
@@ -719,6 +849,8 @@ fn classify_err<T, E: Retryable>(r: &Result<T, E>) -> Option<Retryability> {
     r.as_ref().err().map(Retryable::retryability)
 }
 
+#[cold]
+#[inline(never)]
 fn count_call(operation: &'static str, outcome: &'static str) {
     ::metrics::counter!(crate::metrics::CALLS, "operation" => operation, "outcome" => outcome)
         .increment(1);
@@ -781,7 +913,8 @@ impl DepthGuard {
     #[inline]
     fn enter() -> Self {
         let previous = DEPTH.with(Cell::get);
-        DEPTH.with(|d| d.set(previous.saturating_add(1)));
+        // Wrapping: 2^32 nested polls would overflow the stack long before.
+        DEPTH.with(|d| d.set(previous.wrapping_add(1)));
         DepthGuard(previous)
     }
 }
@@ -1033,6 +1166,37 @@ mod tests {
             Err(TestErr::Gate("circuit breaker `t.open` is open".into()))
         );
         assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_half_open_breaker_probes_with_the_first_attempt() {
+        use crate::breaker::State;
+        let b = hair_trigger("t.probe");
+        b.acquire().unwrap().record(true);
+        assert_eq!(b.state(), State::Open);
+        tokio::time::advance(b.config().open_for).await;
+        let p = no_budget().breaker("t.probe").max_attempts(3);
+        let calls = AtomicU32::new(0);
+        let r = p
+            .run(
+                "t.probe",
+                flaky(&calls, vec![TestErr::Transient, TestErr::Transient]),
+            )
+            .await;
+        assert_eq!(r, Err(TestErr::Transient));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "two failed probes re-open the breaker; the third attempt is refused"
+        );
+        assert_eq!(b.state(), State::Open);
+        tokio::time::advance(b.config().open_for).await;
+        for _ in 0..4 {
+            let r = p.run("t.probe", flaky(&calls, vec![])).await;
+            assert!(r.is_ok());
+        }
+        assert_eq!(b.state(), State::Closed, "four successful probes close it");
+        assert_eq!(calls.load(Ordering::SeqCst), 6);
     }
 
     #[tokio::test(start_paused = true)]
