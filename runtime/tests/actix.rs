@@ -335,3 +335,146 @@ async fn an_unreachable_store_is_503_and_the_handler_does_not_run() {
     assert_eq!(server.runs.0.load(Ordering::SeqCst), 0);
     server.handle.stop(true).await;
 }
+
+/// Entered and completed executions of [`hang_once`].
+#[derive(Clone, Default)]
+struct Hangs {
+    entered: Arc<AtomicU32>,
+    completed: Arc<AtomicU32>,
+}
+
+/// Hangs on its first call (its client gives up), answers at once afterwards.
+async fn hang_once(hangs: web::Data<Hangs>) -> HttpResponse {
+    let n = hangs.entered.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == 1 {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+    hangs.completed.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::Ok().body(format!("call {n}"))
+}
+
+/// A server with `/hang` under the middleware; `half_closed` is actix's
+/// `h1_allow_half_closed` (`None`: actix's default).
+fn serve_hang(
+    half_closed: Option<bool>,
+) -> (std::net::SocketAddr, Hangs, actix_web::dev::ServerHandle) {
+    let hangs = Hangs::default();
+    let data = web::Data::new(hangs.clone());
+    let store: Arc<dyn IdempotencyStore> = Arc::new(MemoryStore::new());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).service(
+            web::resource("/hang")
+                .wrap(IdempotencyMiddleware::new(
+                    Idempotency::new()
+                        .scope_header("X-Tenant")
+                        .store(Arc::clone(&store)),
+                ))
+                .route(web::post().to(hang_once)),
+        )
+    })
+    .workers(1)
+    .disable_signals();
+    if let Some(allow) = half_closed {
+        server = server.h1_allow_half_closed(allow);
+    }
+    let server = server.listen(listener).unwrap().run();
+    let handle = server.handle();
+    std::thread::spawn(move || actix_web::rt::System::new().block_on(server));
+    (addr, hangs, handle)
+}
+
+/// Sends `POST /hang` with key `h1` over a raw socket, waits until the handler runs, and
+/// closes the socket mid-flight (a client that gives up).
+async fn hang_up(addr: std::net::SocketAddr, hangs: &Hangs) {
+    use tokio::io::AsyncWriteExt;
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket
+        .write_all(
+            b"POST /hang HTTP/1.1\r\nhost: test\r\nx-tenant: acme\r\nidempotency-key: h1\r\n\
+              content-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+        )
+        .await
+        .unwrap();
+    for _ in 0..500 {
+        if hangs.entered.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(hangs.entered.load(Ordering::SeqCst), 1, "the handler runs");
+    drop(socket);
+}
+
+/// Retries `POST /hang` with key `h1` while it answers 409, at most `tries` times (20 ms
+/// apart); the first other answer.
+async fn retry_hang(addr: std::net::SocketAddr, tries: u32) -> Option<reqwest::Response> {
+    for _ in 0..tries {
+        let response = reqwest::Client::new()
+            .post(format!("http://{addr}/hang"))
+            .header("X-Tenant", "acme")
+            .header("Idempotency-Key", "h1")
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        if response.status() != 409 {
+            return Some(response);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// actix drops the request's future when the client closes its socket — with half-closed
+/// connections disallowed (`HttpServer::h1_allow_half_closed(false)`); the dropped execution
+/// releases its key at once, so the client's retry executes instead of getting 409 until the
+/// lease (60 s) expires.
+#[tokio::test]
+async fn a_client_that_hangs_up_does_not_hold_its_key() {
+    let (addr, hangs, handle) = serve_hang(Some(false));
+    hang_up(addr, &hangs).await;
+    let retried = retry_hang(addr, 50)
+        .await
+        .expect("the key was released within a second, not after the lease");
+    assert_eq!(retried.status(), 200);
+    assert!(retried.headers().get("idempotent-replayed").is_none());
+    assert_eq!(retried.text().await.unwrap(), "call 2");
+    let replay = retry_hang(addr, 1).await.unwrap();
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.text().await.unwrap(), "call 2");
+    assert_eq!(
+        hangs.entered.load(Ordering::SeqCst),
+        2,
+        "one abandoned start, one execution"
+    );
+    assert_eq!(
+        hangs.completed.load(Ordering::SeqCst),
+        1,
+        "exactly one completed execution"
+    );
+    handle.stop(false).await;
+}
+
+/// With actix's defaults (half-closed connections allowed, since actix-http 3.11.2) a client
+/// that closes its socket is taken for one that only finished sending: actix keeps running
+/// the request, so its claim stands until the handler finishes, and the retry gets 409 —
+/// why the middleware's documentation asks for `h1_allow_half_closed(false)`.
+#[tokio::test]
+async fn with_actix_defaults_a_hung_up_request_keeps_running() {
+    let (addr, hangs, handle) = serve_hang(None);
+    hang_up(addr, &hangs).await;
+    assert!(
+        retry_hang(addr, 10).await.is_none(),
+        "409 while the abandoned request runs"
+    );
+    assert_eq!(hangs.entered.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        hangs.completed.load(Ordering::SeqCst),
+        0,
+        "neither cancelled nor finished"
+    );
+    handle.stop(false).await;
+}

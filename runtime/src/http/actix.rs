@@ -13,6 +13,19 @@
 //!         .route(web::post().to(create_order)),
 //! );
 //! ```
+//!
+//! **Client disconnects.** A request whose future is dropped before its handler finishes (the
+//! client hung up) releases its key at once, fencing-token checked, so the client's retry
+//! executes instead of getting 409 until the lease expires. actix-web drops that future only
+//! when it sees the connection close, and by default (actix-http ≥ 3.11.2) it takes a client
+//! that closes its socket for one that merely finished sending (a half-closed connection) and
+//! keeps running the request to its end: the claim then stands until the handler finishes, and
+//! its response is stored and replayed. Disallow half-closed connections so a hang-up cancels
+//! the request:
+//!
+//! ```ignore
+//! HttpServer::new(app).h1_allow_half_closed(false)
+//! ```
 
 use std::borrow::Cow;
 use std::future::{ready, Future, Ready};
