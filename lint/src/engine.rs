@@ -195,7 +195,13 @@ pub fn check(paths: &[PathBuf], settings: &Settings) -> Result<Outcome, Discover
         workspace: &workspace,
         budget: settings.analysis_budget,
     };
-    rust::link(rust_files, &input, &settings.context, &mut model);
+    // the linker reads the bodies IDEM001 follows in parallel, on the parser's threads
+    match &pool {
+        Some(pool) => {
+            pool.install(|| rust::link(rust_files, &input, &settings.context, &mut model))
+        }
+        None => rust::link(rust_files, &input, &settings.context, &mut model),
+    }
     openapi::link(docs, &settings.context, &mut model);
     crate::contract::link(&layers.contracts(), &settings.root, &mut model);
     model.exemptions.extend(layers.config_exemptions());

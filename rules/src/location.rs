@@ -40,7 +40,7 @@ impl Location {
 
 /// Maps between byte offsets and (line, column) in one text. Built once per file that has
 /// something to report; cheap (one pass over newlines).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LineIndex {
     line_starts: Vec<usize>,
 }

@@ -142,7 +142,7 @@ pub fn extract(
                     location: sp.bytes(s, e),
                     idempotent: false,
                     endpoint: false,
-                    item: (chunk.start, chunk.end),
+                    span: (chunk.start, chunk.end),
                 }),
                 // `#[cfg(test)] mod tests;` declares no production module
                 (ItemKind::ModDecl, Some((n, _, _))) if chunk.flags & flag::TEST == 0 => {
@@ -161,7 +161,8 @@ pub fn extract(
                 }
                 (ItemKind::Impl, _) => {
                     let owner = chunk.impl_type.and_then(|(s, e)| text.get(s..e));
-                    for &(s, e) in &chunk.methods {
+                    for method in &chunk.methods {
+                        let (s, e) = method.name;
                         if let (Some(owner), Some(n)) = (owner, text.get(s..e)) {
                             out.fns.push(FnDecl {
                                 module: m.clone(),
@@ -170,7 +171,7 @@ pub fn extract(
                                 location: sp.bytes(s, e),
                                 idempotent: false,
                                 endpoint: false,
-                                item: (chunk.start, chunk.end),
+                                span: method.span,
                             });
                         }
                     }
@@ -218,7 +219,6 @@ pub fn extract(
             module: m,
             targets: &target_lines,
             candidates: &mut candidates,
-            chunk: (chunk.start, chunk.end),
         };
         ex.item(item, Some((start_line, end_line)));
     }
@@ -413,8 +413,6 @@ struct Extractor<'a, 'b> {
     module: Vec<String>,
     targets: &'a HashSet<u32>,
     candidates: &'a mut Vec<(u32, u32)>,
-    /// Byte range of the scanned item being extracted.
-    chunk: (usize, usize),
 }
 
 fn attrs_of(item: &Item) -> &[Attribute] {
@@ -697,6 +695,11 @@ impl Extractor<'_, '_> {
         let path = item_path(&self.module, owner, &name);
         let location = self.sp.loc(sig.ident.span());
         let idempotent = attrs.iter().any(attrs::is_idempotent);
+        // from `fn` to the body's closing brace: parses alone as a `syn::ItemFn`
+        let span = (
+            self.sp.byte(sig.fn_token.span.start()),
+            self.sp.byte(block.brace_token.span.close().end()),
+        );
         self.out.fns.push(FnDecl {
             module: self.module.clone(),
             owner: owner.map(String::from),
@@ -704,7 +707,7 @@ impl Extractor<'_, '_> {
             location: location.clone(),
             idempotent,
             endpoint: attrs.iter().any(|a| attrs::name(a) == "handler"),
-            item: self.chunk,
+            span,
         });
 
         for a in attrs {

@@ -46,6 +46,8 @@ pub struct FileFacts {
     /// The file's text: function bodies are parsed again on demand when IDEM001 follows a
     /// handler's calls (the scan parses only the items that can matter).
     pub text: Arc<str>,
+    /// Line starts of `text`, built once when the file is scanned.
+    pub index: idemgate_rules::LineIndex,
 }
 
 /// The method of a poem `.at(path, endpoint)` registration: every method, if the endpoint
@@ -62,9 +64,10 @@ pub struct FnDecl {
     pub idempotent: bool,
     /// A poem `#[handler]`: an endpoint that answers every method it is mounted for.
     pub endpoint: bool,
-    /// Byte range of the item holding the function (the fn, its impl or trait block, or the
-    /// inline module), to parse its body on demand.
-    pub item: (usize, usize),
+    /// Byte range of the function alone (from its attributes or its `fn` to its body's
+    /// closing brace), which parses as a `syn::ItemFn`: its body is read on demand without
+    /// parsing the impl block or module around it.
+    pub span: (usize, usize),
 }
 
 /// One name bound by a `use` (or every name, for a glob).

@@ -679,14 +679,28 @@ fn classify_handlers(
             .enumerate()
             .map(|(i, f)| (f.rel.clone(), i))
             .collect(),
-        indexes: HashMap::new(),
-        items: HashMap::new(),
         summaries: HashMap::new(),
         methods,
+        wanted: Default::default(),
     };
+    // Parsing the bodies is most of the work, and it is done in parallel: each round
+    // classifies every handler with the bodies parsed so far, noting those it reached but
+    // has not read; the round after reads them all at once. A round that reaches no new
+    // body classified with every body it needed: its results are final, and the same as one
+    // serial pass parsing on demand.
     let mut memo = HashMap::new();
-    for &(route, f) in handlers {
-        let effects = super::effects::classify(&mut bodies, f, &mut memo);
+    let effects = loop {
+        memo.clear();
+        let effects: Vec<_> = handlers
+            .iter()
+            .map(|&(_, f)| super::effects::classify(&mut bodies, f, &mut memo))
+            .collect();
+        if bodies.wanted.is_empty() {
+            break effects;
+        }
+        bodies.read_wanted();
+    };
+    for (&(route, _), effects) in handlers.iter().zip(effects) {
         if let Some(Route {
             handler: Handler::Resolved(h),
             ..
@@ -702,12 +716,18 @@ struct Bodies<'a> {
     t: &'a mut Tables,
     files: &'a [FileFacts],
     file_of: HashMap<std::sync::Arc<str>, usize>,
-    indexes: HashMap<usize, idemgate_rules::LineIndex>,
-    /// Items parsed, by (file, start byte); `None` when the item does not parse alone.
-    items: HashMap<(usize, usize), Option<syn::Item>>,
     summaries: HashMap<FnId, Option<std::rc::Rc<Summary>>>,
+    /// Functions reached whose bodies are not read yet: the next round reads them.
+    wanted: std::collections::HashSet<FnId>,
     /// Methods of the scanned crates, by name.
     methods: HashMap<String, Vec<FnId>>,
+}
+
+/// The summary of the function at `span` of `file`; `None` when it does not parse alone.
+fn summarize_fn(file: &FileFacts, (start, end): (usize, usize)) -> Option<Summary> {
+    let item = syn::parse_str::<syn::ItemFn>(file.text.get(start..end)?).ok()?;
+    let sp = super::span::Spanner::new(&file.rel, &file.text, &file.index, start);
+    Some(super::effects::summarize(&sp, &item.sig, &item.block))
 }
 
 /// Counts the parameters other than `self` in `<…>(a: A, b: impl Fn(X) -> Y)`, the text that
@@ -786,32 +806,14 @@ impl super::effects::Lookup for Bodies<'_> {
     type Id = FnId;
 
     fn summary(&mut self, f: FnId) -> Option<std::rc::Rc<Summary>> {
-        if let Some(s) = self.summaries.get(&f) {
-            return s.clone();
+        match self.summaries.get(&f) {
+            Some(s) => s.clone(),
+            None => {
+                // read in the next round; unreadable until then
+                self.wanted.insert(f);
+                None
+            }
         }
-        let d = &self.t.fns[f].1;
-        let s = self.file_of.get(&d.location.file).and_then(|&fi| {
-            let file = &self.files[fi];
-            let (start, end) = d.item;
-            let item = self
-                .items
-                .entry((fi, start))
-                .or_insert_with(|| {
-                    file.text
-                        .get(start..end)
-                        .and_then(|src| syn::parse_str::<syn::Item>(src).ok())
-                })
-                .as_ref()?;
-            let (sig, block) = super::effects::find_fn(item, &d.name, d.owner.as_deref())?;
-            let index = self
-                .indexes
-                .entry(fi)
-                .or_insert_with(|| idemgate_rules::LineIndex::new(&file.text));
-            let sp = super::span::Spanner::new(&file.rel, &file.text, index, start);
-            Some(std::rc::Rc::new(super::effects::summarize(&sp, sig, block)))
-        });
-        self.summaries.insert(f, s.clone());
-        s
     }
 
     fn resolve(&mut self, from: FnId, callee: &Callee) -> Resolution<FnId> {
@@ -858,6 +860,30 @@ impl super::effects::Lookup for Bodies<'_> {
 }
 
 impl Bodies<'_> {
+    /// Parses the bodies of the [`Bodies::wanted`] functions, in parallel.
+    fn read_wanted(&mut self) {
+        use rayon::prelude::*;
+        let wanted = std::mem::take(&mut self.wanted);
+        let jobs: Vec<(FnId, Option<(usize, (usize, usize))>)> = wanted
+            .iter()
+            .map(|&f| {
+                let d = &self.t.fns[f].1;
+                (
+                    f,
+                    self.file_of.get(&d.location.file).map(|&fi| (fi, d.span)),
+                )
+            })
+            .collect();
+        let files = self.files;
+        let read: Vec<(FnId, Option<Summary>)> = jobs
+            .into_par_iter()
+            .map(|(f, at)| (f, at.and_then(|(fi, span)| summarize_fn(&files[fi], span))))
+            .collect();
+        for (f, s) in read {
+            self.summaries.insert(f, s.map(std::rc::Rc::new));
+        }
+    }
+
     /// The number of non-`self` parameters of a function, read from the text after its name.
     fn arity_of(&self, f: FnId) -> Option<usize> {
         let d = &self.t.fns[f].1;

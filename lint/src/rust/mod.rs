@@ -37,7 +37,11 @@ use crate::source::SourceFile;
 pub fn parse(file: &SourceFile, full_syntax: bool) -> Result<RustFile, FileError> {
     let index = LineIndex::new(&file.text);
     match scan::scan(&file.text) {
-        Ok(scanned) => extract::extract(file, &index, scanned, full_syntax),
+        Ok(scanned) => {
+            let mut facts = extract::extract(file, &index, scanned, full_syntax)?;
+            facts.0.index = index;
+            Ok(facts)
+        }
         Err(e) => {
             let location = index.location(file.rel(), &file.text, e.offset, e.offset + 1);
             Err(FileError {

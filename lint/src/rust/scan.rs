@@ -61,7 +61,17 @@ pub struct ItemChunk {
     /// For an `impl` block: the self type's name and the methods' names (byte ranges), so
     /// `Type::method` handlers resolve without parsing the block.
     pub impl_type: Option<(usize, usize)>,
-    pub methods: Vec<(usize, usize)>,
+    pub methods: Vec<Method>,
+}
+
+/// A method of an `impl` block, found by the scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Method {
+    /// Byte range of the name.
+    pub name: (usize, usize),
+    /// Byte range of the whole method (attributes, qualifiers, signature and body), which
+    /// parses alone as a `syn::ItemFn`: its body is read without parsing the block around it.
+    pub span: (usize, usize),
 }
 
 impl ItemChunk {
@@ -124,8 +134,11 @@ struct Item {
     impl_angle: i32,
     impl_type: Option<(usize, usize)>,
     impl_where: bool,
-    /// Methods of an `impl` block: name ranges.
-    methods: Vec<(usize, usize)>,
+    /// Methods of an `impl` block, and where the member being read began.
+    methods: Vec<Method>,
+    member_start: usize,
+    /// The last method whose end is not seen yet.
+    open_method: bool,
 }
 
 struct Module {
@@ -322,6 +335,8 @@ impl<'a> Scanner<'a> {
                     self.last_punct = c;
                     if c == b';' && self.depth() == self.item_level() {
                         self.end_item(self.i);
+                    } else if c == b';' {
+                        self.end_member();
                     }
                 }
                 b'0'..=b'9' => {
@@ -633,7 +648,11 @@ impl<'a> Scanner<'a> {
                 it.name = Some((start, end));
             }
             if it.head == Some("impl") && in_impl_body {
-                it.methods.push((start, end));
+                it.methods.push(Method {
+                    name: (start, end),
+                    span: (it.member_start, end),
+                });
+                it.open_method = true;
             }
             return;
         }
@@ -805,6 +824,10 @@ impl<'a> Scanner<'a> {
         // `mod name {` at item level: descend, unless the module carries an interesting
         // attribute (then it is parsed as one item).
         let d = self.depth();
+        if d == self.item_level() + 1 && self.item.head == Some("impl") {
+            // the body of an impl block: its first member begins here
+            self.item.member_start = self.i;
+        }
         if d == self.item_level() + 1
             && self.item.head == Some("mod")
             && self.item.flags & (flag::ATTR | flag::COMMENT | flag::TEST) == 0
@@ -828,6 +851,9 @@ impl<'a> Scanner<'a> {
                 return;
             }
         }
+        if c == b'}' {
+            self.end_member();
+        }
         if c == b'}' && d == self.item_level() && !self.item.semi_only {
             // A `}` that ends a `{ … }` attribute-free macro call or item body.
             if self.attr_depth.is_none() {
@@ -841,6 +867,22 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
+    }
+
+    /// After a `;` or `}` that may end a member of an impl block (a method's body, an
+    /// associated const or type, a macro call): the next member begins after it.
+    fn end_member(&mut self) {
+        if self.item.head != Some("impl") || self.depth() != self.item_level() + 1 {
+            return;
+        }
+        let it = &mut self.item;
+        if it.open_method {
+            it.open_method = false;
+            if let Some(m) = it.methods.last_mut() {
+                m.span.1 = self.i;
+            }
+        }
+        it.member_start = self.i;
     }
 
     fn end_item(&mut self, end: usize) {
@@ -907,6 +949,31 @@ mod tests {
             &text[s.items[3].start..s.items[3].end],
             "static X: S = S { a: 1 };"
         );
+    }
+
+    #[test]
+    fn each_method_of_an_impl_block_has_its_own_span() {
+        let text = "impl<'a> IntoIterator for &'a List<X> {\n    type Item = &'a X;\n    /// Doc.\n    #[inline]\n    pub(crate) async fn into_iter(self) -> I where I: Fn() -> u8 { let s = \"}\"; self.v.iter() }\n    const N: usize = 1;\n    fn len(&self) -> usize { match self { _ => { 0 } } }\n}";
+        let s = scan(text).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(s.items.len(), 1);
+        let methods: Vec<(&str, &str)> = s.items[0]
+            .methods
+            .iter()
+            .map(|m| (&text[m.name.0..m.name.1], text[m.span.0..m.span.1].trim()))
+            .collect();
+        assert_eq!(
+            methods,
+            vec![
+                (
+                    "into_iter",
+                    "/// Doc.\n    #[inline]\n    pub(crate) async fn into_iter(self) -> I where I: Fn() -> u8 { let s = \"}\"; self.v.iter() }"
+                ),
+                ("len", "fn len(&self) -> usize { match self { _ => { 0 } } }"),
+            ]
+        );
+        for (_, src) in methods {
+            assert!(syn::parse_str::<syn::ItemFn>(src).is_ok(), "{src}");
+        }
     }
 
     #[test]

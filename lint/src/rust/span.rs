@@ -30,6 +30,11 @@ impl<'a> Spanner<'a> {
         }
     }
 
+    /// The file byte offset of a position in the slice.
+    pub fn byte(&self, lc: proc_macro2::LineColumn) -> usize {
+        self.offset(lc)
+    }
+
     fn offset(&self, lc: proc_macro2::LineColumn) -> usize {
         let line = self.base_line + lc.line.saturating_sub(1);
         let col = if lc.line <= 1 {

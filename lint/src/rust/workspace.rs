@@ -56,8 +56,9 @@ pub struct Workspace {
     /// folder → the package folder it belongs to (None: not in a package)
     owners: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
     packages: Mutex<HashMap<PathBuf, Option<Arc<Package>>>>,
-    /// workspace root folder → its `[workspace.dependencies]`
-    workspace_deps: Mutex<HashMap<PathBuf, HashMap<String, toml::Value>>>,
+    /// folder with a manifest → its `[workspace.dependencies]`, `None` when the manifest is
+    /// not a workspace root (so each manifest is read once, whatever the number of deps)
+    workspace_deps: Mutex<HashMap<PathBuf, Option<Arc<HashMap<String, toml::Value>>>>>,
 }
 
 fn read_toml(path: &Path) -> Option<toml::Table> {
@@ -219,28 +220,34 @@ impl Workspace {
                 .workspace_deps
                 .lock()
                 .ok()
-                .and_then(|m| m.get(d).map(|deps| deps.get(key).cloned()));
-            match cached {
-                Some(v) => return v.map(|v| (d.to_path_buf(), v)),
+                .and_then(|m| m.get(d).cloned());
+            let deps = match cached {
+                Some(deps) => deps,
                 None => {
                     let manifest = d.join("Cargo.toml");
-                    if manifest.is_file() {
-                        if let Some(ws) = read_toml(&manifest)
-                            .and_then(|t| t.get("workspace").and_then(|w| w.as_table()).cloned())
-                        {
-                            let deps: HashMap<String, toml::Value> = ws
-                                .get("dependencies")
-                                .and_then(|v| v.as_table())
-                                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                                .unwrap_or_default();
-                            let found = deps.get(key).cloned();
-                            if let Ok(mut m) = self.workspace_deps.lock() {
-                                m.insert(d.to_path_buf(), deps);
-                            }
-                            return found.map(|v| (d.to_path_buf(), v));
-                        }
+                    let deps = manifest
+                        .is_file()
+                        .then(|| read_toml(&manifest))
+                        .flatten()
+                        .and_then(|t| {
+                            let ws = t.get("workspace")?.as_table()?;
+                            Some(Arc::new(
+                                ws.get("dependencies")
+                                    .and_then(|v| v.as_table())
+                                    .map(|t| {
+                                        t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+                                    })
+                                    .unwrap_or_default(),
+                            ))
+                        });
+                    if let Ok(mut m) = self.workspace_deps.lock() {
+                        m.insert(d.to_path_buf(), deps.clone());
                     }
+                    deps
                 }
+            };
+            if let Some(deps) = deps {
+                return deps.get(key).cloned().map(|v| (d.to_path_buf(), v));
             }
             cur = d.parent();
         }

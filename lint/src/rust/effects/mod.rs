@@ -9,7 +9,6 @@
 
 use idemgate_rules::model::rust::{Evidence, HandlerEffects};
 use idemgate_rules::Location;
-use syn::{Block, Signature};
 
 mod body;
 mod words;
@@ -217,43 +216,6 @@ fn leaf<L: Lookup>(l: &mut L, f: L::Id) -> Leaf {
         Leaf::Pure
     } else {
         Leaf::Deeper
-    }
-}
-
-/// The signature and body of function `name` (a method of `owner`) inside `item`.
-pub fn find_fn<'i>(
-    item: &'i syn::Item,
-    name: &str,
-    owner: Option<&str>,
-) -> Option<(&'i Signature, &'i Block)> {
-    match item {
-        syn::Item::Fn(f) if owner.is_none() && f.sig.ident == name => Some((&f.sig, &f.block)),
-        syn::Item::Impl(i) if owner.is_some() => {
-            let ty = match &*i.self_ty {
-                syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-                _ => None,
-            };
-            if ty.as_deref() != owner {
-                return None;
-            }
-            i.items.iter().find_map(|ii| match ii {
-                syn::ImplItem::Fn(m) if m.sig.ident == name => Some((&m.sig, &m.block)),
-                _ => None,
-            })
-        }
-        syn::Item::Trait(t) if owner.is_some_and(|o| t.ident == o) => {
-            t.items.iter().find_map(|ti| match ti {
-                syn::TraitItem::Fn(m) if m.sig.ident == name => {
-                    m.default.as_ref().map(|b| (&m.sig, b))
-                }
-                _ => None,
-            })
-        }
-        syn::Item::Mod(m) => m
-            .content
-            .as_ref()
-            .and_then(|(_, items)| items.iter().find_map(|i| find_fn(i, name, owner))),
-        _ => None,
     }
 }
 
