@@ -117,6 +117,94 @@ async fn replay_then_mismatch() {
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
 
+/// The record is one string with the fingerprint at a fixed offset and the result after the
+/// header's newline: fingerprints holding newline and space bytes, and results holding
+/// newlines, NUL and non-UTF-8 bytes, come back exactly; an empty result too.
+#[tokio::test]
+async fn binary_fingerprints_and_results_round_trip() {
+    let Some((url, _guard)) = stores_support::redis() else {
+        return;
+    };
+    let s = store(&url);
+    let tenant = unique("tenant");
+    let lease = Duration::from_secs(60);
+    // a fingerprint whose bytes include the record's separators
+    let fp = (0u32..)
+        .map(|i| Fingerprint::of(&i.to_le_bytes()))
+        .find(|f| f.as_bytes().contains(&b'\n') && f.as_bytes().contains(&b' '))
+        .unwrap();
+    let other = Fingerprint::of(b"other");
+    for (i, result) in [
+        b"line 1\nline 2\n".to_vec(),
+        vec![0, 0xff, b'\n', b' ', 0x80, b'd'],
+        Vec::new(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let key = ScopedKey::new(&tenant, "charge", &format!("k{i}")).unwrap();
+        let Begin::Proceed(l) = s.begin(&key, fp, lease).await.unwrap() else {
+            panic!("fresh key")
+        };
+        assert_eq!(s.begin(&key, fp, lease).await.unwrap(), Begin::InFlight);
+        assert_eq!(s.begin(&key, other, lease).await.unwrap(), Begin::Mismatch);
+        s.complete(&key, &l, result.clone(), lease).await.unwrap();
+        assert_eq!(
+            s.begin(&key, fp, lease).await.unwrap(),
+            Begin::Replay(result)
+        );
+        assert_eq!(s.begin(&key, other, lease).await.unwrap(), Begin::Mismatch);
+        assert!(matches!(
+            s.complete(&key, &l, b"again".to_vec(), lease).await,
+            Err(StoreError::Fenced)
+        ));
+        assert!(matches!(s.release(&key, &l).await, Err(StoreError::Fenced)));
+    }
+}
+
+/// A token that is a prefix of the record's token (7 of 71) is not the record's token.
+#[tokio::test]
+async fn a_token_prefix_is_fenced() {
+    let Some((url, _guard)) = stores_support::redis() else {
+        return;
+    };
+    let s = store(&url);
+    let tenant = unique("tenant");
+    let fp = Fingerprint::of(b"");
+    let lease = Duration::from_secs(60);
+    // eleven claims first: the tenant's counter hands this key a two-digit token
+    for i in 0..11 {
+        let other = ScopedKey::new(&tenant, "charge", &format!("o{i}")).unwrap();
+        s.begin(&other, fp, lease).await.unwrap();
+    }
+    let key = ScopedKey::new(&tenant, "charge", "k").unwrap();
+    let Begin::Proceed(l) = s.begin(&key, fp, lease).await.unwrap() else {
+        panic!("fresh key")
+    };
+    let digits = l.token().to_string();
+    assert!(digits.len() >= 2, "token {digits}");
+    for wrong in [
+        digits[..digits.len() - 1].parse().unwrap_or(0),
+        l.token() * 10,
+        l.token() + 1,
+    ] {
+        let stale = idemgate::idempotency::Lease::new(wrong);
+        assert!(matches!(
+            s.complete(&key, &stale, b"x".to_vec(), lease).await,
+            Err(StoreError::Fenced)
+        ));
+        assert!(matches!(
+            s.release(&key, &stale).await,
+            Err(StoreError::Fenced)
+        ));
+    }
+    s.complete(&key, &l, b"ok".to_vec(), lease).await.unwrap();
+    assert_eq!(
+        s.begin(&key, fp, lease).await.unwrap(),
+        Begin::Replay(b"ok".to_vec())
+    );
+}
+
 #[tokio::test]
 async fn failures_release_the_key() {
     let Some((url, _guard)) = stores_support::redis() else {

@@ -1,17 +1,21 @@
 //! [`RedisStore`]: idempotency records shared by a fleet, in Redis (feature `redis`).
 //!
-//! Every operation is one Lua script, so each is one atomic step on the server:
+//! Every operation is one Lua script (one `EVALSHA`, one round trip), so each is one atomic
+//! step on the server:
 //!
-//! - **begin** reads the record; a known key answers replay / in flight / mismatch (the
-//!   fingerprint is compared inside the script); an unknown key is claimed with a fresh
-//!   fencing token (`INCR` of the tenant's fence counter) and the lease as the record's expiry
-//!   (`PEXPIRE`). When a lease runs out, Redis drops the record, and the next `begin` takes the
-//!   key over with a larger token.
+//! - **begin** takes a fresh fencing token (`INCR` of the tenant's fence counter) and claims
+//!   an unknown key with `SET … NX PX lease`; a known key is read instead and answers replay /
+//!   in flight / mismatch (the fingerprint is compared inside the script). When a lease runs
+//!   out, Redis drops the record, and the next `begin` takes the key over with a larger token.
 //! - **complete** and **release** act only if the record is still in flight under the caller's
 //!   token; otherwise they answer [`StoreError::Fenced`] and change nothing. Completion stores
-//!   the result and sets the retention as the expiry.
+//!   the result and sets the retention as the expiry (one `SET … PX`).
 //!
-//! A record lives in one hash, `{prefix}{{tag}}r:{scoped key}`, and the tenant's fence counter
+//! Each script runs two Redis commands on its fast path: the commands a script runs are most
+//! of what a store round trip costs the server, so the record is one string (state,
+//! fingerprint, token, timestamps, result) written together with its expiry.
+//!
+//! A record lives in one string, `{prefix}{{tag}}r:{scoped key}`, and the tenant's fence counter
 //! in `{prefix}{{tag}}fence`, where the tag is the tenant scope (or, when the scope contains a
 //! brace, a hash of it). Both keys of a script carry the same hash tag, so they live in one
 //! slot and the store works unchanged on Redis Cluster: pass a cluster connection to
@@ -24,8 +28,10 @@
 
 use std::time::Duration;
 
+use std::borrow::Cow;
+
 use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Script, Value};
+use ::redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind, Value};
 use sha2::{Digest, Sha256};
 
 use super::{Begin, BoxFuture, Fingerprint, IdempotencyStore, Lease, ScopedKey};
@@ -87,30 +93,44 @@ impl From<RedisStoreError> for StoreError {
     }
 }
 
+// A record is one string: `r` (in flight) or `d` (done), the 32-byte fingerprint, the
+// fencing token and the timestamps in decimal ("<token> <created_ms>[ <completed_ms>]"), a
+// newline, and (done) the stored result. One string is written with its expiry in one `SET …
+// PX`, which is what keeps each script down to two commands (a hash needs `HSET` and
+// `PEXPIRE`, and a read before the claim): the scripts' own commands are most of a store
+// round trip's server time.
+
+/// KEYS: record, fence counter. ARGV: fingerprint, lease ms, created ms. Answers the token
+/// (claimed), `{1}` (in flight), `{2, result}` (done) or `{3}` (another fingerprint). The
+/// counter is taken first, so a duplicate skips a token: tokens only need to grow.
 const BEGIN: &str = r#"
-local r = redis.call('HMGET', KEYS[1], 'state', 'fp', 'result')
-if r[1] then
-  if r[2] ~= ARGV[1] then return {3, ''} end
-  if r[1] == 'done' then return {2, r[3]} end
-  return {1, ''}
+local t = string.format('%d', redis.call('INCR', KEYS[2]))
+if redis.call('SET', KEYS[1], 'r' .. ARGV[1] .. t .. ' ' .. ARGV[3] .. '\n', 'NX', 'PX', ARGV[2]) then
+  return t
 end
-local t = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[1], 'state', 'running', 'fp', ARGV[1], 'token', t, 'created_ms', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {0, t}
+local v = redis.call('GET', KEYS[1])
+if string.sub(v, 2, 33) ~= ARGV[1] then return {3} end
+if string.byte(v, 1) == 100 then return {2, string.sub(v, string.find(v, '\n', 34, true) + 1)} end
+return {1}
 "#;
 
+/// KEYS: record. ARGV: token, result, retention ms, completed ms. Answers 1, or 0 when the
+/// record is not in flight under this token (fenced).
 const COMPLETE: &str = r#"
-local r = redis.call('HMGET', KEYS[1], 'state', 'token')
-if r[1] ~= 'running' or r[2] ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'done', 'result', ARGV[2], 'completed_ms', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local v = redis.call('GET', KEYS[1])
+if not v or string.byte(v, 1) ~= 114 or string.sub(v, 34, 34 + #ARGV[1]) ~= ARGV[1] .. ' ' then
+  return 0
+end
+redis.call('SET', KEYS[1], 'd' .. string.sub(v, 2, -2) .. ' ' .. ARGV[4] .. '\n' .. ARGV[2], 'PX', ARGV[3])
 return 1
 "#;
 
+/// KEYS: record. ARGV: token. Answers 1, or 0 when fenced.
 const RELEASE: &str = r#"
-local r = redis.call('HMGET', KEYS[1], 'state', 'token')
-if r[1] ~= 'running' or r[2] ~= ARGV[1] then return 0 end
+local v = redis.call('GET', KEYS[1])
+if not v or string.byte(v, 1) ~= 114 or string.sub(v, 34, 34 + #ARGV[1]) ~= ARGV[1] .. ' ' then
+  return 0
+end
 redis.call('DEL', KEYS[1])
 return 1
 "#;
@@ -120,7 +140,7 @@ return 1
 /// Each operation is one Lua script (one atomic step): begin compares the fingerprint, or
 /// claims the key with a fencing token from the tenant's counter and the lease as the expiry;
 /// complete and release act only under the caller's token (else [`StoreError::Fenced`]).
-/// A record is the hash `{prefix}{tenant}r:{scoped key}` next to the counter
+/// A record is the string `{prefix}{tenant}r:{scoped key}` next to the counter
 /// `{prefix}{tenant}fence`: one hash tag per tenant, so it works on Redis Cluster through
 /// [`with_connection`](Self::with_connection). Faults are [`StoreError::Unavailable`].
 ///
@@ -213,19 +233,25 @@ where
 
     /// The Redis key holding `key`'s record.
     pub fn record_key(&self, key: &ScopedKey) -> String {
-        let tag = hash_tag(key.scope());
-        let mut s =
-            String::with_capacity(self.config.prefix.len() + tag.len() + key.as_str().len() + 6);
-        s.push_str(&self.config.prefix);
-        s.push('{');
-        s.push_str(&tag);
-        s.push_str("}r:");
-        s.push_str(key.as_str());
-        s
+        self.tagged(key, "r:", key.as_str())
     }
 
     fn fence_key(&self, key: &ScopedKey) -> String {
-        format!("{}{{{}}}fence", self.config.prefix, hash_tag(key.scope()))
+        self.tagged(key, "fence", "")
+    }
+
+    /// `{prefix}{{tag}}{kind}{rest}`.
+    fn tagged(&self, key: &ScopedKey, kind: &str, rest: &str) -> String {
+        let tag = hash_tag(key.scope());
+        let prefix = &self.config.prefix;
+        let mut s = String::with_capacity(prefix.len() + tag.len() + kind.len() + rest.len() + 2);
+        s.push_str(prefix);
+        s.push('{');
+        s.push_str(&tag);
+        s.push('}');
+        s.push_str(kind);
+        s.push_str(rest);
+        s
     }
 
     async fn timed<T>(
@@ -245,16 +271,15 @@ where
         lease: Duration,
     ) -> Result<Begin, StoreError> {
         let mut conn = self.conn.clone();
-        let (record, fence) = (self.record_key(key), self.fence_key(key));
+        let mut cmd = evalsha(&self.begin, 2);
+        cmd.arg(self.record_key(key))
+            .arg(self.fence_key(key))
+            .arg(fp.as_bytes().as_slice())
+            .arg(millis(lease))
+            .arg(now_ms());
         let reply: Value = self
             .timed(async {
-                self.begin
-                    .key(record)
-                    .key(fence)
-                    .arg(fp.as_bytes().as_slice())
-                    .arg(millis(lease))
-                    .arg(now_ms())
-                    .invoke_async(&mut conn)
+                eval(&mut conn, &self.begin, &cmd)
                     .await
                     .map_err(RedisStoreError::from)
             })
@@ -270,15 +295,14 @@ where
         extra: Option<(Vec<u8>, Duration)>,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        let record = self.record_key(key);
+        let mut cmd = evalsha(script, 1);
+        cmd.arg(self.record_key(key)).arg(lease.token());
+        if let Some((stored, retention)) = extra {
+            cmd.arg(stored).arg(millis(retention)).arg(now_ms());
+        }
         let done: i64 = self
             .timed(async {
-                let mut inv = script.key(record);
-                inv.arg(lease.token());
-                if let Some((stored, retention)) = extra {
-                    inv.arg(stored).arg(millis(retention)).arg(now_ms());
-                }
-                inv.invoke_async(&mut conn)
+                eval(&mut conn, script, &cmd)
                     .await
                     .map_err(RedisStoreError::from)
             })
@@ -294,16 +318,39 @@ where
 /// The hash tag of a scope: the scope itself when Redis Cluster would read it as one tag (not
 /// empty, no brace), else a hash of it. Only slot placement depends on it; a record's identity
 /// is its full scoped key.
-fn hash_tag(scope: &str) -> String {
+fn hash_tag(scope: &str) -> Cow<'_, str> {
     if !scope.is_empty() && !scope.contains(['{', '}']) {
-        return scope.to_owned();
+        return Cow::Borrowed(scope);
     }
     let digest = Sha256::digest(scope.as_bytes());
     let mut s = String::from("#");
     for b in digest.iter().take(8) {
         s.push_str(&format!("{b:02x}"));
     }
-    s
+    Cow::Owned(s)
+}
+
+/// An `EVALSHA` of `script` with `keys` keys; the caller appends the keys, then the arguments.
+fn evalsha(script: &Script, keys: usize) -> Cmd {
+    let mut cmd = ::redis::cmd("EVALSHA");
+    cmd.arg(script.get_hash()).arg(keys);
+    cmd
+}
+
+/// Runs `cmd` (an [`evalsha`] of `script`): one round trip while the server knows the script;
+/// after a server restart or `SCRIPT FLUSH` (`NOSCRIPT`), loads it and sends `cmd` again.
+async fn eval<T: FromRedisValue, C: ConnectionLike>(
+    conn: &mut C,
+    script: &Script,
+    cmd: &Cmd,
+) -> RedisResult<T> {
+    match cmd.query_async(conn).await {
+        Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+            script.prepare_invoke().load_async(conn).await?;
+            cmd.query_async(conn).await
+        }
+        other => other,
+    }
 }
 
 /// Wall-clock milliseconds for the record's `created_ms` / `completed_ms` (informational:
@@ -326,21 +373,24 @@ fn millis(d: Duration) -> u64 {
 
 fn parse_begin(reply: Value) -> Result<Begin, RedisStoreError> {
     let bad = |v: &dyn std::fmt::Debug| RedisStoreError::Protocol(format!("{v:?}"));
-    let Value::Array(items) = reply else {
-        return Err(bad(&reply));
+    let items = match reply {
+        // the claim, the hot path: the token alone, in decimal
+        Value::BulkString(token) => {
+            return std::str::from_utf8(&token)
+                .ok()
+                .and_then(|t| t.parse::<u64>().ok())
+                .map(|t| Begin::Proceed(Lease::new(t)))
+                .ok_or_else(|| bad(&String::from_utf8_lossy(&token)));
+        }
+        Value::Array(items) => items,
+        other => return Err(bad(&other)),
     };
     let mut items = items.into_iter();
-    let (Some(code), Some(data)) = (items.next(), items.next()) else {
-        return Err(RedisStoreError::Protocol("short begin reply".into()));
-    };
-    match (code, data) {
-        (Value::Int(0), Value::Int(t)) => u64::try_from(t)
-            .map(|t| Begin::Proceed(Lease::new(t)))
-            .map_err(|_| RedisStoreError::Protocol(format!("negative token {t}"))),
-        (Value::Int(1), _) => Ok(Begin::InFlight),
-        (Value::Int(2), Value::BulkString(bytes)) => Ok(Begin::Replay(bytes)),
-        (Value::Int(2), Value::Nil) => Ok(Begin::Replay(Vec::new())),
-        (Value::Int(3), _) => Ok(Begin::Mismatch),
+    match (items.next(), items.next()) {
+        (Some(Value::Int(1)), _) => Ok(Begin::InFlight),
+        (Some(Value::Int(2)), Some(Value::BulkString(bytes))) => Ok(Begin::Replay(bytes)),
+        (Some(Value::Int(2)), Some(Value::Nil) | None) => Ok(Begin::Replay(Vec::new())),
+        (Some(Value::Int(3)), _) => Ok(Begin::Mismatch),
         (code, data) => Err(bad(&(code, data))),
     }
 }
@@ -383,14 +433,11 @@ where
     ) -> Option<BoxFuture<'static, Result<(), StoreError>>> {
         let mut conn = self.conn.clone();
         let script = self.release.clone();
-        let record = self.record_key(&key);
+        let mut cmd = evalsha(&script, 1);
+        cmd.arg(self.record_key(&key)).arg(lease.token());
         let limit = self.config.operation_timeout;
         Some(Box::pin(async move {
-            let op = async {
-                let mut inv = script.key(record);
-                inv.arg(lease.token());
-                inv.invoke_async::<i64>(&mut conn).await
-            };
+            let op = eval::<i64, _>(&mut conn, &script, &cmd);
             match tokio::time::timeout(limit, op).await {
                 Ok(Ok(1)) => Ok(()),
                 Ok(Ok(_)) => Err(StoreError::Fenced),
@@ -429,11 +476,29 @@ mod tests {
     #[test]
     fn odd_replies_are_errors_not_panics() {
         assert!(parse_begin(Value::Nil).is_err());
-        assert!(parse_begin(Value::Array(vec![Value::Int(0), Value::Int(-1)])).is_err());
+        assert!(parse_begin(Value::BulkString(b"-1".to_vec())).is_err());
+        assert!(parse_begin(Value::BulkString(b"x".to_vec())).is_err());
+        assert!(parse_begin(Value::Array(vec![])).is_err());
         assert!(parse_begin(Value::Array(vec![Value::Int(9), Value::Nil])).is_err());
         assert_eq!(
-            parse_begin(Value::Array(vec![Value::Int(0), Value::Int(7)])).ok(),
+            parse_begin(Value::BulkString(b"7".to_vec())).ok(),
             Some(Begin::Proceed(Lease::new(7)))
+        );
+        assert_eq!(
+            parse_begin(Value::Array(vec![Value::Int(1)])).ok(),
+            Some(Begin::InFlight)
+        );
+        assert_eq!(
+            parse_begin(Value::Array(vec![
+                Value::Int(2),
+                Value::BulkString(b"ok".to_vec())
+            ]))
+            .ok(),
+            Some(Begin::Replay(b"ok".to_vec()))
+        );
+        assert_eq!(
+            parse_begin(Value::Array(vec![Value::Int(3)])).ok(),
+            Some(Begin::Mismatch)
         );
     }
 }
