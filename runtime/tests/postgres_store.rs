@@ -191,6 +191,46 @@ async fn replay_then_mismatch() {
     assert_eq!(count(&url, &table).await, 1);
 }
 
+/// The claim of `transactional` skips its own WAL flush (`SET LOCAL` in its own
+/// transaction); the operation's transaction, which commits the writes and the record, is on
+/// the same pooled connection and still commits synchronously, and so does the next one.
+#[tokio::test]
+async fn the_committing_transaction_waits_for_its_flush() {
+    let Some((url, _guard)) = stores_support::postgres() else {
+        return;
+    };
+    let store = PostgresStore::connect(
+        &url,
+        PostgresStoreConfig {
+            max_connections: 1,
+            ..PostgresStoreConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let tenant = unique("tenant");
+    for k in ["a", "b"] {
+        let key = ScopedKey::new(&tenant, "orders.create", k).unwrap();
+        let setting = idempotency::transactional::<String, Error, _, _>(
+            &store,
+            &key,
+            Fingerprint::of(b""),
+            &Options::new(),
+            |tx| async move {
+                let row = tx
+                    .query_one("SHOW synchronous_commit", &[])
+                    .await
+                    .map_err(pg_err)?;
+                Ok(row.get(0))
+            },
+        )
+        .await
+        .unwrap()
+        .into_inner();
+        assert_eq!(setting, "on", "key {k}");
+    }
+}
+
 #[tokio::test]
 async fn an_error_rolls_the_writes_back_and_releases_the_key() {
     let Some((url, _guard)) = stores_support::postgres() else {

@@ -409,10 +409,19 @@ impl PostgresStore {
         let (tenant, operation, k) = (key.scope(), key.operation(), key.key());
         let fp_bytes: &[u8] = fp.as_bytes();
         let lease_ms = millis(lease);
+        // the completion commits with the operation's writes: see `claim`
+        let with_tx = SCOPE.try_with(|_| ()).is_ok() || CLAIM_FOR_TX.try_with(|_| ()).is_ok();
         let begin = self
             .timed(async {
                 let mut conn = self.inner.pool.get().await?;
-                let begin = claim(&mut conn, [tenant, operation, k], fp_bytes, lease_ms).await;
+                let begin = claim(
+                    &mut conn,
+                    [tenant, operation, k],
+                    fp_bytes,
+                    lease_ms,
+                    with_tx,
+                )
+                .await;
                 // the statements ran to their end: the connection is reusable whatever they said
                 if begin.is_ok() {
                     conn.reusable = true;
@@ -578,20 +587,45 @@ impl PostgresStore {
     }
 }
 
+/// Begins the claim's own transaction when the claim does not wait for the WAL flush.
+const CLAIM_NO_FLUSH: &str = "BEGIN; SET LOCAL synchronous_commit TO off";
+
 /// Claims the key, or reads what is known about it.
+///
+/// `with_tx`: the completion will be committed in one transaction with the operation's writes
+/// ([`transactional`], [`transaction_scope`]). Then the claim is committed without waiting for
+/// its WAL flush (`synchronous_commit` off for that one transaction, sent in one pipelined
+/// round trip with the statement and its `COMMIT`): the claim is visible to every other
+/// caller at once, and it is flushed at the latest by the synchronous commit of the
+/// completion, which follows it in the log. A database crash can lose only a claim whose
+/// operation has not committed; that operation's transaction dies with the crash, so a retry
+/// executes once, and a stale completion is still fenced inside the committing transaction.
+/// This saves one of the two WAL flushes a transactional execution would wait for. Without a
+/// transaction (the result of an operation outside the database), the claim is flushed before
+/// the operation runs.
 async fn claim(
     conn: &mut Conn,
     [tenant, operation, k]: [&str; 3],
     fp: &[u8],
     lease_ms: f64,
+    with_tx: bool,
 ) -> Result<Begin, PostgresStoreError> {
     let (client, stmts) = conn.prepared().await?;
+    let params: [&(dyn ToSql + Sync); 5] = [&tenant, &operation, &k, &fp, &lease_ms];
     // A row that vanishes between the claim and the read (released, swept) is claimed again;
     // three rounds of that are not a race but a fault.
     for _ in 0..3 {
-        let claimed = client
-            .query_opt(&stmts.claim, &[&tenant, &operation, &k, &fp, &lease_ms])
-            .await?;
+        let claimed = if with_tx {
+            // queued in this order on the connection when first polled: one round trip
+            let (_, claimed, _) = tokio::try_join!(
+                client.batch_execute(CLAIM_NO_FLUSH),
+                client.query_opt(&stmts.claim, &params),
+                client.batch_execute("COMMIT"),
+            )?;
+            claimed
+        } else {
+            client.query_opt(&stmts.claim, &params).await?
+        };
         if let Some(row) = claimed {
             let token: i64 = row.try_get(0)?;
             return Ok(Begin::Proceed(Lease::new(
@@ -678,6 +712,8 @@ type Slot = Arc<Mutex<Option<OpenTx>>>;
 
 tokio::task_local! {
     static SCOPE: Slot;
+    /// Set while [`transactional`] claims its key: the completion commits with the writes.
+    static CLAIM_FOR_TX: ();
 }
 
 /// A transaction opened by a claim inside a [`transaction_scope`], waiting for the
@@ -831,7 +867,10 @@ where
     Fut: Future<Output = Result<T, E>>,
 {
     let operation = key.operation().to_owned();
-    let lease = match super::begin(store, key, fp, opts, &operation).await? {
+    let claimed = CLAIM_FOR_TX
+        .scope((), super::begin(store, key, fp, opts, &operation))
+        .await?;
+    let lease = match claimed {
         Claimed::Lease(lease) => lease,
         Claimed::Replay(bytes) => {
             let value = serde_json::from_slice(&bytes).map_err(Error::Serialization)?;
