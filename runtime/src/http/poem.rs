@@ -10,6 +10,24 @@
 //!     .at("/orders", post(create_order))
 //!     .with(IdempotencyMiddleware::new(Idempotency::new().scope_header("X-Tenant")));
 //! ```
+//!
+//! **Client disconnects.** Under axum (and actix-web with half-closed connections
+//! disallowed) a request whose client hangs up is dropped and releases its key at once,
+//! fencing-token checked, so the client's retry executes. Under poem's `Server` (3.1) it is
+//! not dropped: hyper reads the end of stream and ends the connection, but poem's connection
+//! task then awaits that connection again (to finish a graceful shutdown), which runs the
+//! abandoned request to its end. No setting of `Server` changes this, and poem does not tell
+//! an endpoint that its client left. So under poem a hang-up holds the key until the handler
+//! finishes or its lease ([`Idempotency::lease`], 60 s by default) expires, whichever comes
+//! first: the client's retry gets 409 with `Retry-After` meanwhile and, once the handler has
+//! finished, its stored response (`Idempotent-Replayed: true`). The handler runs once — as
+//! under any server, as long as it finishes within its lease; give a slow handler a longer
+//! lease.
+//!
+//! To have a hang-up cancel the request (and release the key), serve the endpoint with
+//! hyper-util's connection builder yourself and drop each connection once it completes, as
+//! axum's `serve` does; poem converts `(http::Request<hyper::body::Incoming>, LocalAddr,
+//! RemoteAddr, Scheme)` into the [`Request`] for [`Endpoint::get_response`].
 
 use std::borrow::Cow;
 use std::future::Future;
