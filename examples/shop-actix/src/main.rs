@@ -64,6 +64,11 @@ async fn main() -> ExitCode {
             .configure(routes)
     })
     .workers(2)
+    // A client that hangs up mid-request cancels it, so its idempotency key is released at
+    // once and the client's retry executes. By default (actix-http >= 3.11.2) actix takes a
+    // closed socket for a half-closed one and runs the request to its end, holding the key
+    // (the retry gets 409 until then); see idemgate::http::actix, "Client disconnects".
+    .h1_allow_half_closed(false)
     .bind(&settings.addr);
     let server = match server {
         Ok(server) => server,

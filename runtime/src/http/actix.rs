@@ -26,6 +26,9 @@
 //! ```ignore
 //! HttpServer::new(app).h1_allow_half_closed(false)
 //! ```
+//!
+//! `examples/shop-actix` builds its server so (its `hangup` test: a hang-up is counted in
+//! `idemgate_idempotency_abandoned_total` and the client's retry creates the one order).
 
 use std::borrow::Cow;
 use std::future::{ready, Future, Ready};
