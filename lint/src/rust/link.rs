@@ -725,9 +725,14 @@ struct Bodies<'a> {
 
 /// The summary of the function at `span` of `file`; `None` when it does not parse alone.
 fn summarize_fn(file: &FileFacts, (start, end): (usize, usize)) -> Option<Summary> {
-    let item = syn::parse_str::<syn::ItemFn>(file.text.get(start..end)?).ok()?;
-    let sp = super::span::Spanner::new(&file.rel, &file.text, &file.index, start);
-    Some(super::effects::summarize(&sp, &item.sig, &item.block))
+    let item = syn::parse_str::<syn::ItemFn>(file.text.get(start..end)?).ok();
+    let summary = item.map(|item| {
+        let sp = super::span::Spanner::new(&file.rel, &file.text, &file.index, start);
+        super::effects::summarize(&sp, &item.sig, &item.block)
+    });
+    // its spans are `Location`s now (see `super::parse`)
+    proc_macro2::extra::invalidate_current_thread_spans();
+    summary
 }
 
 /// Counts the parameters other than `self` in `<…>(a: A, b: impl Fn(X) -> Y)`, the text that

@@ -36,6 +36,19 @@ use crate::source::SourceFile;
 /// the items that can matter, unless `full_syntax` asks for every item to be parsed.
 pub fn parse(file: &SourceFile, full_syntax: bool) -> Result<RustFile, FileError> {
     let index = LineIndex::new(&file.text);
+    let parsed = parse_scanned(file, index, full_syntax);
+    // Every span of the file has become a `Location`: forget the file in proc-macro2's
+    // per-thread source map, which would otherwise keep every file parsed, growing the
+    // memory the parser threads touch.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    parsed
+}
+
+fn parse_scanned(
+    file: &SourceFile,
+    index: LineIndex,
+    full_syntax: bool,
+) -> Result<RustFile, FileError> {
     match scan::scan(&file.text) {
         Ok(scanned) => {
             let mut facts = extract::extract(file, &index, scanned, full_syntax)?;
