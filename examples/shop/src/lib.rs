@@ -389,6 +389,14 @@ pub enum StoreMode {
     Postgres(tokio_postgres::Client),
 }
 
+/// A PostgreSQL error with the server's message (`tokio_postgres` displays only "db error").
+fn pg_error(doing: &str, e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("IDEMGATE_DATABASE_URL: {doing}: {}", db.message()),
+        None => format!("IDEMGATE_DATABASE_URL: {doing}: {e}"),
+    }
+}
+
 /// Installs the store the environment names: IDEMGATE_DATABASE_URL (PostgreSQL: records and
 /// orders in one transaction), IDEMGATE_REDIS_URL (Redis), neither (in memory). `service` names
 /// the process in what it prints. Call it once, before serving.
@@ -401,19 +409,22 @@ pub async fn install_store(service: &str) -> Result<StoreMode, String> {
             .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
         let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await
-            .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
+            .map_err(|e| pg_error("connecting", &e))?;
         let name = service.to_owned();
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 eprintln!("{name}: database connection ended: {e}");
             }
         });
+        // Several processes may start at once: the lock is held until the table is committed
+        // (a session lock released inside the batch's implicit transaction let the next
+        // process create the table again, and fail on its type).
         client
             .batch_execute(&format!(
-                "SELECT pg_advisory_lock(4242); {ORDERS_SCHEMA}; SELECT pg_advisory_unlock(4242)"
+                "BEGIN; SELECT pg_advisory_xact_lock(4242); {ORDERS_SCHEMA}; COMMIT;"
             ))
             .await
-            .map_err(|e| format!("IDEMGATE_DATABASE_URL: {e}"))?;
+            .map_err(|e| pg_error("creating shop_orders", &e))?;
         // Expired idempotency rows go in the background.
         store.spawn_sweeper(std::time::Duration::from_secs(60));
         idemgate::idempotency::set_default_store(std::sync::Arc::new(store))
