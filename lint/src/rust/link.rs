@@ -723,6 +723,9 @@ struct Bodies<'a> {
     methods: HashMap<String, Vec<FnId>>,
 }
 
+/// A function's file and byte span.
+type FnText<'a> = (&'a FileFacts, (usize, usize));
+
 /// The summary of the function at `span` of `file`; `None` when it does not parse alone.
 fn summarize_fn(file: &FileFacts, (start, end): (usize, usize)) -> Option<Summary> {
     let item = syn::parse_str::<syn::ItemFn>(file.text.get(start..end)?).ok();
@@ -869,20 +872,22 @@ impl Bodies<'_> {
     fn read_wanted(&mut self) {
         use rayon::prelude::*;
         let wanted = std::mem::take(&mut self.wanted);
-        let jobs: Vec<(FnId, Option<(usize, (usize, usize))>)> = wanted
+        let files = self.files;
+        // each function with its file and span
+        let jobs: Vec<(FnId, Option<FnText<'_>>)> = wanted
             .iter()
             .map(|&f| {
                 let d = &self.t.fns[f].1;
-                (
-                    f,
-                    self.file_of.get(&d.location.file).map(|&fi| (fi, d.span)),
-                )
+                let at = self
+                    .file_of
+                    .get(&d.location.file)
+                    .map(|&fi| (&files[fi], d.span));
+                (f, at)
             })
             .collect();
-        let files = self.files;
         let read: Vec<(FnId, Option<Summary>)> = jobs
             .into_par_iter()
-            .map(|(f, at)| (f, at.and_then(|(fi, span)| summarize_fn(&files[fi], span))))
+            .map(|(f, at)| (f, at.and_then(|(file, span)| summarize_fn(file, span))))
             .collect();
         for (f, s) in read {
             self.summaries.insert(f, s.map(std::rc::Rc::new));

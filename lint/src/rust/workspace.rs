@@ -50,6 +50,9 @@ pub struct Package {
     pub test_roots: Vec<(PathBuf, PathBuf)>,
 }
 
+/// `[workspace.dependencies]`: name → its table.
+type WorkspaceDeps = HashMap<String, toml::Value>;
+
 /// Manifests found above the scanned files, cached per folder.
 #[derive(Debug, Default)]
 pub struct Workspace {
@@ -58,7 +61,7 @@ pub struct Workspace {
     packages: Mutex<HashMap<PathBuf, Option<Arc<Package>>>>,
     /// folder with a manifest → its `[workspace.dependencies]`, `None` when the manifest is
     /// not a workspace root (so each manifest is read once, whatever the number of deps)
-    workspace_deps: Mutex<HashMap<PathBuf, Option<Arc<HashMap<String, toml::Value>>>>>,
+    workspace_deps: Mutex<HashMap<PathBuf, Option<Arc<WorkspaceDeps>>>>,
 }
 
 fn read_toml(path: &Path) -> Option<toml::Table> {
