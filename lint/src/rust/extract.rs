@@ -179,10 +179,13 @@ pub fn extract(
                 _ => {}
             }
             // Items that cannot matter are still parsed, so syntax errors anywhere are reported,
-            // except the bodies of functions and impl blocks (most of the bytes of a crate):
-            // those are bracket- and lexically checked by the scan, and fully parsed only with
+            // except the bodies of functions and impl blocks (most of the bytes of a crate) and
+            // `#[cfg(test)]` code (a crate's tests often weigh as much as the rest): those are
+            // bracket- and lexically checked by the scan, and fully parsed only with
             // `full_syntax`.
-            if full_syntax || !matches!(chunk.kind, ItemKind::Fn | ItemKind::Impl) {
+            let skimmed = matches!(chunk.kind, ItemKind::Fn | ItemKind::Impl)
+                || chunk.flags & flag::TEST != 0;
+            if full_syntax || !skimmed {
                 let src = text.get(chunk.start..chunk.end).unwrap_or("");
                 if syn::parse_str::<Item>(src).is_err() {
                     // Confirm on the whole file: the item split may be at fault, not the code.
