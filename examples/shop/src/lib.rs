@@ -103,6 +103,94 @@ impl Shop {
         &self.provider
     }
 
+    /// `POST /orders` without the HTTP framework (axum here, actix-web in `shop-actix`):
+    /// validates the order, charges it under a provider key derived from the client's
+    /// `Idempotency-Key` and the tenant, and stores it (PostgreSQL mode: in the idempotency
+    /// record's transaction, so both commit or neither).
+    pub async fn place_order(
+        &self,
+        tenant: &str,
+        idempotency_key: &str,
+        new: NewOrder,
+    ) -> Result<Order, Problem> {
+        if new.sku.trim().is_empty() || new.sku.len() > 64 {
+            return Err(invalid_body("`sku` must be 1-64 characters"));
+        }
+        if !(1..=100).contains(&new.qty) {
+            return Err(invalid_body("`qty` must be between 1 and 100"));
+        }
+        let amount_cents = u64::from(new.qty) * UNIT_PRICE_CENTS;
+        // The provider's key is derived from the client's key: stable across our attempts and
+        // the client's retries, scoped by tenant. Built with `idemgate::key`, not `format!`:
+        // with `format!("shop:{tenant}:{key}")` tenant `acme:x` + key `y` and tenant `acme` +
+        // key `x:y` would share one charge.
+        let payment_key = idemgate::key(["shop", tenant, idempotency_key]);
+        let charge = payments::charge(&self.provider, payment_key.as_str(), amount_cents)
+            .await
+            .map_err(payment_problem)?;
+        let mut order = Order {
+            id: String::new(),
+            tenant: tenant.to_owned(),
+            sku: new.sku,
+            qty: new.qty,
+            amount_cents,
+            payment_id: charge.id,
+            status: "paid".to_owned(),
+        };
+        if self.db.is_some() {
+            // In the idempotency record's transaction: both commit, or neither.
+            let Some(tx) = idemgate::idempotency::postgres::current_tx() else {
+                return Err(database_problem("no idempotency transaction is open"));
+            };
+            let amount = i64::try_from(amount_cents).unwrap_or(i64::MAX);
+            let qty = i32::try_from(order.qty).unwrap_or(i32::MAX);
+            let row = tx
+                .query_one(
+                    "INSERT INTO shop_orders (tenant, sku, qty, amount_cents, payment_id) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    &[&order.tenant, &order.sku, &qty, &amount, &order.payment_id],
+                )
+                .await
+                .map_err(|e| database_problem(&e.to_string()))?;
+            let id: i64 = row.get(0);
+            order.id = format!("ord_{id:06}");
+        } else {
+            order.id = format!("ord_{:06}", self.next_order.fetch_add(1, Ordering::Relaxed));
+            self.orders()
+                .entry(tenant.to_owned())
+                .or_default()
+                .push(order.clone());
+        }
+        Ok(order)
+    }
+
+    /// `GET /orders` without the HTTP framework: the tenant's orders, oldest first.
+    pub async fn orders_of(&self, tenant: &str) -> Result<Vec<Order>, Problem> {
+        let Some(db) = &self.db else {
+            return Ok(self.orders().get(tenant).cloned().unwrap_or_default());
+        };
+        let rows = db
+            .query(
+                "SELECT id, sku, qty, amount_cents, payment_id FROM shop_orders \
+                 WHERE tenant = $1 ORDER BY id",
+                &[&tenant],
+            )
+            .await
+            .map_err(|e| database_problem(&e.to_string()))?;
+        Ok(rows
+            .iter()
+            .map(|row| Order {
+                id: format!("ord_{:06}", row.get::<_, i64>(0)),
+                tenant: tenant.to_owned(),
+                sku: row.get(1),
+                qty: u32::try_from(row.get::<_, i32>(2)).unwrap_or(0),
+                amount_cents: u64::try_from(row.get::<_, i64>(3)).unwrap_or(0),
+                payment_id: row.get(4),
+                status: "paid".to_owned(),
+            })
+            .collect())
+    }
+
     fn orders(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Order>>> {
         match self.orders.lock() {
             Ok(orders) => orders,
@@ -247,75 +335,24 @@ async fn create_order(
     key: IdempotencyKey,
     body: Result<Json<NewOrder>, JsonRejection>,
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<Order>), Problem> {
-    let Json(new) = body.map_err(|rejection| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "Invalid order",
-            rejection.body_text(),
-        )
-    })?;
-    if new.sku.trim().is_empty() || new.sku.len() > 64 {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "Invalid order",
-            "`sku` must be 1-64 characters",
-        ));
-    }
-    if !(1..=100).contains(&new.qty) {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "Invalid order",
-            "`qty` must be between 1 and 100",
-        ));
-    }
-    let amount_cents = u64::from(new.qty) * UNIT_PRICE_CENTS;
-    // The provider's key is derived from the client's key: stable across our attempts and the
-    // client's retries, scoped by tenant. Built with `idemgate::key`, not `format!`: with
-    // `format!("shop:{tenant}:{key}")` tenant `acme:x` + key `y` and tenant `acme` + key `x:y`
-    // would share one charge.
-    let payment_key = idemgate::key(["shop", tenant.as_str(), key.as_str()]);
-    let charge = payments::charge(&shop.provider, payment_key.as_str(), amount_cents)
-        .await
-        .map_err(payment_problem)?;
-    let mut order = Order {
-        id: String::new(),
-        tenant: tenant.clone(),
-        sku: new.sku,
-        qty: new.qty,
-        amount_cents,
-        payment_id: charge.id,
-        status: "paid".to_owned(),
-    };
-    if shop.db.is_some() {
-        // In the idempotency record's transaction: both commit, or neither.
-        let Some(tx) = idemgate::idempotency::postgres::current_tx() else {
-            return Err(database_problem("no idempotency transaction is open"));
-        };
-        let amount = i64::try_from(amount_cents).unwrap_or(i64::MAX);
-        let qty = i32::try_from(order.qty).unwrap_or(i32::MAX);
-        let row = tx
-            .query_one(
-                "INSERT INTO shop_orders (tenant, sku, qty, amount_cents, payment_id) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                &[&order.tenant, &order.sku, &qty, &amount, &order.payment_id],
-            )
-            .await
-            .map_err(|e| database_problem(&e.to_string()))?;
-        let id: i64 = row.get(0);
-        order.id = format!("ord_{id:06}");
-    } else {
-        order.id = format!("ord_{:06}", shop.next_order.fetch_add(1, Ordering::Relaxed));
-        shop.orders().entry(tenant).or_default().push(order.clone());
-    }
+    let Json(new) = body.map_err(|rejection| invalid_body(rejection.body_text()))?;
+    let order = shop.place_order(&tenant, key.as_str(), new).await?;
     let id = order.id.clone();
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/orders/{id}"))],
         Json(order),
     ))
+}
+
+/// 400 for an order that does not read or does not validate.
+pub fn invalid_body(detail: impl Into<String>) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid-body",
+        "Invalid order",
+        detail,
+    )
 }
 
 fn payment_problem(error: PaymentError) -> Problem {
@@ -351,32 +388,7 @@ async fn list_orders(
     State(shop): State<Shop>,
     Tenant(tenant): Tenant,
 ) -> Result<Json<Vec<Order>>, Problem> {
-    let Some(db) = &shop.db else {
-        return Ok(Json(
-            shop.orders().get(&tenant).cloned().unwrap_or_default(),
-        ));
-    };
-    let rows = db
-        .query(
-            "SELECT id, sku, qty, amount_cents, payment_id FROM shop_orders \
-             WHERE tenant = $1 ORDER BY id",
-            &[&tenant],
-        )
-        .await
-        .map_err(|e| database_problem(&e.to_string()))?;
-    let orders = rows
-        .iter()
-        .map(|row| Order {
-            id: format!("ord_{:06}", row.get::<_, i64>(0)),
-            tenant: tenant.clone(),
-            sku: row.get(1),
-            qty: u32::try_from(row.get::<_, i32>(2)).unwrap_or(0),
-            amount_cents: u64::try_from(row.get::<_, i64>(3)).unwrap_or(0),
-            payment_id: row.get(4),
-            status: "paid".to_owned(),
-        })
-        .collect();
-    Ok(Json(orders))
+    shop.orders_of(&tenant).await.map(Json)
 }
 
 /// Where idempotency records (and, with PostgreSQL, orders) live.
