@@ -6,85 +6,16 @@
 
 use crate::stores_support;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Shop {
-    base: String,
-    child: Child,
-}
-
-impl Drop for Shop {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod process;
+use process::{count_orders, order, Shop};
 
 fn start_shop(redis_url: &str) -> Shop {
-    let port = stores_support::free_port();
-    let mut child = Command::new(crate::BIN)
-        .env("SHOP_ADDR", format!("127.0.0.1:{port}"))
-        .env("SHOP_PAYMENT_FAILURE_RATE", "0")
-        .env("SHOP_PAYMENT_LATENCY_MS", "300")
-        .env("IDEMGATE_REDIS_URL", redis_url)
-        .env_remove("IDEMGATE_DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{} starts: {e}", crate::BIN));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("{} exited before listening on {port}: {status}", crate::BIN);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} did not listen on {port}",
-            crate::BIN
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Shop {
-        base: format!("http://127.0.0.1:{port}"),
-        child,
-    }
-}
-
-async fn order(
-    client: &reqwest::Client,
-    base: &str,
-    tenant: &str,
-    key: &str,
-    body: &str,
-) -> (u16, bool, String) {
-    let res = client
-        .post(format!("{base}/orders"))
-        .header("X-Tenant", tenant)
-        .header("Idempotency-Key", key)
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let replayed = res.headers().get("idempotent-replayed").is_some();
-    (status, replayed, res.text().await.unwrap())
-}
-
-async fn count_orders(client: &reqwest::Client, base: &str, tenant: &str) -> usize {
-    let text = client
-        .get(format!("{base}/orders"))
-        .header("X-Tenant", tenant)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    serde_json::from_str::<Vec<serde_json::Value>>(&text)
-        .unwrap()
-        .len()
+    process::start(
+        "IDEMGATE_REDIS_URL",
+        redis_url,
+        stores_support::free_port(),
+        300,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
