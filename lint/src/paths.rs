@@ -15,46 +15,44 @@ pub fn absolute(p: &Path) -> PathBuf {
             .map(|c| c.join(p))
             .unwrap_or_else(|_| p.to_path_buf())
     };
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
+    lexical(&joined, Above::Drop).unwrap_or_default()
 }
 
 /// `a/./b/../c` → `a/c`; a `..` above the start is kept (`../x` stays `../x`).
 pub fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
+    lexical(p, Above::Keep).unwrap_or_default()
 }
 
 /// Like [`normalize`], for a path that must stay inside its root (a `$ref` target): `None`
 /// when a `..` climbs above it.
 pub fn normalize_within(p: &Path) -> Option<PathBuf> {
+    lexical(p, Above::Refuse)
+}
+
+/// What a `..` with nothing left to remove does.
+#[derive(Clone, Copy)]
+enum Above {
+    /// Nothing (the root's parent is the root).
+    Drop,
+    /// It stays in the path.
+    Keep,
+    /// The path is refused.
+    Refuse,
+}
+
+/// Removes `.` and resolves `..` against the components before it, without the file system.
+fn lexical(p: &Path, above: Above) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
             Component::CurDir => {}
             Component::ParentDir => {
                 if !out.pop() {
-                    return None;
+                    match above {
+                        Above::Drop => {}
+                        Above::Keep => out.push(".."),
+                        Above::Refuse => return None,
+                    }
                 }
             }
             other => out.push(other.as_os_str()),

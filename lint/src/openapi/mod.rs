@@ -489,11 +489,24 @@ mod tests {
         }
     }
 
+    /// The settings of a check rooted at `root`.
+    fn settings_in(root: &Path) -> OpenApiSettings {
+        OpenApiSettings {
+            root: root.to_path_buf(),
+            ..settings()
+        }
+    }
+
     fn source(name: &str, text: &str) -> SourceFile {
+        source_in(Path::new("/nonexistent-root"), name, text)
+    }
+
+    /// The file `name` under `root`, with `text`, named on the command line.
+    fn source_in(root: &Path, name: &str, text: &str) -> SourceFile {
         SourceFile {
             path: SourcePath {
                 rel: Arc::from(name),
-                abs: PathBuf::from("/nonexistent-root").join(name),
+                abs: root.join(name),
                 kind: FileKind::OpenApiCandidate,
                 explicit: true,
             },
@@ -603,17 +616,8 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, text).unwrap();
         }
-        let mut s = settings();
-        s.root = root.clone();
-        let source = |text: &str| SourceFile {
-            path: SourcePath {
-                rel: Arc::from("api.yaml"),
-                abs: root.join("api.yaml"),
-                kind: FileKind::OpenApiCandidate,
-                explicit: true,
-            },
-            text: text.to_string(),
-        };
+        let s = settings_in(&root);
+        let source = |text: &str| source_in(&root, "api.yaml", text);
         let (_, root_text) = files[0];
         // The whole spec parses to facts first (so the corruptions below do reach every file).
         let clean = parse_document(&source(root_text), &s).unwrap().unwrap();
@@ -663,17 +667,8 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("create.yml"), root.join("ops/link.yml"))
             .unwrap();
         let text = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    post:\n      $ref: ops/link.yml\n  /b:\n    post:\n      $ref: ops/inside.yml\n";
-        let mut s = settings();
-        s.root = root.clone();
-        let source = SourceFile {
-            path: SourcePath {
-                rel: Arc::from("api.yaml"),
-                abs: root.join("api.yaml"),
-                kind: FileKind::OpenApiCandidate,
-                explicit: true,
-            },
-            text: text.to_string(),
-        };
+        let s = settings_in(&root);
+        let source = source_in(&root, "api.yaml", text);
         let doc = parse_document(&source, &s).unwrap().unwrap();
         let paths: Vec<&str> = doc.operations.iter().map(|o| o.path.as_str()).collect();
         assert_eq!(paths, ["/b"]);
@@ -696,17 +691,8 @@ mod tests {
         )
         .unwrap();
         let text = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    post:\n      $ref: create.yml\n";
-        let mut s = settings();
-        s.root = root.clone();
-        let source = SourceFile {
-            path: SourcePath {
-                rel: Arc::from("api.yaml"),
-                abs: root.join("api.yaml"),
-                kind: FileKind::OpenApiCandidate,
-                explicit: true,
-            },
-            text: text.to_string(),
-        };
+        let s = settings_in(&root);
+        let source = source_in(&root, "api.yaml", text);
         let doc = parse_document(&source, &s).unwrap().unwrap();
         assert_eq!(doc.errors.len(), 1, "{:#?}", doc.errors);
         let e = &doc.errors[0];

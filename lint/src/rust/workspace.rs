@@ -64,6 +64,20 @@ pub struct Workspace {
     workspace_deps: Mutex<HashMap<PathBuf, Option<Arc<WorkspaceDeps>>>>,
 }
 
+/// The `path`s of the `[[bin]]`, `[[test]]`… targets of the `kinds` a manifest declares.
+fn declared_paths<'a>(
+    table: &'a toml::Table,
+    dir: &'a Path,
+    kinds: &'a [&str],
+) -> impl Iterator<Item = PathBuf> + 'a {
+    kinds
+        .iter()
+        .filter_map(|kind| table.get(*kind).and_then(|v| v.as_array()))
+        .flatten()
+        .filter_map(|t| t.get("path").and_then(|v| v.as_str()))
+        .map(|p| normalize(&dir.join(p)))
+}
+
 fn read_toml(path: &Path) -> Option<toml::Table> {
     let text = std::fs::read_to_string(path).ok()?;
     text.parse::<toml::Table>().ok()
@@ -127,38 +141,15 @@ impl Workspace {
         if let Some(p) = lib.and_then(|l| l.get("path")).and_then(|v| v.as_str()) {
             target_paths.push(normalize(&dir.join(p)));
         }
-        for kind in ["bin", "example"] {
-            for t in table
-                .get(kind)
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-            {
-                if let Some(p) = t.get("path").and_then(|v| v.as_str()) {
-                    target_paths.push(normalize(&dir.join(p)));
-                }
-            }
-        }
+        target_paths.extend(declared_paths(&table, dir, &["bin", "example"]));
         let mut test_roots = Vec::new();
-        for kind in ["test", "bench"] {
-            for t in table
-                .get(kind)
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-            {
-                if let Some(p) = t.get("path").and_then(|v| v.as_str()) {
-                    let file = normalize(&dir.join(p));
-                    let mods = match file.file_name().and_then(|n| n.to_str()) {
-                        Some("mod.rs" | "main.rs" | "lib.rs") => {
-                            file.parent().map(Path::to_path_buf)
-                        }
-                        _ => Some(file.with_extension("")),
-                    };
-                    if let Some(mods) = mods {
-                        test_roots.push((file, mods));
-                    }
-                }
+        for file in declared_paths(&table, dir, &["test", "bench"]) {
+            let mods = match file.file_name().and_then(|n| n.to_str()) {
+                Some("mod.rs" | "main.rs" | "lib.rs") => file.parent().map(Path::to_path_buf),
+                _ => Some(file.with_extension("")),
+            };
+            if let Some(mods) = mods {
+                test_roots.push((file, mods));
             }
         }
         let mut deps = Vec::new();
