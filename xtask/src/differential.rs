@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::real::{parse_findings, run_gate, RunEnd};
+use crate::real::{parse_findings, run_gate, RunEnd, CHECK_ARGS};
 
 type Key = (String, String, u32, String);
 
@@ -23,15 +23,7 @@ fn findings(
     dir: &std::path::Path,
     full: bool,
 ) -> Result<BTreeSet<Key>, String> {
-    let mut args = vec![
-        "check",
-        ".",
-        "--isolated",
-        "--format",
-        "json",
-        "--fail-level",
-        "info",
-    ];
+    let mut args = CHECK_ARGS.to_vec();
     if full {
         args.push("--full-syntax");
     }

@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::real::{flag_value, gate_and_truth, parse_findings, run_gate, Finding, RunEnd};
+use crate::real::{
+    flag_value, gate_and_truth, parse_findings, run_gate, Finding, RunEnd, CHECK_ARGS,
+};
 
 /// One judged loop of `loops.tsv`.
 #[derive(Debug, Clone)]
@@ -194,16 +196,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             continue;
         }
         let base = std::fs::canonicalize(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let check = [
-            "check",
-            ".",
-            "--isolated",
-            "--format",
-            "json",
-            "--fail-level",
-            "info",
-        ];
-        let findings = match run_gate(&gate, &base, &check, timeout)? {
+        let findings = match run_gate(&gate, &base, &CHECK_ARGS, timeout)? {
             (RunEnd::Exited(Some(0 | 1), json), _) => parse_findings(&json, Path::new(&base))?,
             (RunEnd::Exited(code, _), _) => {
                 println!("{name}: check exited with {code:?}");

@@ -622,6 +622,18 @@ pub enum RunEnd {
     Hung,
 }
 
+/// `idemgate check` of the current folder as the scoring tasks run it: no outer config,
+/// JSON, every finding down to info.
+pub(crate) const CHECK_ARGS: [&str; 7] = [
+    "check",
+    ".",
+    "--isolated",
+    "--format",
+    "json",
+    "--fail-level",
+    "info",
+];
+
 pub(crate) fn run_gate(
     gate: &Path,
     dir: &Path,
@@ -790,20 +802,11 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         let mut notes = Vec::new();
         eprintln!("real-check: {} ({} files) ...", svc.name, files);
 
-        let check_args = [
-            "check",
-            ".",
-            "--isolated",
-            "--format",
-            "json",
-            "--fail-level",
-            "info",
-        ];
-        let (end, mut secs) = run_gate(&gate, &base, &check_args, timeout)?;
+        let (end, mut secs) = run_gate(&gate, &base, &CHECK_ARGS, timeout)?;
         // more runs only for the time (best of N); the findings are the first run's
         if matches!(end, RunEnd::Exited(..)) {
             for _ in 1..runs {
-                if let (RunEnd::Exited(..), s) = run_gate(&gate, &base, &check_args, timeout)? {
+                if let (RunEnd::Exited(..), s) = run_gate(&gate, &base, &CHECK_ARGS, timeout)? {
                     secs = secs.min(s);
                 }
             }
@@ -910,17 +913,8 @@ pub fn todo_lines<'a>(services: impl Iterator<Item = (&'a str, &'a [Finding])>) 
 fn startup_secs(gate: &Path, timeout: Duration) -> Option<f64> {
     let dir = std::env::temp_dir().join(format!("xtask-real-empty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).ok()?;
-    let args = [
-        "check",
-        ".",
-        "--isolated",
-        "--format",
-        "json",
-        "--fail-level",
-        "info",
-    ];
     let best = (0..3)
-        .filter_map(|_| match run_gate(gate, &dir, &args, timeout) {
+        .filter_map(|_| match run_gate(gate, &dir, &CHECK_ARGS, timeout) {
             Ok((RunEnd::Exited(Some(0 | 1), _), secs)) => Some(secs),
             _ => None,
         })
