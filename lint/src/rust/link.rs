@@ -313,25 +313,31 @@ pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &
         })
         .collect();
 
-    // handlers a router registers: their `#[utoipa::path]` attribute only documents them
+    // Each handler path resolved once, per file and route: the handlers a router registers
+    // (their `#[utoipa::path]` attribute only documents them) must be known before the
+    // routes are built.
+    let mut targets: Vec<Vec<Option<Target>>> = Vec::with_capacity(files.len());
     let mut router_handlers: std::collections::HashSet<FnId> = Default::default();
     for f in &files {
-        let Some(&c) = t.crates.get(&f.crate_key) else {
-            continue;
-        };
+        let c = t.crates.get(&f.crate_key).copied();
+        let mut of_file = Vec::with_capacity(f.routes.len());
         for r in &f.routes {
-            if let RawHandler::Path(segs) = &r.handler {
-                if let Target::Fn(i) = target(&mut t, c, &r.module, segs) {
-                    router_handlers.insert(i);
-                }
+            let resolved = match (&r.handler, c) {
+                (RawHandler::Path(segs), Some(c)) => Some(target(&mut t, c, &r.module, segs)),
+                _ => None,
+            };
+            if let Some(Target::Fn(i)) = resolved {
+                router_handlers.insert(i);
             }
+            of_file.push(resolved);
         }
+        targets.push(of_file);
     }
-    for f in &files {
+    for (f, mut targets) in files.iter().zip(targets) {
         let Some(&c) = t.crates.get(&f.crate_key) else {
             continue;
         };
-        for r in &f.routes {
+        for (ri, r) in f.routes.iter().enumerate() {
             if r.framework == idemgate_rules::model::rust::Framework::Utoipa {
                 if let RawHandler::Direct { path, .. } = &r.handler {
                     if t.fn_at(c, Some(path))
@@ -364,7 +370,11 @@ pub fn link(files: Vec<RustFile>, input: &LinkInput<'_>, ctx: &Context, model: &
                     },
                     None,
                 ),
-                RawHandler::Path(segs) => match target(&mut t, c, &r.module, segs) {
+                RawHandler::Path(segs) => match targets
+                    .get_mut(ri)
+                    .and_then(Option::take)
+                    .unwrap_or_else(|| target(&mut t, c, &r.module, segs))
+                {
                     Target::Fn(i) => {
                         let d = &t.fns[i].1;
                         if method == super::facts::ANY_METHOD && !d.endpoint {
